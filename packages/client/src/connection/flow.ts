@@ -1,0 +1,46 @@
+import type { Command } from '@sluice/protocol';
+import type { ConnectionLostError } from '../errors.js';
+
+/**
+ * The one contract writers, readers, the revisioned client and admin calls are built on: a flow is a
+ * conversation with one server node, with its own flowId and sequence numbers, multiplexed with
+ * other flows over a pooled connection (or over a connection of its own when dedicated). SDK objects
+ * never touch sockets; they send requests on flows and are told when a flow's connection dropped.
+ */
+export interface Flow {
+  readonly flowId: number;
+  /** The node this flow talks to, as `host:port`. */
+  readonly endpoint: string;
+  /**
+   * Grows each time the flow is placed on a connection. Server-side state a flow sets up (SetupAppend)
+   * belongs to one connection, so an owner compares generations to know it must set up again.
+   */
+  readonly generation: number;
+  readonly closed: boolean;
+
+  /**
+   * Sends one request and settles with its reply: resolves with the success reply; rejects with a
+   * SluiceError: the typed error of an error reply (errorFromReply), ConnectionLostError when the
+   * connection dropped before the reply, TimeoutError after timeoutMs, ClientClosedError once the flow
+   * or client is closed. When the flow has no live connection it is placed on one first (through the
+   * pool, failing with ConnectFailedError if none can be had within the acquire timeout).
+   * Requests of one flow are sent in call order.
+   */
+  request<R extends Command = Command>(command: Command, options?: RequestOptions): Promise<R>;
+
+  /** Called after each loss of the flow's connection, once its pending requests were rejected. */
+  onConnectionLost(listener: (error: ConnectionLostError) => void): () => void;
+
+  /** Frees the flowId and rejects pending requests; never closes a shared connection. */
+  close(): void;
+}
+
+export interface RequestOptions {
+  /** Overrides the client's requestTimeoutMs (a tail read adds its wait time to it). */
+  timeoutMs?: number;
+}
+
+export interface FlowOptions {
+  /** False gives the flow a connection of its own (the writer option enableConnectionPooling: false). */
+  pooled?: boolean;
+}

@@ -1,0 +1,170 @@
+import type { ErrorReply } from '@sluice/protocol';
+
+/**
+ * Every error the client raises is a SluiceError with a stable `code` and a `retriable` flag:
+ * retriable errors may succeed if the same call is made again later (after a reconnect, a redirect,
+ * a server restart); the others need the caller to change something, and their message says what.
+ */
+export abstract class SluiceError extends Error {
+  abstract readonly code: string;
+  readonly retriable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ConnectionLostError extends SluiceError {
+  readonly code = 'CONNECTION_LOST';
+  override readonly retriable = true;
+  constructor(readonly endpoint: string, reason: string, options?: { cause?: unknown }) {
+    super(`connection to ${endpoint} lost: ${reason}`, options);
+  }
+}
+
+export class ConnectFailedError extends SluiceError {
+  readonly code = 'CONNECT_FAILED';
+  override readonly retriable = true;
+  constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`could not connect to ${endpoint}: ${reason}. Is a sluice-server listening there?`, options);
+  }
+}
+
+export class TimeoutError extends SluiceError {
+  readonly code = 'TIMEOUT';
+  override readonly retriable = true;
+}
+
+export class WrongHostError extends SluiceError {
+  readonly code = 'WRONG_HOST';
+  override readonly retriable = true;
+  constructor(readonly segment: string, readonly owner: string) {
+    super(`segment ${segment} is owned by ${owner}`);
+  }
+}
+
+export class NoSuchSegmentError extends SluiceError {
+  readonly code = 'NO_SUCH_SEGMENT';
+  constructor(readonly segment: string) {
+    super(`segment ${segment} does not exist; create its stream first with client.createStream()`);
+  }
+}
+
+export class NoSuchStreamError extends SluiceError {
+  readonly code = 'NO_SUCH_STREAM';
+  constructor(readonly stream: string) {
+    super(`stream ${stream} does not exist; create it first with client.createStream('${stream}', { segments: N })`);
+  }
+}
+
+export class SegmentAlreadyExistsError extends SluiceError {
+  readonly code = 'SEGMENT_ALREADY_EXISTS';
+  constructor(readonly segment: string) {
+    super(`segment ${segment} already exists`);
+  }
+}
+
+export class StreamConflictError extends SluiceError {
+  readonly code = 'STREAM_CONFLICT';
+}
+
+export class SegmentIsSealedError extends SluiceError {
+  readonly code = 'SEGMENT_IS_SEALED';
+  constructor(readonly segment: string, readonly length: number) {
+    super(`segment ${segment} is sealed at length ${length}; no more appends are accepted`);
+  }
+}
+
+export class SegmentIsTruncatedError extends SluiceError {
+  readonly code = 'SEGMENT_IS_TRUNCATED';
+  constructor(readonly segment: string, readonly startOffset: number) {
+    super(`segment ${segment} is truncated; the first readable offset is ${startOffset}`);
+  }
+}
+
+export class InvalidEventNumberError extends SluiceError {
+  readonly code = 'INVALID_EVENT_NUMBER';
+  constructor(readonly segment: string, readonly writerId: string, readonly lastEventNumber: number) {
+    super(`writer ${writerId} sent an event number out of order on ${segment}; the server has ${lastEventNumber}`);
+  }
+}
+
+export class AuthTokenCheckFailedError extends SluiceError {
+  readonly code = 'AUTH_TOKEN_CHECK_FAILED';
+  constructor(message: string, readonly segment: string | null = null) {
+    super(`${message}; pass a valid token in the client's \`token\` option`);
+  }
+}
+
+export class OperationUnsupportedError extends SluiceError {
+  readonly code = 'OPERATION_UNSUPPORTED';
+}
+
+export class ConditionalCheckFailedError extends SluiceError {
+  readonly code = 'CONDITIONAL_CHECK_FAILED';
+  constructor(readonly segment: string, readonly length: number) {
+    super(`conditional append on ${segment} failed: its length is now ${length}`);
+  }
+}
+
+/** An ErrorMessage reply: the server could not do what was asked, for the reason it gives. */
+export class ServerError extends SluiceError {
+  readonly code = 'SERVER_ERROR';
+  constructor(readonly serverCode: string, message: string) {
+    super(`server error ${serverCode}: ${message}`);
+  }
+}
+
+/** The peer broke the wire protocol; the connection was closed. */
+export class ProtocolViolationError extends SluiceError {
+  readonly code = 'PROTOCOL_VIOLATION';
+  override readonly retriable = true;
+}
+
+export class InvalidOptionError extends SluiceError {
+  readonly code = 'INVALID_OPTION';
+  constructor(readonly option: string, problem: string) {
+    super(`invalid ${option}: ${problem}`);
+  }
+}
+
+export class EventTooLargeError extends SluiceError {
+  readonly code = 'EVENT_TOO_LARGE';
+  constructor(readonly size: number, readonly maxEventSize: number) {
+    super(`event of ${size} bytes exceeds the maximum event size of ${maxEventSize} bytes; split it or raise the server's limit`);
+  }
+}
+
+export class ClientClosedError extends SluiceError {
+  readonly code = 'CLIENT_CLOSED';
+  constructor(what = 'client') {
+    super(`the ${what} is closed; create a new one to continue`);
+  }
+}
+
+/** Turns an error reply from the server into the matching typed error. */
+export function errorFromReply(reply: ErrorReply): SluiceError {
+  switch (reply.type) {
+    case 'WrongHost':
+      return new WrongHostError(reply.segment, reply.owner);
+    case 'NoSuchSegment':
+      return new NoSuchSegmentError(reply.segment);
+    case 'SegmentAlreadyExists':
+      return new SegmentAlreadyExistsError(reply.segment);
+    case 'SegmentIsSealed':
+      return new SegmentIsSealedError(reply.segment, reply.length);
+    case 'SegmentIsTruncated':
+      return new SegmentIsTruncatedError(reply.segment, reply.startOffset);
+    case 'InvalidEventNumber':
+      return new InvalidEventNumberError(reply.segment, reply.writerId, reply.lastEventNumber);
+    case 'AuthTokenCheckFailed':
+      return new AuthTokenCheckFailedError(reply.message, reply.segment);
+    case 'OperationUnsupported':
+      return new OperationUnsupportedError(reply.message);
+    case 'ConditionalCheckFailed':
+      return new ConditionalCheckFailedError(reply.segment, reply.length);
+    case 'ErrorMessage':
+      return new ServerError(reply.code, reply.message);
+  }
+}

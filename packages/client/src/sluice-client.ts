@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { SegmentAdmin } from './admin/segment-admin.js';
+import { StreamAdmin, type StreamInfo } from './admin/stream-admin.js';
+import type { ClientContext, ClientEvent } from './client-context.js';
+import { ClusterRouter } from './connection/cluster-router.js';
+import { EndpointPool, type EndpointStats } from './connection/endpoint-pool.js';
+import type { Flow, FlowOptions } from './connection/flow.js';
+import { FlowChannel } from './connection/flow-channel.js';
+import { FlowIdAllocator } from './connection/flow-ids.js';
+import { ClientClosedError } from './errors.js';
+import type { Logger } from './logger.js';
+import { resolveSettings, type ClientSettings, type SluiceClientOptions } from './options.js';
+
+export interface ClientStats {
+  /** Per server node, keyed by `host:port`. */
+  endpoints: Record<string, EndpointStats>;
+  /** Open flows over all nodes. */
+  flows: number;
+}
+
+/**
+ * The entry point of the SDK. One client holds a small pool of connections per server node; every
+ * writer, reader and revisioned client made from it is a set of flows multiplexed over that pool.
+ */
+export class SluiceClient extends EventEmitter {
+  readonly #settings: ClientSettings;
+  readonly #pools = new Map<string, EndpointPool>();
+  readonly #flowIds = new FlowIdAllocator();
+  readonly #flowsPerEndpoint = new Map<string, number>();
+  readonly #adminFlows = new Map<string, Flow>();
+  readonly #resources = new Set<{ close(): Promise<void> | void }>();
+  readonly #context: ClientContext;
+  readonly #segments: SegmentAdmin;
+  readonly #streams: StreamAdmin;
+  #closed = false;
+
+  constructor(options: SluiceClientOptions) {
+    super();
+    this.#settings = resolveSettings(options);
+    const logger = this.#settings.logger;
+    const router = new ClusterRouter(this.#settings.endpoints, (endpoint) => this.#pool(endpoint).anyConnection(), logger);
+    const isClosed = (): boolean => this.#closed;
+    // The admins need the context and the context exposes them: it reads them lazily.
+    const context: ClientContext = {
+      settings: this.#settings,
+      logger,
+      router,
+      get segments() {
+        return segments;
+      },
+      get streams() {
+        return streams;
+      },
+      get closed() {
+        return isClosed();
+      },
+      openFlow: (endpoint, flowOptions) => this.#openFlow(endpoint, flowOptions),
+      adminFlow: (endpoint) => this.#adminFlow(endpoint),
+      token: () => this.#token(),
+      emit: (event, detail) => this.#emit(event, detail),
+      track: (resource) => {
+        this.#resources.add(resource);
+        return () => this.#resources.delete(resource);
+      },
+    };
+    const segments = new SegmentAdmin(context);
+    const streams = new StreamAdmin(context, segments);
+    this.#context = context;
+    this.#segments = segments;
+    this.#streams = streams;
+  }
+
+  /** @internal The contract writers, readers and the revisioned client are built on. */
+  get context(): ClientContext {
+    return this.#context;
+  }
+
+  /** Segment-level operations (create, info, seal, truncate, delete, attributes). */
+  get segments(): SegmentAdmin {
+    this.#assertOpen();
+    return this.#segments;
+  }
+
+  get logger(): Logger {
+    return this.#settings.logger;
+  }
+
+  /** Creates the stream with a fixed number of segments; idempotent, and safe to retry after a crash. */
+  async createStream(stream: string, options: { segments: number }): Promise<void> {
+    this.#assertOpen();
+    await this.#streams.createStream(stream, options);
+  }
+
+  async getStreamInfo(stream: string): Promise<StreamInfo> {
+    this.#assertOpen();
+    return this.#streams.getStreamInfo(stream);
+  }
+
+  async sealStream(stream: string): Promise<void> {
+    this.#assertOpen();
+    await this.#streams.sealStream(stream);
+  }
+
+  async deleteStream(stream: string): Promise<void> {
+    this.#assertOpen();
+    await this.#streams.deleteStream(stream);
+  }
+
+  stats(): ClientStats {
+    const endpoints: Record<string, EndpointStats> = {};
+    for (const [endpoint, pool] of this.#pools) endpoints[endpoint] = pool.stats(this.#flowsPerEndpoint.get(endpoint) ?? 0);
+    return { endpoints, flows: this.#flowIds.size };
+  }
+
+  /** Closes writers (after flushing), readers and every connection; pending requests are rejected. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.allSettled([...this.#resources].map((resource) => resource.close()));
+    this.#closed = true;
+    for (const flow of this.#adminFlows.values()) flow.close();
+    await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClientClosedError();
+  }
+
+  #pool(endpoint: string): EndpointPool {
+    let pool = this.#pools.get(endpoint);
+    if (!pool) {
+      const settings = this.#settings;
+      pool = new EndpointPool(
+        endpoint,
+        {
+          connection: {
+            transport: { tls: settings.tls, connectTimeoutMs: settings.connectTimeoutMs },
+            requestTimeoutMs: settings.requestTimeoutMs,
+            keepAliveIntervalMs: settings.keepAliveIntervalMs,
+            keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+            maxFrameSize: settings.maxFrameSize,
+            clusterFingerprint: () => this.#context.router.fingerprint,
+            logger: settings.logger,
+          },
+          maxConnections: settings.maxConnectionsPerEndpoint,
+          maxDedicatedConnections: settings.maxDedicatedConnectionsPerEndpoint,
+          acquireTimeoutMs: settings.connectTimeoutMs,
+          idleTimeoutMs: settings.idleConnectionTimeoutMs,
+        },
+        (flow) => this.#retireFlow(flow),
+        (event, detail) => this.#emit(event, detail),
+      );
+      this.#pools.set(endpoint, pool);
+    }
+    return pool;
+  }
+
+  #openFlow(endpoint: string, options: FlowOptions = {}): Flow {
+    this.#assertOpen();
+    const flow = new FlowChannel(
+      this.#flowIds.allocate(),
+      endpoint,
+      options.pooled ?? true,
+      this.#pool(endpoint),
+      this.#settings.requestTimeoutMs,
+    );
+    this.#flowsPerEndpoint.set(endpoint, (this.#flowsPerEndpoint.get(endpoint) ?? 0) + 1);
+    return flow;
+  }
+
+  #retireFlow(flow: FlowChannel): void {
+    this.#flowIds.free(flow.flowId);
+    this.#flowsPerEndpoint.set(flow.endpoint, (this.#flowsPerEndpoint.get(flow.endpoint) ?? 1) - 1);
+  }
+
+  #adminFlow(endpoint: string): Flow {
+    let flow = this.#adminFlows.get(endpoint);
+    if (!flow || flow.closed) {
+      flow = this.#openFlow(endpoint);
+      this.#adminFlows.set(endpoint, flow);
+    }
+    return flow;
+  }
+
+  async #token(): Promise<string | null> {
+    const source = this.#settings.token;
+    if (source === undefined) return null;
+    return typeof source === 'string' ? source : await source();
+  }
+
+  #emit(event: ClientEvent, detail: Record<string, unknown>): void {
+    if (this.listenerCount(event) > 0) this.emit(event, detail);
+  }
+}

@@ -1,0 +1,82 @@
+import { Packr, Unpackr } from 'msgpackr';
+import {
+  entryByCode,
+  entryByName,
+  type Command,
+  type CommandEntry,
+  type CommandName,
+  type CommandOf,
+  type FieldKind,
+} from './commands.js';
+import { ProtocolError } from './errors.js';
+
+/*
+ * Bodies are msgpack arrays of field values in table order. Records/structures are off, so the
+ * codec keeps no state between frames: any frame decodes on its own, on any connection.
+ */
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export function encodeBody(command: Command): Buffer {
+  const entry = entryByName(command.type);
+  const source = command as unknown as Record<string, unknown>;
+  const values = new Array<unknown>(entry.fieldNames.length);
+  for (let i = 0; i < values.length; i++) values[i] = source[entry.fieldNames[i]!] ?? null;
+  return packr.pack(values);
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isBytes(value: unknown): value is Buffer {
+  return value instanceof Uint8Array;
+}
+
+const fieldChecks: Record<FieldKind, (value: unknown) => boolean> = {
+  uint: isUint,
+  int: (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= -1,
+  string: (value) => typeof value === 'string',
+  'string?': (value) => value === null || typeof value === 'string',
+  bytes: isBytes,
+  bool: (value) => typeof value === 'boolean',
+  strings: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
+  attr: (value) => value === null || isUint(value) || isBytes(value),
+};
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function unpack(entry: CommandEntry, body: Uint8Array): unknown {
+  try {
+    return unpackr.unpack(body);
+  } catch (error) {
+    throw new ProtocolError('MALFORMED_BODY', `${entry.name}: undecodable body (${(error as Error).message})`);
+  }
+}
+
+/** Decodes and type-checks a body; anything wrong is a ProtocolError naming the command and field. */
+export function decodeBody(code: number, body: Uint8Array): Command {
+  const entry = entryByCode(code);
+  if (!entry) throw new ProtocolError('UNKNOWN_COMMAND', `unknown command type 0x${code.toString(16)}`);
+  const values = unpack(entry, body);
+  if (!Array.isArray(values) || values.length !== entry.fieldNames.length) {
+    throw new ProtocolError('MALFORMED_BODY', `${entry.name}: expected ${entry.fieldNames.length} fields`);
+  }
+  const command: Record<string, unknown> = { type: entry.name };
+  for (let i = 0; i < values.length; i++) {
+    const value: unknown = values[i];
+    const kind = entry.fieldKinds[i]!;
+    if (!fieldChecks[kind](value)) {
+      throw new ProtocolError('MALFORMED_BODY', `${entry.name}.${entry.fieldNames[i]}: expected ${kind}`);
+    }
+    // msgpack bin decodes to a view of the frame's bytes (no copy); callers always get a Buffer.
+    command[entry.fieldNames[i]!] = isBytes(value) ? asBuffer(value) : value;
+  }
+  return command as Command;
+}
+
+export function isCommandOf<N extends CommandName>(command: Command, name: N): command is CommandOf<N> {
+  return command.type === name;
+}

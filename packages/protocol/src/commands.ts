@@ -1,0 +1,163 @@
+/**
+ * The one table of commands. Each entry gives the type code on the wire and the body's fields in
+ * order; encode, decode, validation and the round-trip tests are all driven from it, so adding a
+ * command is one entry here. A body is a msgpack array of the field values in this order (no keys on
+ * the wire, no per-connection msgpack state).
+ */
+
+/** Field kinds and the TypeScript value each one carries. `?` kinds also accept null. */
+export interface FieldKinds {
+  /** A non-negative safe integer (offsets, counts, versions): 0 .. 2^53-1. */
+  uint: number;
+  /** A safe integer that may be -1 (e.g. "no event number yet"). */
+  int: number;
+  string: string;
+  'string?': string | null;
+  bytes: Buffer;
+  bool: boolean;
+  strings: string[];
+  /** A segment attribute value: a u64 number, bytes, or null for "absent". */
+  attr: AttributeValue;
+}
+export type AttributeValue = number | Buffer | null;
+export type FieldKind = keyof FieldKinds;
+
+interface CommandSpec {
+  readonly code: number;
+  readonly fields: Readonly<Record<string, FieldKind>>;
+}
+
+const tokenField = { token: 'string?' } as const;
+
+export const COMMANDS = {
+  // Connection traffic (flowId 0).
+  Hello: { code: 0x01, fields: { minVersion: 'uint', maxVersion: 'uint', clusterFingerprint: 'string?', node: 'string?' } },
+  KeepAlive: { code: 0x02, fields: {} },
+  GetClusterMap: { code: 0x03, fields: {} },
+  ClusterMap: { code: 0x04, fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string' } },
+
+  // Segment administration.
+  CreateSegment: { code: 0x10, fields: { segment: 'string', ...tokenField } },
+  SegmentCreated: { code: 0x11, fields: { segment: 'string' } },
+  GetSegmentInfo: { code: 0x12, fields: { segment: 'string', ...tokenField } },
+  SegmentInfo: { code: 0x13, fields: { segment: 'string', startOffset: 'uint', length: 'uint', sealed: 'bool' } },
+  SealSegment: { code: 0x14, fields: { segment: 'string', ...tokenField } },
+  SegmentSealed: { code: 0x15, fields: { segment: 'string', length: 'uint' } },
+  TruncateSegment: { code: 0x16, fields: { segment: 'string', offset: 'uint', ...tokenField } },
+  SegmentTruncated: { code: 0x17, fields: { segment: 'string', startOffset: 'uint' } },
+  DeleteSegment: { code: 0x18, fields: { segment: 'string', ...tokenField } },
+  SegmentDeleted: { code: 0x19, fields: { segment: 'string' } },
+  GetAttribute: { code: 0x1a, fields: { segment: 'string', key: 'string', ...tokenField } },
+  Attribute: { code: 0x1b, fields: { segment: 'string', key: 'string', value: 'attr' } },
+  UpdateAttribute: {
+    code: 0x1c,
+    fields: { segment: 'string', key: 'string', expected: 'attr', value: 'attr', ...tokenField },
+  },
+  AttributeUpdated: { code: 0x1d, fields: { segment: 'string', key: 'string', success: 'bool', current: 'attr' } },
+
+  // Appends. Event numbers are per writer id and segment; -1 means "none yet".
+  SetupAppend: { code: 0x20, fields: { segment: 'string', writerId: 'string', ...tokenField } },
+  AppendSetup: { code: 0x21, fields: { segment: 'string', writerId: 'string', lastEventNumber: 'int' } },
+  AppendBlock: {
+    code: 0x22,
+    fields: { segment: 'string', writerId: 'string', lastEventNumber: 'uint', eventCount: 'uint', data: 'bytes' },
+  },
+  DataAppended: {
+    code: 0x23,
+    fields: { segment: 'string', writerId: 'string?', lastEventNumber: 'int', length: 'uint' },
+  },
+  ConditionalAppend: {
+    code: 0x24,
+    fields: {
+      segment: 'string',
+      writerId: 'string?',
+      eventNumber: 'int',
+      expectedOffset: 'uint',
+      data: 'bytes',
+      ...tokenField,
+    },
+  },
+  ConditionalCheckFailed: { code: 0x25, fields: { segment: 'string', length: 'uint' } },
+
+  // Reads. A read at the tail waits up to waitMs for data, then answers with no events.
+  ReadSegment: {
+    code: 0x30,
+    fields: { segment: 'string', offset: 'uint', maxBytes: 'uint', waitMs: 'uint', ...tokenField },
+  },
+  SegmentRead: {
+    code: 0x31,
+    fields: { segment: 'string', offset: 'uint', data: 'bytes', length: 'uint', endOfSegment: 'bool' },
+  },
+
+  // Error replies, each carrying the request id of the request it answers.
+  WrongHost: { code: 0x60, fields: { segment: 'string', owner: 'string' } },
+  NoSuchSegment: { code: 0x61, fields: { segment: 'string' } },
+  SegmentAlreadyExists: { code: 0x62, fields: { segment: 'string' } },
+  SegmentIsSealed: { code: 0x63, fields: { segment: 'string', length: 'uint' } },
+  SegmentIsTruncated: { code: 0x64, fields: { segment: 'string', startOffset: 'uint' } },
+  InvalidEventNumber: { code: 0x65, fields: { segment: 'string', writerId: 'string', lastEventNumber: 'int' } },
+  AuthTokenCheckFailed: { code: 0x66, fields: { segment: 'string?', message: 'string' } },
+  OperationUnsupported: { code: 0x67, fields: { message: 'string' } },
+  ErrorMessage: { code: 0x68, fields: { code: 'string', message: 'string' } },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+type FieldsOf<N extends CommandName> = (typeof COMMANDS)[N]['fields'];
+
+type Shape<N extends CommandName> = { type: N } & {
+  -readonly [F in keyof FieldsOf<N>]: FieldKinds[FieldsOf<N>[F] & FieldKind];
+};
+
+/** Any decoded command: `{ type: 'ReadSegment', segment, offset, … }`, discriminated by `type`. */
+export type Command = { [N in CommandName]: Shape<N> }[CommandName];
+
+/** The command (or union of commands) with the given name(s). */
+export type CommandOf<N extends CommandName> = Extract<Command, { type: N }>;
+
+/** Replies that report a failure; the client turns each into an error class with the same code. */
+export const ERROR_REPLIES = [
+  'WrongHost',
+  'NoSuchSegment',
+  'SegmentAlreadyExists',
+  'SegmentIsSealed',
+  'SegmentIsTruncated',
+  'InvalidEventNumber',
+  'AuthTokenCheckFailed',
+  'OperationUnsupported',
+  'ErrorMessage',
+  'ConditionalCheckFailed',
+] as const satisfies readonly CommandName[];
+export type ErrorReplyName = (typeof ERROR_REPLIES)[number];
+export type ErrorReply = CommandOf<ErrorReplyName>;
+
+const errorReplyNames: ReadonlySet<string> = new Set(ERROR_REPLIES);
+export function isErrorReply(command: Command): command is ErrorReply {
+  return errorReplyNames.has(command.type);
+}
+
+export interface CommandEntry {
+  readonly name: CommandName;
+  readonly code: number;
+  readonly fieldNames: readonly string[];
+  readonly fieldKinds: readonly FieldKind[];
+}
+
+export const COMMAND_ENTRIES: readonly CommandEntry[] = Object.entries(COMMANDS).map(([name, spec]) => ({
+  name: name as CommandName,
+  code: spec.code,
+  fieldNames: Object.keys(spec.fields),
+  fieldKinds: Object.values(spec.fields) as FieldKind[],
+}));
+
+const byName = new Map(COMMAND_ENTRIES.map((entry) => [entry.name, entry]));
+const byCode = new Map(COMMAND_ENTRIES.map((entry) => [entry.code, entry]));
+if (byCode.size !== COMMAND_ENTRIES.length) throw new Error('two commands share one type code');
+
+export function entryByName(name: CommandName): CommandEntry {
+  return byName.get(name)!;
+}
+
+export function entryByCode(code: number): CommandEntry | undefined {
+  return byCode.get(code);
+}

@@ -1,0 +1,133 @@
+import { ProtocolError } from './errors.js';
+
+/**
+ * An append block is a run of events, each framed as `u32 length (big-endian) + bytes`.
+ * Writers build blocks once; the server validates the framing and stores the block as it is;
+ * reads return stored bytes as they are. Payloads are never re-encoded one by one.
+ */
+export const EVENT_HEADER_SIZE = 4;
+
+/** Packs events into one preallocated buffer: each payload is copied exactly once. */
+export class EventBlockBuilder {
+  private readonly buffer: Buffer;
+  private used = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  get eventCount(): number {
+    return this.count;
+  }
+
+  get byteLength(): number {
+    return this.used;
+  }
+
+  /** Appends the event if it fits; returns false (and changes nothing) when it does not. */
+  tryAdd(event: Uint8Array): boolean {
+    const end = this.used + EVENT_HEADER_SIZE + event.byteLength;
+    if (end > this.capacity) return false;
+    this.buffer.writeUInt32BE(event.byteLength, this.used);
+    this.buffer.set(event, this.used + EVENT_HEADER_SIZE);
+    this.used = end;
+    this.count += 1;
+    return true;
+  }
+
+  /** A view of the events added so far. The builder must not be reused while the view is alive. */
+  finish(): Buffer {
+    return this.buffer.subarray(0, this.used);
+  }
+}
+
+export function framedSize(event: Uint8Array): number {
+  return EVENT_HEADER_SIZE + event.byteLength;
+}
+
+export function encodeEventBlock(events: readonly Uint8Array[]): Buffer {
+  const builder = new EventBlockBuilder(events.reduce((sum, event) => sum + framedSize(event), 0));
+  for (const event of events) builder.tryAdd(event);
+  return builder.finish();
+}
+
+function lengthAt(block: Uint8Array, position: number): number {
+  return (
+    ((block[position]! << 24) | (block[position + 1]! << 16) | (block[position + 2]! << 8) | block[position + 3]!) >>> 0
+  );
+}
+
+/**
+ * Checks that the block is a whole number of well-framed events, none larger than maxEventSize,
+ * and returns how many events it holds.
+ */
+export function validateEventBlock(block: Uint8Array, maxEventSize: number): number {
+  let position = 0;
+  let count = 0;
+  while (position < block.byteLength) {
+    if (position + EVENT_HEADER_SIZE > block.byteLength) {
+      throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event header at byte ${position}`);
+    }
+    const length = lengthAt(block, position);
+    if (length > maxEventSize) {
+      throw new ProtocolError('EVENT_TOO_LARGE', `event of ${length} bytes exceeds the maximum event size ${maxEventSize}`);
+    }
+    position += EVENT_HEADER_SIZE + length;
+    if (position > block.byteLength) {
+      throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event of ${length} bytes`);
+    }
+    count += 1;
+  }
+  return count;
+}
+
+/** Calls visit with each event's payload (a view, not a copy) and its byte position in the block. */
+export function forEachEvent(block: Buffer, visit: (event: Buffer, position: number) => void): void {
+  let position = 0;
+  while (position + EVENT_HEADER_SIZE <= block.byteLength) {
+    const start = position + EVENT_HEADER_SIZE;
+    const end = start + lengthAt(block, position);
+    visit(block.subarray(start, end), position);
+    position = end;
+  }
+}
+
+/** Views of every event in a block that is known to be valid. */
+export function eventsOf(block: Buffer): Buffer[] {
+  const events: Buffer[] = [];
+  forEachEvent(block, (event) => events.push(event));
+  return events;
+}
+
+/** Byte position just after the first `count` events (the block's length when it has fewer). */
+export function positionAfterEvents(block: Uint8Array, count: number): number {
+  let position = 0;
+  for (let seen = 0; seen < count && position + EVENT_HEADER_SIZE <= block.byteLength; seen++) {
+    position += EVENT_HEADER_SIZE + lengthAt(block, position);
+  }
+  return Math.min(position, block.byteLength);
+}
+
+/**
+ * Length of the longest prefix of whole events that fits in maxBytes; at least one event even when
+ * that event alone is larger, so a reader always makes progress.
+ */
+export function wholeEventsPrefix(block: Uint8Array, maxBytes: number): number {
+  let position = 0;
+  while (position + EVENT_HEADER_SIZE <= block.byteLength) {
+    const next = position + EVENT_HEADER_SIZE + lengthAt(block, position);
+    if (next > block.byteLength || (next > maxBytes && position > 0)) break;
+    position = next;
+  }
+  return position;
+}
+
+/** True when position falls on an event boundary of the block (0 and the block's length included). */
+export function isEventBoundary(block: Uint8Array, position: number): boolean {
+  let cursor = 0;
+  while (cursor < position && cursor + EVENT_HEADER_SIZE <= block.byteLength) {
+    cursor += EVENT_HEADER_SIZE + lengthAt(block, cursor);
+  }
+  return cursor === position;
+}

@@ -1,0 +1,28 @@
+import { hashString } from './cluster-map.js';
+
+/**
+ * Stream `scope/name` owns segments `scope/name/0` … `scope/name/N-1` and one metadata segment
+ * `scope/name/#meta`; `#` cannot appear in a user's name, so the two never collide.
+ */
+const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export function streamNameProblem(stream: string): string | null {
+  const parts = stream.split('/');
+  if (parts.length !== 2 || !parts.every((part) => NAME_PART.test(part))) {
+    return `stream name "${stream}" must be "scope/name", each part 1-128 of [A-Za-z0-9_.-] starting with a letter or digit`;
+  }
+  return null;
+}
+
+export function segmentNameOf(stream: string, index: number): string {
+  return `${stream}/${index}`;
+}
+
+export function metadataSegmentOf(stream: string): string {
+  return `${stream}/#meta`;
+}
+
+/** Events with one routing key always land in one segment, which keeps their order. */
+export function segmentIndexForKey(routingKey: string, segmentCount: number): number {
+  return hashString(routingKey) % segmentCount;
+}
