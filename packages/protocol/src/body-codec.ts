@@ -17,14 +17,6 @@ import { ProtocolError } from './errors.js';
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
-export function encodeBody(command: Command): Buffer {
-  const entry = entryByName(command.type);
-  const source = command as unknown as Record<string, unknown>;
-  const values = new Array<unknown>(entry.fieldNames.length);
-  for (let i = 0; i < values.length; i++) values[i] = source[entry.fieldNames[i]!] ?? null;
-  return packr.pack(values);
-}
-
 function isUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -48,6 +40,26 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * Encodes a command's body. Values are checked as on decode, so a sender's bug fails the one call
+ * that made it instead of making the peer close a connection shared by many flows.
+ */
+export function encodeBody(command: Command): Buffer {
+  const entry = entryByName(command.type);
+  const source = command as unknown as Record<string, unknown>;
+  const values = new Array<unknown>(entry.fieldNames.length);
+  for (let i = 0; i < values.length; i++) values[i] = checkedField(entry, i, source[entry.fieldNames[i]!] ?? null);
+  return packr.pack(values);
+}
+
+function checkedField(entry: CommandEntry, index: number, value: unknown): unknown {
+  const kind = entry.fieldKinds[index]!;
+  if (!fieldChecks[kind](value)) {
+    throw new ProtocolError('MALFORMED_BODY', `${entry.name}.${entry.fieldNames[index]}: expected ${kind}`);
+  }
+  return value;
+}
+
 function unpack(entry: CommandEntry, body: Uint8Array): unknown {
   try {
     return unpackr.unpack(body);
@@ -66,11 +78,7 @@ export function decodeBody(code: number, body: Uint8Array): Command {
   }
   const command: Record<string, unknown> = { type: entry.name };
   for (let i = 0; i < values.length; i++) {
-    const value: unknown = values[i];
-    const kind = entry.fieldKinds[i]!;
-    if (!fieldChecks[kind](value)) {
-      throw new ProtocolError('MALFORMED_BODY', `${entry.name}.${entry.fieldNames[i]}: expected ${kind}`);
-    }
+    const value = checkedField(entry, i, values[i]);
     // msgpack bin decodes to a view of the frame's bytes (no copy); callers always get a Buffer.
     command[entry.fieldNames[i]!] = isBytes(value) ? asBuffer(value) : value;
   }

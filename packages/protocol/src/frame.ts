@@ -65,60 +65,74 @@ export function decodeFrame(bytes: Buffer, maxFrameSize = DEFAULT_LIMITS.maxFram
  */
 export class FrameDecoder {
   private readonly maxFrameSize: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Size of the frame being assembled from pending chunks, once its length prefix has arrived. */
-  private pendingFrameSize: number | null = null;
+  /** The length prefix of the next frame while fewer than 4 of its bytes have arrived. */
+  private readonly prefix = Buffer.alloc(LENGTH_PREFIX_SIZE);
+  private prefixBytes = 0;
+  /** The frame being assembled across chunks, allocated once at its final size when its prefix is known. */
+  private partial: Buffer | null = null;
+  private partialBytes = 0;
   private failed: ProtocolError | null = null;
 
   constructor(options: { maxFrameSize?: number } = {}) {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
   }
 
-  /** Bytes held for a frame that has not fully arrived. */
+  /** Bytes held for a frame that has not fully arrived (at most one frame, so at most maxFrameSize). */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return this.partial ? this.partialBytes : this.prefixBytes;
   }
 
   push(chunk: Buffer, onFrame: (frame: RawFrame) => void): void {
     if (this.failed) throw this.failed;
-    let bytes = chunk;
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.byteLength;
-      const needed = (this.pendingFrameSize ??= this.frameSizeOfPending());
-      if (needed === null || this.pendingBytes < needed) return;
-      bytes = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-      this.pendingFrameSize = null;
-    }
-    let at = 0;
-    while (bytes.byteLength - at >= LENGTH_PREFIX_SIZE) {
-      const size = LENGTH_PREFIX_SIZE + this.checkedLength(bytes.readUInt32BE(at));
-      if (bytes.byteLength - at < size) break;
-      onFrame({
-        type: bytes.readUInt16BE(at + 4),
-        flags: bytes.readUInt16BE(at + 6),
-        flowId: bytes.readUInt32BE(at + 8),
-        sequence: bytes.readUInt32BE(at + 12),
-        body: bytes.subarray(at + FRAME_HEADER_SIZE, at + size),
-      });
+    let at = this.bufferedBytes > 0 ? this.continuePartial(chunk, onFrame) : 0;
+    while (chunk.byteLength - at >= LENGTH_PREFIX_SIZE) {
+      const size = LENGTH_PREFIX_SIZE + this.checkedLength(chunk.readUInt32BE(at));
+      if (chunk.byteLength - at < size) break;
+      onFrame(frameAt(chunk, at, size));
       at += size;
     }
-    if (at < bytes.byteLength) {
-      this.pending.push(bytes.subarray(at));
-      this.pendingBytes = bytes.byteLength - at;
-    }
+    if (at < chunk.byteLength) this.hold(chunk, at);
   }
 
-  /** Total size of the frame at the start of the pending bytes, or null while its prefix is incomplete. */
-  private frameSizeOfPending(): number | null {
-    if (this.pendingBytes < LENGTH_PREFIX_SIZE) return null;
-    // Copy only the prefix: concatenating everything pending on each chunk would be quadratic.
-    const head =
-      this.pending[0]!.byteLength >= LENGTH_PREFIX_SIZE ? this.pending[0]! : Buffer.concat(this.pending, LENGTH_PREFIX_SIZE);
-    return LENGTH_PREFIX_SIZE + this.checkedLength(head.readUInt32BE(0));
+  /**
+   * Feeds the start of chunk to the frame being assembled and returns how many bytes it used. Each
+   * byte is copied once into a buffer of the frame's size: a peer trickling bytes costs no more memory
+   * than the frame itself.
+   */
+  private continuePartial(chunk: Buffer, onFrame: (frame: RawFrame) => void): number {
+    let at = 0;
+    if (!this.partial) {
+      at = chunk.copy(this.prefix, this.prefixBytes, 0, LENGTH_PREFIX_SIZE - this.prefixBytes);
+      this.prefixBytes += at;
+      if (this.prefixBytes < LENGTH_PREFIX_SIZE) return at;
+      this.startPartial(this.prefix, 0);
+    }
+    const partial = this.partial!;
+    const copied = chunk.copy(partial, this.partialBytes, at, at + partial.byteLength - this.partialBytes);
+    this.partialBytes += copied;
+    at += copied;
+    if (this.partialBytes === partial.byteLength) {
+      this.partial = null;
+      this.partialBytes = 0;
+      this.prefixBytes = 0;
+      onFrame(frameAt(partial, 0, partial.byteLength));
+    }
+    return at;
+  }
+
+  private hold(chunk: Buffer, at: number): void {
+    if (chunk.byteLength - at < LENGTH_PREFIX_SIZE) {
+      this.prefixBytes = chunk.copy(this.prefix, 0, at);
+      return;
+    }
+    this.startPartial(chunk, at);
+    this.partialBytes = chunk.copy(this.partial!, 0, at);
+  }
+
+  private startPartial(prefixSource: Buffer, at: number): void {
+    const size = LENGTH_PREFIX_SIZE + this.checkedLength(prefixSource.readUInt32BE(at));
+    this.partial = Buffer.allocUnsafe(size);
+    this.partialBytes = prefixSource.copy(this.partial, 0, at, at + LENGTH_PREFIX_SIZE);
   }
 
   private checkedLength(length: number): number {
@@ -133,4 +147,14 @@ export class FrameDecoder {
     if (this.failed) throw this.failed;
     return length;
   }
+}
+
+function frameAt(bytes: Buffer, at: number, size: number): RawFrame {
+  return {
+    type: bytes.readUInt16BE(at + 4),
+    flags: bytes.readUInt16BE(at + 6),
+    flowId: bytes.readUInt32BE(at + 8),
+    sequence: bytes.readUInt32BE(at + 12),
+    body: bytes.subarray(at + FRAME_HEADER_SIZE, at + size),
+  };
 }
