@@ -1,0 +1,75 @@
+import { quoteInput, type Right } from './rights.js';
+import { patternCoversStream, streamOfValidSegment } from './scope.js';
+import { secretKey, verifyToken, type TokenClaims } from './token.js';
+
+export type AuthResult = { ok: true } | { ok: false; message: string };
+
+export interface Authorizer {
+  readonly enabled: boolean;
+  /** Checks a token for one operation on one segment. Never throws; never echoes the secret. */
+  check(token: string | null | undefined, segment: string, right: Right, now?: number): AuthResult;
+}
+
+/** Verified tokens kept so a token sent with every request is verified once; bounded, LRU. */
+export const VERIFIED_TOKEN_CACHE_SIZE = 512;
+
+const ALLOW: AuthResult = Object.freeze({ ok: true });
+
+const DISABLED: Authorizer = Object.freeze({
+  enabled: false,
+  check: (): AuthResult => ALLOW,
+});
+
+/**
+ * secret null -> a disabled authorizer that allows everything. Otherwise throws if the secret is
+ * shorter than 16 bytes. The secret lives only in this closure, so logging the authorizer shows
+ * nothing of it.
+ */
+export function createAuthorizer(secret: string | Buffer | null): Authorizer {
+  if (secret === null) return DISABLED;
+  const key = secretKey(secret);
+  const verified = new Map<string, Readonly<TokenClaims>>();
+
+  function claimsOf(token: string): { ok: true; claims: Readonly<TokenClaims> } | { ok: false; message: string } {
+    const cached = verified.get(token);
+    if (cached !== undefined) {
+      verified.delete(token); // re-insert: Map order is the LRU order
+      verified.set(token, cached);
+      return { ok: true, claims: cached };
+    }
+    const result = verifyToken(key, token);
+    if (result.ok) {
+      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, result.claims);
+    }
+    return result;
+  }
+
+  function check(token: string | null | undefined, segment: string, right: Right, now: number = Date.now()): AuthResult {
+    try {
+      if (token === null || token === undefined || token === '') return deny('missing auth token');
+      if (typeof token !== 'string') return deny('malformed token: not a string');
+      const result = claimsOf(token);
+      if (!result.ok) return result;
+      const { claims } = result;
+      // Written so that a NaN `now` counts as expired: fail closed.
+      if (!(now < claims.expiresAt)) return deny(`token expired at ${new Date(claims.expiresAt).toISOString()}`);
+      const stream = streamOfValidSegment(segment);
+      if (stream === null) return deny(`segment name ${quoteInput(String(segment), 300)} is not "scope/name/<segment>"`);
+      if (!claims.streams.some((pattern) => patternCoversStream(pattern, stream))) {
+        return deny(`token does not cover stream ${JSON.stringify(stream)}`);
+      }
+      if (!claims.rights.includes(right)) return deny(`token lacks right ${JSON.stringify(String(right).slice(0, 32))}`);
+      return ALLOW;
+    } catch {
+      // Not expected; a check must never take the connection down with it.
+      return deny('token check failed');
+    }
+  }
+
+  return Object.freeze({ enabled: true, check });
+}
+
+function deny(message: string): AuthResult {
+  return { ok: false, message };
+}

@@ -1,0 +1,177 @@
+import { validateEventBlock, type Command, type CommandOf } from '@sluice/protocol';
+
+import { RIGHT_FOR_COMMAND, type Authorizer } from '../auth/index.js';
+import type { ClusterView } from '../cluster/cluster-view.js';
+import type { Container, SegmentStore } from '../store/types.js';
+import { RequestError } from './error-replies.js';
+
+export const SEGMENT_REQUESTS = [
+  'CreateSegment',
+  'GetSegmentInfo',
+  'SealSegment',
+  'TruncateSegment',
+  'DeleteSegment',
+  'GetAttribute',
+  'UpdateAttribute',
+  'SetupAppend',
+  'AppendBlock',
+  'ConditionalAppend',
+  'ReadSegment',
+] as const;
+export type SegmentRequest = CommandOf<(typeof SEGMENT_REQUESTS)[number]>;
+
+const segmentRequestNames: ReadonlySet<string> = new Set(SEGMENT_REQUESTS);
+export function isSegmentRequest(command: Command): command is SegmentRequest {
+  return segmentRequestNames.has(command.type);
+}
+
+/** What the node shares with every connection's segment requests. */
+export interface SegmentServices {
+  cluster: ClusterView;
+  store: SegmentStore;
+  authorizer: Authorizer;
+  maxEventSize: number;
+  maxReadBytes: number;
+  maxReadWaitMs: number;
+  maxWritersPerConnection: number;
+}
+
+/** Per-connection state of segment requests. */
+export interface SegmentSession {
+  /** (segment, writerId) pairs whose SetupAppend passed on this connection. */
+  readonly appendSetups: Set<string>;
+  /** Aborted when the connection closes or drains: waiting reads stop waiting and answer. */
+  readonly readSignal: AbortSignal;
+}
+
+function setupKey(segment: string, writerId: string): string {
+  return `${segment}\u0000${writerId}`;
+}
+
+/**
+ * Serves one segment request: ownership first (WrongHost names the owner), then the token, then
+ * the store. Everything up to the store call runs synchronously, so requests reach the store in the
+ * order they arrived on the connection (a writer's blocks stay in order) while their replies
+ * complete independently. Throws (or rejects with) StoreError / RequestError / ProtocolError,
+ * which the caller turns into the matching error reply.
+ */
+export function serveSegmentRequest(
+  request: SegmentRequest,
+  session: SegmentSession,
+  services: SegmentServices,
+): Command | Promise<Command> {
+  const { segment } = request;
+  const containerId = services.cluster.localContainerOf(segment);
+  if (containerId === null) return { type: 'WrongHost', segment, owner: services.cluster.ownerOf(segment) };
+  if ('token' in request && services.authorizer.enabled) {
+    const right = RIGHT_FOR_COMMAND[request.type];
+    if (right !== undefined) {
+      const result = services.authorizer.check(request.token, segment, right);
+      if (!result.ok) return { type: 'AuthTokenCheckFailed', segment, message: result.message };
+    }
+  }
+  const container = services.store.container(containerId);
+  switch (request.type) {
+    case 'CreateSegment':
+      return container.createSegment(segment).then(() => ({ type: 'SegmentCreated', segment }));
+    case 'GetSegmentInfo':
+      return { type: 'SegmentInfo', ...container.getInfo(segment) };
+    case 'SealSegment':
+      return container.seal(segment).then((length) => ({ type: 'SegmentSealed', segment, length }));
+    case 'TruncateSegment':
+      return container
+        .truncate(segment, request.offset)
+        .then((startOffset) => ({ type: 'SegmentTruncated', segment, startOffset }));
+    case 'DeleteSegment':
+      return container.delete(segment).then(() => ({ type: 'SegmentDeleted', segment }));
+    case 'GetAttribute':
+      return { type: 'Attribute', segment, key: request.key, value: container.getAttribute(segment, request.key) };
+    case 'UpdateAttribute':
+      return container
+        .updateAttribute(segment, request.key, request.expected, request.value)
+        .then((update) => ({ type: 'AttributeUpdated', segment, key: request.key, ...update }));
+    case 'SetupAppend':
+      return setupAppend(request, container, session, services);
+    case 'AppendBlock':
+      return appendBlock(request, container, session, services);
+    case 'ConditionalAppend':
+      return conditionalAppend(request, container, services);
+    case 'ReadSegment':
+      return readSegment(request, container, session, services);
+  }
+}
+
+function setupAppend(
+  request: CommandOf<'SetupAppend'>,
+  container: Container,
+  session: SegmentSession,
+  services: SegmentServices,
+): Command {
+  const { segment, writerId } = request;
+  container.getInfo(segment); // NoSuchSegment for a segment that does not exist
+  const key = setupKey(segment, writerId);
+  if (!session.appendSetups.has(key)) {
+    if (session.appendSetups.size >= services.maxWritersPerConnection) {
+      throw new RequestError(
+        'TOO_MANY_WRITERS',
+        `this connection already has ${session.appendSetups.size} writers set up (the node's --max-writers-per-connection); open another connection`,
+      );
+    }
+    session.appendSetups.add(key);
+  }
+  return { type: 'AppendSetup', segment, writerId, lastEventNumber: container.lastEventNumber(segment, writerId) };
+}
+
+/** The block's event count, after checking its framing against the limit and the count claimed. */
+function validatedEventCount(data: Buffer, claimed: number | null, maxEventSize: number): number {
+  const count = validateEventBlock(data, maxEventSize);
+  if (count === 0) throw new RequestError('MALFORMED_BLOCK', 'the event block holds no events');
+  if (claimed !== null && count !== claimed) {
+    throw new RequestError('EVENT_COUNT_MISMATCH', `the block holds ${count} events but eventCount says ${claimed}`);
+  }
+  return count;
+}
+
+async function appendBlock(
+  request: CommandOf<'AppendBlock'>,
+  container: Container,
+  session: SegmentSession,
+  services: SegmentServices,
+): Promise<Command> {
+  const { segment, writerId, lastEventNumber, eventCount, data } = request;
+  if (!session.appendSetups.has(setupKey(segment, writerId))) {
+    throw new RequestError('NO_APPEND_SETUP', `writer ${writerId} sent AppendBlock to ${segment} without SetupAppend on this connection`);
+  }
+  validatedEventCount(data, eventCount, services.maxEventSize);
+  const result = await container.append(segment, data, eventCount, { writer: { writerId, lastEventNumber, eventCount } });
+  return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
+}
+
+async function conditionalAppend(
+  request: CommandOf<'ConditionalAppend'>,
+  container: Container,
+  services: SegmentServices,
+): Promise<Command> {
+  const { segment, writerId, eventNumber, expectedOffset, data } = request;
+  const eventCount = validatedEventCount(data, null, services.maxEventSize);
+  const writer = writerId !== null && eventNumber >= 0 ? { writerId, lastEventNumber: eventNumber, eventCount } : undefined;
+  const result = await container.append(segment, data, eventCount, { writer, expectedOffset });
+  return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
+}
+
+async function readSegment(
+  request: CommandOf<'ReadSegment'>,
+  container: Container,
+  session: SegmentSession,
+  services: SegmentServices,
+): Promise<Command> {
+  const { segment, offset, waitMs } = request;
+  const maxBytes = Math.max(1, Math.min(request.maxBytes, services.maxReadBytes));
+  let result = await container.read(segment, offset, maxBytes);
+  const waitFor = Math.min(waitMs, services.maxReadWaitMs);
+  if (result.data.byteLength === 0 && !result.endOfSegment && waitFor > 0 && !session.readSignal.aborted) {
+    await container.waitForData(segment, offset, waitFor, session.readSignal);
+    result = await container.read(segment, offset, maxBytes);
+  }
+  return { type: 'SegmentRead', segment, offset: result.offset, data: result.data, length: result.length, endOfSegment: result.endOfSegment };
+}

@@ -1,0 +1,174 @@
+import { readFile } from 'node:fs/promises';
+
+import { FRAME_HEADER_SIZE } from '@sluice/protocol';
+import type { Logger } from 'pino';
+
+import { createAuthorizer, readSecretFile } from './auth/index.js';
+import { formatAddress } from './cluster/address.js';
+import { ClusterView, ownedContainersOf } from './cluster/cluster-view.js';
+import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { createLogger } from './logger.js';
+import { Listener } from './net/listener.js';
+import { openSegmentStore } from './store/index.js';
+import type { SegmentStore, StoreStats } from './store/types.js';
+
+/**
+ * Room in a SegmentRead reply for everything but the data (header, msgpack, the segment name), so
+ * a read reply always fits the frame limit both ends use.
+ */
+const READ_REPLY_OVERHEAD = FRAME_HEADER_SIZE + 64 * 1024;
+
+export interface SluiceServer {
+  readonly config: ServerConfig;
+  /** The bound address (the real port when config.port is 0). */
+  readonly host: string;
+  readonly port: number;
+  /** This node's address in the cluster map. */
+  readonly node: string;
+  readonly cluster: ClusterView;
+  readonly connectionCount: number;
+  stats(): StoreStats;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to config.shutdownTimeoutMs; reads waiting
+   * at the tail answer at once), closes connections, then closes the store (fsync + checkpoint).
+   */
+  close(): Promise<void>;
+}
+
+async function authSecretOf(config: ServerConfig): Promise<string | null> {
+  if (config.authSecret !== null) return config.authSecret;
+  if (config.authSecretFile !== null) return readSecretFile(config.authSecretFile);
+  return null;
+}
+
+async function tlsOf(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | null> {
+  if (config.tlsCert === null || config.tlsKey === null) return null;
+  const read = async (flag: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  return { cert: await read('--tls-cert', config.tlsCert), key: await read('--tls-key', config.tlsKey) };
+}
+
+/**
+ * Starts a node: opens the store for the containers this node owns, listens, and serves. With
+ * `port: 0` and no cluster the node's address is learned from the bound port. Rejects (with a
+ * message naming the cause) when the config is invalid, the store cannot open or the port is taken.
+ */
+export async function startServer(options: ServerOptions = {}, context: { logger?: Logger } = {}): Promise<SluiceServer> {
+  const config = resolveConfig(options);
+  const logger = context.logger ?? createLogger({ level: config.logLevel, pretty: config.logPretty });
+  const authorizer = createAuthorizer(await authSecretOf(config));
+  const tlsOptions = await tlsOf(config);
+
+  // A cluster of one owns every container whatever its address, which may only be known after bind.
+  const configuredSelf = config.node ?? (config.cluster !== null ? formatAddress(config.host, config.port) : null);
+  const members = config.cluster ?? null;
+  const owned =
+    members !== null && configuredSelf !== null
+      ? ownedContainersOf({ members, containerCount: config.containers }, configuredSelf)
+      : Array.from({ length: config.containers }, (_, container) => container);
+
+  const store = await openSegmentStore({
+    dataDir: config.dataDir,
+    containers: owned,
+    fsync: config.fsync,
+    cacheBytes: config.cacheBytes,
+    logFileBytes: config.logFileBytes,
+    checkpointIntervalBytes: config.checkpointIntervalBytes,
+    maxEventSize: config.maxEventSize,
+    logger: logger.child({ component: 'store' }),
+  });
+
+  const listener = new Listener(
+    {
+      host: config.host,
+      port: config.port,
+      tls: tlsOptions,
+      maxConnections: config.maxConnections,
+      helloTimeoutMs: config.helloTimeoutMs,
+    },
+    logger,
+  );
+  let bound: { host: string; port: number };
+  try {
+    bound = await listener.listen();
+  } catch (error) {
+    await store.close().catch((closeError: unknown) => logger.error({ err: closeError }, 'store close failed'));
+    throw error;
+  }
+
+  const self = configuredSelf ?? formatAddress(config.host, bound.port);
+  const cluster = new ClusterView(members ?? [self], config.containers, self);
+  listener.start({
+    cluster,
+    store,
+    authorizer,
+    maxEventSize: config.maxEventSize,
+    maxReadBytes: config.maxFrameSize - Math.min(READ_REPLY_OVERHEAD, Math.floor(config.maxFrameSize / 4)),
+    maxReadWaitMs: config.maxReadWaitMs,
+    maxWritersPerConnection: config.maxWritersPerConnection,
+    limits: {
+      maxFrameSize: config.maxFrameSize,
+      maxUnackedBytes: config.maxUnackedBytes,
+      helloTimeoutMs: config.helloTimeoutMs,
+      frameTimeoutMs: config.frameTimeoutMs,
+    },
+    logger,
+  });
+
+  logger.info(
+    {
+      host: bound.host,
+      port: bound.port,
+      node: self,
+      members: cluster.map.members,
+      containers: cluster.ownedContainers.length,
+      containerCount: config.containers,
+      fingerprint: cluster.fingerprint,
+      fsync: config.fsync,
+      tls: tlsOptions !== null,
+      auth: authorizer.enabled,
+    },
+    'listening',
+  );
+  if (config.fsync === 'none') logger.warn('--fsync none: appends are acknowledged before they are durable (tests only)');
+  if (config.metricsPort !== null) logger.warn({ metricsPort: config.metricsPort }, '--metrics-port is not implemented yet; no metrics are served');
+
+  return createHandle(config, bound, cluster, listener, store, logger);
+}
+
+function createHandle(
+  config: ServerConfig,
+  bound: { host: string; port: number },
+  cluster: ClusterView,
+  listener: Listener,
+  store: SegmentStore,
+  logger: Logger,
+): SluiceServer {
+  let closing: Promise<void> | null = null;
+  const shutdown = async (): Promise<void> => {
+    const started = Date.now();
+    logger.info({ connections: listener.connectionCount }, 'shutting down');
+    listener.stopAccepting();
+    const unfinished = await listener.drainAndClose(config.shutdownTimeoutMs);
+    if (unfinished > 0) logger.warn({ unfinished }, 'requests still pending at the shutdown timeout were dropped');
+    await store.close();
+    logger.info({ ms: Date.now() - started }, 'stopped');
+  };
+  return {
+    config,
+    host: bound.host,
+    port: bound.port,
+    node: cluster.self,
+    cluster,
+    get connectionCount() {
+      return listener.connectionCount;
+    },
+    stats: () => store.stats(),
+    close: () => (closing ??= shutdown()),
+  };
+}

@@ -1,0 +1,344 @@
+/**
+ * Starts real `sluice-server` processes (the built packages/server/dist/cli.js) for end-to-end
+ * tests: ephemeral ports, fresh temp data dirs, and a registry that kills whatever a test file
+ * leaves running and removes its temp dirs (after the file's tests, and on process exit).
+ *
+ *   const server = await startServer();                  // --port 0 --fsync none, fresh data dir
+ *   const client = await RawClient.connect(server.address);
+ *   await server.kill();  await server.restart();        // kill -9, then same port and data dir
+ *   const cluster = await startCluster(3);               // --cluster/--node on ports picked up front
+ *
+ * Build first: npm run build --workspace @sluice/protocol && npm run build --workspace @sluice/server
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll } from 'vitest';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SERVER_CLI = path.join(REPO_ROOT, 'packages/server/dist/cli.js');
+const HOST = '127.0.0.1';
+/** Lines of output kept per process, shown when a start fails. */
+const OUTPUT_LINES = 300;
+
+export interface StartServerOptions {
+  /** Extra CLI flags, after the helper's own (so they may override them). */
+  args?: string[];
+  /** Extra environment variables for the process. */
+  env?: NodeJS.ProcessEnv;
+  /** Use this data dir (kept afterwards) instead of a fresh temp dir (removed afterwards). */
+  dataDir?: string;
+  /** Default 'none': fast and unsafe; pass 'always' where durability is the point. */
+  fsync?: 'always' | 'none';
+  /** Default 0 (ephemeral). */
+  port?: number;
+  /** How long to wait for the "listening" line. Default 20 s. */
+  startTimeoutMs?: number;
+}
+
+export interface ListeningLine {
+  host: string;
+  port: number;
+  node: string;
+  [field: string]: unknown;
+}
+
+const running = new Set<ServerProcess>();
+const tempDirs = new Set<string>();
+
+export function makeTempDir(prefix = 'sluice-test-'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Runs the CLI to completion (for --help, bad flags, `token`): exit code and output. */
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_CLI, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sluice-server ${args.join(' ')} did not exit within ${options.timeoutMs ?? 15_000} ms\n${stdout}${stderr}`));
+    }, options.timeoutMs ?? 15_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function assertBuilt(): void {
+  if (!existsSync(SERVER_CLI)) {
+    throw new Error(
+      `${SERVER_CLI} is missing: run npm run build --workspace @sluice/protocol && npm run build --workspace @sluice/server`,
+    );
+  }
+}
+
+/** One sluice-server child process; restart() replaces the process, keeping port and data dir. */
+export class ServerProcess {
+  host = HOST;
+  port = 0;
+  node = '';
+  /** The full "listening" log record of the current process. */
+  listening: ListeningLine | null = null;
+  private child: ChildProcess | null = null;
+  private exitPromise: Promise<void> = Promise.resolve();
+  private lines: string[] = [];
+  private readonly messageCounts = new Map<string, number>();
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly options: StartServerOptions,
+    private readonly fixedArgs: readonly string[] = [],
+  ) {}
+
+  /** host:port, as a client endpoint or cluster member. */
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** null while running (or before the first start). */
+  get exitCode(): number | null {
+    return this.exit?.code ?? null;
+  }
+
+  get exitSignal(): NodeJS.Signals | null {
+    return this.exit?.signal ?? null;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== null && this.exit === null;
+  }
+
+  /** The last lines the process printed (stdout and stderr), for diagnostics. */
+  output(): string {
+    return this.lines.join('\n');
+  }
+
+  /** How many log records with this msg all processes of this server printed (not limited to the kept lines). */
+  logCount(msg: string): number {
+    return this.messageCounts.get(msg) ?? 0;
+  }
+
+  /** Waits until logCount(msg) reaches count (log lines arrive through a pipe, a little after the fact). */
+  async waitForLog(msg: string, count = 1, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.logCount(msg) < count) {
+      if (Date.now() > deadline) throw new Error(`no ${count} log lines "${msg}" within ${timeoutMs} ms:\n${this.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Log records (parsed JSON lines) among the last lines kept, optionally only those with msg. */
+  logRecords(msg?: string): Record<string, unknown>[] {
+    const records: Record<string, unknown>[] = [];
+    for (const line of this.lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (msg === undefined || record.msg === msg) records.push(record);
+      } catch {
+        // not a log line
+      }
+    }
+    return records;
+  }
+
+  async start(): Promise<this> {
+    assertBuilt();
+    if (this.isRunning) throw new Error(`server ${this.address} is already running`);
+    const args = [
+      SERVER_CLI,
+      '--host',
+      HOST,
+      '--port',
+      String(this.port || this.options.port || 0),
+      '--data-dir',
+      this.dataDir,
+      '--fsync',
+      this.options.fsync ?? 'none',
+      ...this.fixedArgs,
+      ...(this.options.args ?? []),
+    ];
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exit = null;
+    this.listening = null;
+    running.add(this);
+    this.exitPromise = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        running.delete(this);
+        resolve();
+      });
+    });
+    const remember = (line: string): void => {
+      this.lines.push(line);
+      if (this.lines.length > OUTPUT_LINES) this.lines.shift();
+    };
+    createInterface({ input: child.stderr! }).on('line', remember);
+    const stdout = createInterface({ input: child.stdout! });
+    stdout.on('line', (line) => {
+      remember(line);
+      const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
+      if (msg !== undefined) this.messageCounts.set(msg, (this.messageCounts.get(msg) ?? 0) + 1);
+    });
+
+    const timeoutMs = this.options.startTimeoutMs ?? 20_000;
+    const line = await new Promise<ListeningLine>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`sluice-server did not log "listening" within ${timeoutMs} ms:\n${this.output()}`));
+      }, timeoutMs);
+      const onLine = (text: string): void => {
+        if (!text.includes('"listening"')) return;
+        try {
+          const record = JSON.parse(text) as ListeningLine;
+          if (record.msg !== 'listening') return;
+          clearTimeout(timer);
+          stdout.off('line', onLine);
+          resolve(record);
+        } catch {
+          // not JSON: keep waiting
+        }
+      };
+      stdout.on('line', onLine);
+      void this.exitPromise.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`sluice-server exited (code ${this.exit?.code}, signal ${this.exit?.signal}) before listening:\n${this.output()}`));
+      });
+    });
+    this.listening = line;
+    this.host = line.host;
+    this.port = line.port;
+    this.node = line.node;
+    return this;
+  }
+
+  /** SIGTERM and wait for the exit; resolves with the exit code. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.isRunning) return this.exitCode;
+    this.child!.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+    return this.exitCode;
+  }
+
+  /** Sends a signal (default SIGKILL: a crash) and waits for the exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.isRunning) return;
+    this.child!.kill(signal);
+    await this.exitPromise;
+  }
+
+  /** Waits until the process exits by itself. */
+  async exited(): Promise<void> {
+    await this.exitPromise;
+  }
+
+  /** Starts a new process on the same port and data dir (after stop() or kill()). */
+  async restart(): Promise<this> {
+    if (this.isRunning) await this.stop();
+    return this.start();
+  }
+
+  /** For the registry: kill without waiting for anything else. */
+  killNow(): void {
+    if (this.isRunning) this.child!.kill('SIGKILL');
+  }
+}
+
+/** Starts one node on an ephemeral port with a fresh temp data dir (unless options say otherwise). */
+export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? makeTempDir();
+  return new ServerProcess(dataDir, options).start();
+}
+
+export interface ClusterProcesses {
+  nodes: ServerProcess[];
+  /** The --cluster member list, in order. */
+  members: string[];
+  stop(): Promise<void>;
+}
+
+/** n nodes on ports picked up front, each with its own data dir and the same --cluster list. */
+export async function startCluster(n: number, options: Omit<StartServerOptions, 'port' | 'dataDir'> = {}): Promise<ClusterProcesses> {
+  const ports = await freePorts(n);
+  const members = ports.map((port) => `${HOST}:${port}`);
+  const nodes = members.map(
+    (member, index) =>
+      new ServerProcess(makeTempDir(), { ...options, port: ports[index]! }, ['--cluster', members.join(','), '--node', member]),
+  );
+  await Promise.all(nodes.map((node) => node.start()));
+  return {
+    nodes,
+    members,
+    stop: async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+    },
+  };
+}
+
+/** Ports free right now, all distinct: bind them all at once, note them, close. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, HOST, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Kills every server still running and removes temp dirs. Runs after each test file by itself. */
+export async function cleanupServers(): Promise<void> {
+  const left = [...running];
+  await Promise.all(left.map((server) => server.kill('SIGKILL')));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+process.on('exit', () => {
+  for (const server of running) server.killNow();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+try {
+  afterAll(cleanupServers);
+} catch {
+  // imported outside a vitest file: process exit still cleans up
+}
