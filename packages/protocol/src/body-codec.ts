@@ -40,16 +40,50 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+const EMPTY = Buffer.alloc(0);
+/** msgpack's bin 32 header: 0xc6 then a u32 length. Any length may use it, however small. */
+const BIN32_HEADER_SIZE = 5;
+
+/**
+ * A body split in two: msgpack bytes, then (for commands ending in a bytes field) the payload that
+ * follows them verbatim. The payload is referenced, never copied, until the frame is assembled.
+ */
+export interface BodyParts {
+  head: Buffer;
+  payload: Buffer | null;
+}
+
 /**
  * Encodes a command's body. Values are checked as on decode, so a sender's bug fails the one call
  * that made it instead of making the peer close a connection shared by many flows.
+ *
+ * A trailing bytes field is packed as an empty bin (always the two bytes c4 00), which is then
+ * replaced by a bin 32 header for the real payload: msgpackr would otherwise copy a 64 KiB append
+ * block into its own buffer only for the frame encoder to copy it again.
  */
-export function encodeBody(command: Command): Buffer {
+export function encodeBodyParts(command: Command): BodyParts {
   const entry = entryByName(command.type);
   const source = command as unknown as Record<string, unknown>;
   const values = new Array<unknown>(entry.fieldNames.length);
   for (let i = 0; i < values.length; i++) values[i] = checkedField(entry, i, source[entry.fieldNames[i]!] ?? null);
-  return packr.pack(values);
+  if (!entry.trailingBytes) return { head: packr.pack(values), payload: null };
+  const payload = values[values.length - 1] as Buffer;
+  values[values.length - 1] = EMPTY;
+  const packed = packr.pack(values);
+  const head = Buffer.allocUnsafe(packed.byteLength - 2 + BIN32_HEADER_SIZE);
+  packed.copy(head, 0, 0, packed.byteLength - 2);
+  head[packed.byteLength - 2] = 0xc6;
+  head.writeUInt32BE(payload.byteLength, packed.byteLength - 1);
+  return { head, payload };
+}
+
+export function bodyPartsLength(parts: BodyParts): number {
+  return parts.head.byteLength + (parts.payload?.byteLength ?? 0);
+}
+
+export function encodeBody(command: Command): Buffer {
+  const parts = encodeBodyParts(command);
+  return parts.payload ? Buffer.concat([parts.head, parts.payload]) : parts.head;
 }
 
 function checkedField(entry: CommandEntry, index: number, value: unknown): unknown {

@@ -2,7 +2,8 @@
  * The one table of commands. Each entry gives the type code on the wire and the body's fields in
  * order; encode, decode, validation and the round-trip tests are all driven from it, so adding a
  * command is one entry here. A body is a msgpack array of the field values in this order (no keys on
- * the wire, no per-connection msgpack state).
+ * the wire, no per-connection msgpack state). Payload fields (`data`) come last: a trailing bytes field
+ * is written into the frame by reference, without an intermediate msgpack copy.
  */
 
 /** Field kinds and the TypeScript value each one carries. `?` kinds also accept null. */
@@ -73,8 +74,8 @@ export const COMMANDS = {
       writerId: 'string?',
       eventNumber: 'int',
       expectedOffset: 'uint',
-      data: 'bytes',
       ...tokenField,
+      data: 'bytes',
     },
   },
   ConditionalCheckFailed: { code: 0x25, fields: { segment: 'string', length: 'uint' } },
@@ -86,7 +87,7 @@ export const COMMANDS = {
   },
   SegmentRead: {
     code: 0x31,
-    fields: { segment: 'string', offset: 'uint', data: 'bytes', length: 'uint', endOfSegment: 'bool' },
+    fields: { segment: 'string', offset: 'uint', length: 'uint', endOfSegment: 'bool', data: 'bytes' },
   },
 
   // Error replies, each carrying the request id of the request it answers.
@@ -141,6 +142,8 @@ export interface CommandEntry {
   readonly code: number;
   readonly fieldNames: readonly string[];
   readonly fieldKinds: readonly FieldKind[];
+  /** The last field is `bytes`: the encoder appends it to the frame by reference. */
+  readonly trailingBytes: boolean;
 }
 
 export const COMMAND_ENTRIES: readonly CommandEntry[] = Object.entries(COMMANDS).map(([name, spec]) => ({
@@ -148,6 +151,7 @@ export const COMMAND_ENTRIES: readonly CommandEntry[] = Object.entries(COMMANDS)
   code: spec.code,
   fieldNames: Object.keys(spec.fields),
   fieldKinds: Object.values(spec.fields) as FieldKind[],
+  trailingBytes: Object.values(spec.fields).at(-1) === 'bytes',
 }));
 
 const byName = new Map(COMMAND_ENTRIES.map((entry) => [entry.name, entry]));

@@ -36,9 +36,15 @@ export class EventBlockBuilder {
     return true;
   }
 
-  /** A view of the events added so far. The builder must not be reused while the view is alive. */
+  /** A view of the events added so far. The builder must not be reset while the view is in use. */
   finish(): Buffer {
     return this.buffer.subarray(0, this.used);
+  }
+
+  /** Empties the builder to fill its buffer again: blocks are reused once acknowledged, not reallocated. */
+  reset(): void {
+    this.used = 0;
+    this.count = 0;
   }
 }
 
@@ -52,10 +58,9 @@ export function encodeEventBlock(events: readonly Uint8Array[]): Buffer {
   return builder.finish();
 }
 
-function lengthAt(block: Uint8Array, position: number): number {
-  return (
-    ((block[position]! << 24) | (block[position + 1]! << 16) | (block[position + 2]! << 8) | block[position + 3]!) >>> 0
-  );
+/** Walks event headers through a DataView: several times faster than byte-by-byte reads in V8. */
+function viewOf(block: Uint8Array): DataView {
+  return new DataView(block.buffer, block.byteOffset, block.byteLength);
 }
 
 /**
@@ -63,13 +68,14 @@ function lengthAt(block: Uint8Array, position: number): number {
  * and returns how many events it holds.
  */
 export function validateEventBlock(block: Uint8Array, maxEventSize: number): number {
+  const view = viewOf(block);
   let position = 0;
   let count = 0;
   while (position < block.byteLength) {
     if (position + EVENT_HEADER_SIZE > block.byteLength) {
       throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event header at byte ${position}`);
     }
-    const length = lengthAt(block, position);
+    const length = view.getUint32(position);
     if (length > maxEventSize) {
       throw new ProtocolError('EVENT_TOO_LARGE', `event of ${length} bytes exceeds the maximum event size ${maxEventSize}`);
     }
@@ -84,10 +90,11 @@ export function validateEventBlock(block: Uint8Array, maxEventSize: number): num
 
 /** Calls visit with each event's payload (a view, not a copy) and its byte position in the block. */
 export function forEachEvent(block: Buffer, visit: (event: Buffer, position: number) => void): void {
+  const view = viewOf(block);
   let position = 0;
   while (position + EVENT_HEADER_SIZE <= block.byteLength) {
     const start = position + EVENT_HEADER_SIZE;
-    const end = start + lengthAt(block, position);
+    const end = start + view.getUint32(position);
     visit(block.subarray(start, end), position);
     position = end;
   }
@@ -102,9 +109,10 @@ export function eventsOf(block: Buffer): Buffer[] {
 
 /** Byte position just after the first `count` events (the block's length when it has fewer). */
 export function positionAfterEvents(block: Uint8Array, count: number): number {
+  const view = viewOf(block);
   let position = 0;
   for (let seen = 0; seen < count && position + EVENT_HEADER_SIZE <= block.byteLength; seen++) {
-    position += EVENT_HEADER_SIZE + lengthAt(block, position);
+    position += EVENT_HEADER_SIZE + view.getUint32(position);
   }
   return Math.min(position, block.byteLength);
 }
@@ -114,9 +122,10 @@ export function positionAfterEvents(block: Uint8Array, count: number): number {
  * that event alone is larger, so a reader always makes progress.
  */
 export function wholeEventsPrefix(block: Uint8Array, maxBytes: number): number {
+  const view = viewOf(block);
   let position = 0;
   while (position + EVENT_HEADER_SIZE <= block.byteLength) {
-    const next = position + EVENT_HEADER_SIZE + lengthAt(block, position);
+    const next = position + EVENT_HEADER_SIZE + view.getUint32(position);
     if (next > block.byteLength || (next > maxBytes && position > 0)) break;
     position = next;
   }
@@ -125,9 +134,10 @@ export function wholeEventsPrefix(block: Uint8Array, maxBytes: number): number {
 
 /** True when position falls on an event boundary of the block (0 and the block's length included). */
 export function isEventBoundary(block: Uint8Array, position: number): boolean {
+  const view = viewOf(block);
   let cursor = 0;
   while (cursor < position && cursor + EVENT_HEADER_SIZE <= block.byteLength) {
-    cursor += EVENT_HEADER_SIZE + lengthAt(block, cursor);
+    cursor += EVENT_HEADER_SIZE + view.getUint32(cursor);
   }
   return cursor === position;
 }

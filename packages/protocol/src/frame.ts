@@ -1,4 +1,4 @@
-import { decodeBody, encodeBody } from './body-codec.js';
+import { bodyPartsLength, decodeBody, encodeBodyParts } from './body-codec.js';
 import { entryByName, type Command } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -31,14 +31,16 @@ export interface DecodedFrame {
 }
 
 export function encodeFrame(flowId: number, sequence: number, command: Command): Buffer {
-  const body = encodeBody(command);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + body.byteLength);
-  frame.writeUInt32BE(MIN_LENGTH + body.byteLength, 0);
+  const body = encodeBodyParts(command);
+  const bodyLength = bodyPartsLength(body);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodyLength);
+  frame.writeUInt32BE(MIN_LENGTH + bodyLength, 0);
   frame.writeUInt16BE(entryByName(command.type).code, 4);
   frame.writeUInt16BE(0, 6);
   frame.writeUInt32BE(flowId >>> 0, 8);
   frame.writeUInt32BE(sequence >>> 0, 12);
-  body.copy(frame, FRAME_HEADER_SIZE);
+  body.head.copy(frame, FRAME_HEADER_SIZE);
+  body.payload?.copy(frame, FRAME_HEADER_SIZE + body.head.byteLength);
   return frame;
 }
 

@@ -1,0 +1,110 @@
+// The physical limits measured in the same run as everything else: what loopback TCP and the
+// disk under the bench data dir can do at best, with no protocol and no storage engine.
+import { once } from 'node:events';
+import { closeSync, fsyncSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LatencyRecorder, cpuLoop, now, payloads, sig3 } from './measure.mjs';
+import { spawnWithLines, stopProcess, waitForLine } from './processes.mjs';
+import { row } from './rows.mjs';
+
+const SINK = fileURLToPath(new URL('./byte-sink.mjs', import.meta.url));
+export const EVENT_SIZE = 100;
+/** An event on the wire and in a block: u32 length + payload. */
+export const FRAMED_EVENT_SIZE = 4 + EVENT_SIZE;
+export const WRITE_SIZE = 64 * 1024;
+export const EVENTS_PER_WRITE = Math.floor(WRITE_SIZE / FRAMED_EVENT_SIZE);
+
+/** 64 KiB worth of framed 100-byte events (630 of them), built once. */
+export function packedEvents() {
+  const pool = payloads(EVENT_SIZE);
+  const block = Buffer.allocUnsafe(EVENTS_PER_WRITE * FRAMED_EVENT_SIZE);
+  for (let i = 0; i < EVENTS_PER_WRITE; i++) {
+    block.writeUInt32BE(EVENT_SIZE, i * FRAMED_EVENT_SIZE);
+    block.set(pool[i], i * FRAMED_EVENT_SIZE + 4);
+  }
+  return block;
+}
+
+/**
+ * raw-loopback: one TCP socket on 127.0.0.1 to a separate counting process; 100-byte framed events
+ * packed into 64 KiB writes, written as fast as the socket drains. events/s = bytes received ÷ 104.
+ */
+export async function rawLoopback(ctx, onProgress, system = 'raw-loopback') {
+  const lifetimeS = Math.ceil((ctx.durationMs + 60_000) / 1000);
+  const sink = spawnWithLines(process.execPath, [SINK, String(lifetimeS)]);
+  ctx.defer(() => stopProcess(sink, { graceMs: 1000 }));
+  const port = await waitForLine(sink, (line) => JSON.parse(line).port, { what: 'byte sink port' });
+  const socket = connect({ host: '127.0.0.1', port });
+  ctx.defer(() => socket.destroy());
+  await once(socket, 'connect');
+  socket.setNoDelay(true);
+  const answer = new Promise((resolve, reject) => {
+    const parts = [];
+    socket.on('data', (chunk) => parts.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(parts)));
+    socket.on('error', reject);
+  });
+
+  const block = packedEvents();
+  const maxWrites = 4_000_000;
+  const start = now();
+  const deadline = start + ctx.durationMs;
+  let writes = 0;
+  while (writes < maxWrites && !ctx.signal.aborted) {
+    if (!socket.write(block)) await once(socket, 'drain');
+    writes += 1;
+    if ((writes & 255) === 0) {
+      const t = now();
+      onProgress((t - start) / ctx.durationMs);
+      if (t >= deadline) break;
+    }
+  }
+  socket.end();
+  const reply = await answer;
+  const elapsedMs = now() - start;
+  if (reply.byteLength !== 8) throw new Error(`byte sink answered ${reply.byteLength} bytes instead of 8`);
+  const received = Number(reply.readBigUInt64BE(0));
+  if (received !== writes * block.byteLength) {
+    throw new Error(`byte sink counted ${received} bytes, ${writes * block.byteLength} were sent`);
+  }
+  const events = received / FRAMED_EVENT_SIZE;
+  return row(system, sig3((events / elapsedMs) * 1000), 'events/s', {
+    'MB/s': sig3(received / elapsedMs / 1000),
+    events,
+  });
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * fsync-limit: a 100-byte append + fsync on one file in the bench data dir, one at a time.
+ * fsyncs/s, with the latency of one append+fsync (the floor of any awaited durable write).
+ */
+export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
+  const dir = await ctx.tmpDir('fsync-');
+  const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
+  if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; fsync costs nothing there. Use --data-dir on a real disk.`);
+  const fd = openSync(join(dir, 'probe.log'), 'a');
+  try {
+    const record = payloads(EVENT_SIZE)[0];
+    const latency = new LatencyRecorder();
+    const append = (recordLatency) => () => {
+      const t0 = now();
+      writeSync(fd, record);
+      fsyncSync(fd);
+      if (recordLatency) latency.since(t0);
+      return 1;
+    };
+    await cpuLoop({ durationMs: ctx.warmupMs, maxUnits: 100_000, signal: ctx.signal }, append(false));
+    const result = await cpuLoop(
+      { durationMs: ctx.durationMs, maxUnits: 1_000_000, signal: ctx.signal, onProgress },
+      append(true),
+    );
+    const { p50Us, p99Us } = latency.summary();
+    return row(system, sig3(result.perSecond), 'fsyncs/s', { p50Us, p99Us, ...(onTmpfs ? { tmpfs: true } : {}) });
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,288 @@
+// The peers' side of the append/read/tail workloads, written once and used by the scenarios.
+// Each function measures one system and returns one row; a missing binary gives a skipped row.
+import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
+import { lowerRow, row, skippedRow } from '../lib/rows.mjs';
+import { createInbox } from 'nats';
+import { natsBinary, startNats } from './nats.mjs';
+import { redisBinary, startRedis } from './redis.mjs';
+
+export const NOT_INSTALLED = 'not installed';
+
+const REDIS_DURABILITY = {
+  always: 'AOF fsync before reply',
+  everysec: 'AOF fsync every second',
+};
+const NATS_DURABILITY = 'JetStream file store, no fsync per message';
+const decoder = new globalThis.TextDecoder();
+
+/** Pipelined XADDs: BATCH commands per pipeline, IN_FLIGHT pipelines at once. */
+const REDIS_BATCH = 256;
+const REDIS_IN_FLIGHT = 8;
+/** Individual js.publish calls in flight at once. */
+const NATS_IN_FLIGHT = 2048;
+
+/** Upper bounds on what one measurement may store in a peer (memory and disk stay bounded). */
+export function maxEventsFor(size) {
+  return Math.floor((size <= 128 ? 600 : 1024) * 2 ** 20 / size);
+}
+
+function checkPipeline(results) {
+  for (const [error] of results) if (error) throw error;
+}
+
+async function xaddBatch(client, key, pool, first) {
+  const pipeline = client.pipeline();
+  for (let k = 0; k < REDIS_BATCH; k++) pipeline.xadd(key, '*', 'd', pool[(first + k) & 1023]);
+  checkPipeline(await pipeline.exec());
+  return REDIS_BATCH;
+}
+
+/**
+ * One writer, `size`-byte events, REDIS_BATCH × REDIS_IN_FLIGHT XADDs in flight.
+ * Unit: events/s, or MB/s when `unit` is 'MB/s'.
+ */
+export async function redisAppend(ctx, onProgress, { system, appendfsync, size, unit = 'events/s' }) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, unit);
+  const redis = await startRedis(ctx, { appendfsync });
+  try {
+    const client = await redis.client();
+    const pool = payloads(size);
+    const batch = (i) => xaddBatch(client, 'bench', pool, i * REDIS_BATCH);
+    const maxOps = Math.ceil(maxEventsFor(size) / REDIS_BATCH);
+    await windowedLoop({ durationMs: ctx.warmupMs, maxOps, inFlight: REDIS_IN_FLIGHT, signal: ctx.signal }, batch);
+    const result = await windowedLoop(
+      { durationMs: ctx.durationMs, maxOps, inFlight: REDIS_IN_FLIGHT, signal: ctx.signal, onProgress },
+      batch,
+    );
+    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, {
+      events: result.units,
+      inFlight: REDIS_BATCH * REDIS_IN_FLIGHT,
+      durability: REDIS_DURABILITY[appendfsync],
+    });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/** One XADD at a time, each awaited: events/s with p50/p99 latency. */
+export async function redisAppendAwaited(ctx, onProgress, { system = 'redis-always', appendfsync = 'always', size = 100 } = {}) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, 'events/s');
+  const redis = await startRedis(ctx, { appendfsync });
+  try {
+    const client = await redis.client();
+    const pool = payloads(size);
+    const write = (i) => client.xadd('bench', '*', 'd', pool[i & 1023]).then(() => 1);
+    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, write);
+    const latency = new LatencyRecorder();
+    const result = await sequentialLoop(
+      { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency },
+      write,
+    );
+    const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
+    return row(system, sig3(result.perSecond), 'events/s', {
+      p50Us,
+      p99Us,
+      p999Us,
+      maxUs,
+      durability: REDIS_DURABILITY[appendfsync],
+    });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Catch-up read: stores `events` 100-byte events, then reads them all back with XRANGE pages of
+ * `page` entries, one page at a time (each page starts after the last id of the one before).
+ * The untimed load runs with appendfsync everysec to save time; the reads run with `always`, as
+ * the row's name says (reads do not fsync either way).
+ */
+export async function redisCatchUpRead(ctx, onProgress, { system = 'redis-always', events, page = 10_000 }) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, 'events/s');
+  const redis = await startRedis(ctx, { appendfsync: 'everysec' });
+  try {
+    const client = await redis.client();
+    const pool = payloads(100);
+    const loadOps = Math.ceil(events / REDIS_BATCH);
+    const loaded = await windowedLoop(
+      {
+        durationMs: Math.max(60_000, ctx.durationMs * 6),
+        maxOps: loadOps,
+        inFlight: REDIS_IN_FLIGHT,
+        signal: ctx.signal,
+        onProgress: (f) => onProgress(f * 0.5),
+      },
+      (i) => xaddBatch(client, 'bench', pool, i * REDIS_BATCH),
+    );
+    await client.config('SET', 'appendfsync', 'always');
+    const stored = await client.xlen('bench');
+    let start = '-';
+    let bytes = 0;
+    const result = await sequentialLoop(
+      {
+        durationMs: Math.max(ctx.durationMs * 3, 10_000),
+        maxOps: Math.ceil(stored / page) + 1,
+        signal: ctx.signal,
+        onProgress: (f) => onProgress(0.5 + f * 0.5),
+      },
+      async () => {
+        const entries = await client.xrangeBuffer('bench', start, '+', 'COUNT', page);
+        if (entries.length === 0) return 0;
+        for (const [, fields] of entries) bytes += fields[1].byteLength;
+        start = `(${entries[entries.length - 1][0].toString()}`;
+        return entries.length;
+      },
+    );
+    if (result.units < stored) ctx.log(`${system}: read ${result.units} of ${stored} events within the time bound`);
+    return row(system, sig3(result.perSecond), 'events/s', {
+      events: result.units,
+      loadedPerSecond: sig3(loaded.perSecond),
+      page,
+      bytesRead: bytes,
+    });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Write -> waiting reader: one client blocked in XREAD BLOCK, another XADDs one event; the latency
+ * is from just before the XADD to the reader receiving it. One event at a time; the reader re-arms
+ * its XREAD and waits ~1 ms before the next write, so every sample hits a reader already waiting.
+ */
+export async function redisTailLatency(ctx, onProgress, { system = 'redis', appendfsync = 'always' } = {}) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, 'µs', 'lower');
+  const redis = await startRedis(ctx, { appendfsync });
+  try {
+    const writer = await redis.client();
+    const reader = await redis.client();
+    const payload = payloads(100)[0];
+    let lastId = (await writer.xadd('bench', '*', 'd', payload)).toString();
+    const latency = new LatencyRecorder();
+    const sample = async (record) => {
+      const read = reader.xreadBuffer('BLOCK', 5000, 'STREAMS', 'bench', lastId);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const t0 = now();
+      const written = writer.xadd('bench', '*', 'd', payload);
+      const reply = await read;
+      if (record) latency.since(t0);
+      if (!reply) throw new Error('XREAD BLOCK timed out: the write never reached the reader');
+      const entries = reply[0][1];
+      lastId = entries[entries.length - 1][0].toString();
+      await written;
+      return 1;
+    };
+    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 1000, signal: ctx.signal }, () => sample(false));
+    await sequentialLoop(
+      { durationMs: ctx.durationMs, maxOps: 100_000, signal: ctx.signal, onProgress },
+      () => sample(true),
+    );
+    const { count, p50Us, p99Us, p999Us, maxUs } = latency.summary();
+    return lowerRow(system, p50Us, 'µs', { p50Us, p99Us, p999Us, maxUs, samples: count, durability: REDIS_DURABILITY[appendfsync] });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Publishes with acks collected asynchronously: every message carries one shared reply inbox, and
+ * JetStream's acks arrive there (the pattern of the Go client's PublishAsync). `js.publish` awaits
+ * one request per message instead and is ~10× slower in nats.js, which would understate the peer.
+ * Sends until `durationMs` or `maxMessages`, keeping at most `window` messages unacknowledged, then
+ * waits for the last acks. Resolves with { units, elapsedMs, perSecond }.
+ */
+async function natsPublishAsync(nc, { subject, pool, durationMs, maxMessages, window, signal, onProgress }) {
+  const inbox = createInbox();
+  let sent = 0;
+  let acked = 0;
+  let failure = null;
+  let wake = null;
+  const wakeUp = () => {
+    const resume = wake;
+    wake = null;
+    resume?.();
+  };
+  const sub = nc.subscribe(inbox, {
+    callback: (error, message) => {
+      if (error) failure ??= error;
+      else {
+        const ack = JSON.parse(decoder.decode(message.data));
+        if (ack.error) failure ??= new Error(`JetStream refused a message: ${JSON.stringify(ack.error)}`);
+      }
+      acked += 1;
+      if (failure || sent - acked <= window / 2 || acked === sent) wakeUp();
+    },
+  });
+  try {
+    const start = now();
+    const deadline = start + durationMs;
+    let t = start;
+    const waitForAcks = async (until) => {
+      while (!failure && !until()) {
+        const before = acked;
+        await new Promise((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 10_000);
+        });
+        if (acked === before && !until()) throw new Error('no JetStream ack for 10 s');
+      }
+    };
+    while (!failure && t < deadline && sent < maxMessages && !signal?.aborted) {
+      while (sent - acked < window && sent < maxMessages) {
+        nc.publish(subject, pool[sent & 1023], { reply: inbox });
+        sent += 1;
+      }
+      await waitForAcks(() => sent - acked <= window / 2);
+      t = now();
+      onProgress?.((t - start) / durationMs);
+    }
+    await waitForAcks(() => acked >= sent);
+    if (failure) throw failure;
+    const elapsedMs = now() - start;
+    return { units: acked, elapsedMs, perSecond: (acked / elapsedMs) * 1000 };
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+/** One publisher, `size`-byte messages, up to NATS_IN_FLIGHT unacknowledged (see natsPublishAsync). */
+export async function natsAppend(ctx, onProgress, { system = 'nats', size, unit = 'events/s' }) {
+  if (!natsBinary()) return skippedRow(system, NOT_INSTALLED, unit);
+  const nats = await startNats(ctx);
+  try {
+    const { nc } = await nats.connection();
+    const pool = payloads(size);
+    const maxMessages = maxEventsFor(size);
+    const common = { subject: 'bench.append', pool, maxMessages, window: NATS_IN_FLIGHT, signal: ctx.signal };
+    await natsPublishAsync(nc, { ...common, durationMs: ctx.warmupMs });
+    const result = await natsPublishAsync(nc, { ...common, durationMs: ctx.durationMs, onProgress });
+    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, {
+      events: result.units,
+      inFlight: NATS_IN_FLIGHT,
+      durability: NATS_DURABILITY,
+    });
+  } finally {
+    await nats.stop();
+  }
+}
+
+/** One acked js.publish at a time: events/s with p50/p99 latency. */
+export async function natsAppendAwaited(ctx, onProgress, { system = 'nats', size = 100 } = {}) {
+  if (!natsBinary()) return skippedRow(system, NOT_INSTALLED, 'events/s');
+  const nats = await startNats(ctx);
+  try {
+    const { js } = await nats.connection();
+    const pool = payloads(size);
+    const publish = (i) => js.publish('bench.awaited', pool[i & 1023]).then(() => 1);
+    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, publish);
+    const latency = new LatencyRecorder();
+    const result = await sequentialLoop(
+      { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency },
+      publish,
+    );
+    const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
+    return row(system, sig3(result.perSecond), 'events/s', { p50Us, p99Us, p999Us, maxUs, durability: NATS_DURABILITY });
+  } finally {
+    await nats.stop();
+  }
+}

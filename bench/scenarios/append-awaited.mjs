@@ -1,0 +1,30 @@
+// append-awaited: one durable 100-byte write at a time, each awaited: events/s with p50/p99 µs.
+import { allOf, extraAtMost, runSystems, skippedRow } from '../lib/rows.mjs';
+import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { natsAppendAwaited, redisAppendAwaited } from '../peers/workloads.mjs';
+
+const UNIT = 'events/s';
+
+/**
+ * TODO(lead): the Sluice row: one writer, `await w.write(key, payload)` in a sequentialLoop with a
+ * LatencyRecorder (../lib/measure.mjs); return row('sluice', sig3(result.perSecond), UNIT,
+ * { p50Us, p99Us, p999Us, maxUs }) from latency.summary().
+ */
+export async function runSluice(_ctx, _onProgress) {
+  return skippedRow('sluice', CLIENT_NOT_BUILT, UNIT);
+}
+
+/** @type {import('../lib/types.js').Scenario} */
+export default {
+  id: 'append-awaited',
+  description: 'one durable 100-byte write at a time, awaited: events/s with p50/p99 latency',
+  reference: 'redis-always',
+  goal: [{ system: 'sluice', text: 'p50 ≤ 250 µs, p99 ≤ 1 ms', check: allOf(extraAtMost('p50Us', 250), extraAtMost('p99Us', 1000)) }],
+  async run(ctx) {
+    return runSystems(ctx, [
+      { system: 'sluice', unit: UNIT, measure: (p) => runSluice(ctx, p) },
+      { system: 'redis-always', unit: UNIT, measure: (p) => redisAppendAwaited(ctx, p) },
+      { system: 'nats', unit: UNIT, measure: (p) => natsAppendAwaited(ctx, p) },
+    ]);
+  },
+};

@@ -1,0 +1,577 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import {
+  isEventBoundary,
+  positionAfterEvents,
+  ProtocolError,
+  validateEventBlock,
+  wholeEventsPrefix,
+  type AttributeValue,
+} from '@sluice/protocol';
+
+import { BlockCache } from './block-cache.js';
+import { encodeCheckpoint, writeCheckpointFile, type Checkpoint, type CheckpointSegment } from './checkpoint.js';
+import { containerDirectory, listLogFiles, logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import { LogReader } from './log-reader.js';
+import { LogWriter, type SettleRecord } from './log-writer.js';
+import {
+  encodeAppend,
+  encodeAttribute,
+  encodeCreateSegment,
+  encodeDelete,
+  encodeSeal,
+  encodeTruncate,
+  MAX_RECORD_BODY,
+  type EncodedRecord,
+} from './record-codec.js';
+import { recoverContainer } from './recovery.js';
+import type { IndexEntry } from './segment-index.js';
+import { attributeValuesEqual, SegmentState } from './segment-state.js';
+import {
+  StoreError,
+  type AppendResult,
+  type AttributeUpdate,
+  type Container,
+  type ReadResult,
+  type SegmentInfo,
+  type StoreOptions,
+  type WriterAppend,
+} from './types.js';
+
+/** Durability counters shared by the containers of a store (StoreStats reports them). */
+export interface StoreCounters {
+  appends: number;
+  events: number;
+  bytes: number;
+  fsyncs: number;
+}
+
+export interface ContainerContext {
+  id: number;
+  options: StoreOptions;
+  cache: BlockCache;
+  counters: StoreCounters;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Misses in one file closer together than this are fetched with one read (the gap is read and dropped). */
+const MAX_READ_GAP = 64 * 1024;
+
+/**
+ * One container: its segments, its log and its checkpoints. Every state change is decided
+ * synchronously when the call is made (so call order is log order and checks see appends still in
+ * flight), written as one log record, and acknowledged after the fsync covering it. Reads and
+ * waiters see only the durable view. See SegmentState for the two views.
+ */
+export class SegmentContainer implements Container {
+  /** Segments by name as calls see them: created or deleted by calls not yet durable included. */
+  private readonly byName = new Map<string, SegmentState>();
+  private nextSegmentId: number;
+  /** False once close() is called: new calls fail with STORE_CLOSED. */
+  private accepting = true;
+  private closing: Promise<void> | null = null;
+  private bytesSinceCheckpoint: number;
+  private checkpointing: Promise<void> | null = null;
+  private readonly reads = new Set<Promise<unknown>>();
+  private readonly reader: LogReader;
+
+  private constructor(
+    private readonly context: ContainerContext,
+    private readonly directory: string,
+    /** Segments whose create is durable or pending and whose delete is not durable yet: what a checkpoint holds. */
+    private readonly byId: Map<number, SegmentState>,
+    nextSegmentId: number,
+    replayedBytes: number,
+    private readonly log: LogWriter,
+  ) {
+    this.nextSegmentId = nextSegmentId;
+    // A long replay means the next crash would replay it again: checkpoint soon.
+    this.bytesSinceCheckpoint = replayedBytes;
+    this.reader = new LogReader(directory);
+    for (const segment of byId.values()) this.byName.set(segment.name, segment);
+  }
+
+  static async open(context: ContainerContext): Promise<{ container: SegmentContainer; replayedBytes: number }> {
+    const { id, options } = context;
+    const directory = containerDirectory(options.dataDir, id);
+    await createDurably(directory, options.fsync === 'always');
+    const recovered = await recoverContainer(directory, id, options.logger);
+    let container: SegmentContainer | null = null;
+    const log = await LogWriter.open(recovered.logEnd, {
+      directory,
+      logFileBytes: options.logFileBytes,
+      fsync: options.fsync === 'always',
+      counters: context.counters,
+      onDurable: (end, bytes) => container?.afterDurable(end, bytes),
+    });
+    container = new SegmentContainer(context, directory, recovered.segments, recovered.nextSegmentId, recovered.replayedBytes, log);
+    return { container, replayedBytes: recovered.replayedBytes };
+  }
+
+  get id(): number {
+    return this.context.id;
+  }
+
+  async createSegment(segment: string): Promise<void> {
+    this.checkOpen();
+    if (this.byName.has(segment)) throw new StoreError('SEGMENT_ALREADY_EXISTS', `segment ${segment} already exists`);
+    const state = new SegmentState(this.nextSegmentId, segment);
+    const { done } = this.commit(encodeCreateSegment(state.id, segment), () => {
+      state.created = true;
+    });
+    this.nextSegmentId += 1;
+    this.byName.set(segment, state);
+    this.byId.set(state.id, state);
+    return done;
+  }
+
+  getInfo(segment: string): SegmentInfo {
+    this.checkOpen();
+    const { durable } = this.visibleSegment(segment);
+    return { segment, startOffset: durable.startOffset, length: durable.length, sealed: durable.sealed };
+  }
+
+  async seal(segment: string): Promise<number> {
+    this.checkOpen();
+    const state = this.acceptedSegment(segment);
+    const length = state.accepted.length;
+    if (state.accepted.sealed) {
+      await this.log.whenDurable();
+      return length;
+    }
+    const { done } = this.commit(encodeSeal(state.id), () => {
+      state.commitSeal();
+      return length;
+    });
+    state.acceptSeal();
+    return done;
+  }
+
+  async truncate(segment: string, offset: number): Promise<number> {
+    this.checkOpen();
+    const state = this.acceptedSegment(segment);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > state.accepted.length) {
+      throw new StoreError('INVALID_OFFSET', `cannot truncate ${segment} at ${offset}: its length is ${state.accepted.length}`, {
+        length: state.accepted.length,
+      });
+    }
+    if (offset > state.accepted.startOffset && offset !== state.accepted.length && !state.index.isRecordStart(offset)) {
+      // Inside a record: only its bytes can say whether offset is an event boundary. Reading them
+      // takes I/O, so this truncation takes its place in the log after that check, not at call time
+      // (truncations only ever move the start forward, so their order does not matter).
+      await this.log.whenDurable();
+      if (offset > state.accepted.startOffset) await this.requireEventBoundary(state, offset);
+      this.checkOpen();
+      if (this.byName.get(segment) !== state) throw noSuchSegment(segment);
+    }
+    if (offset <= state.accepted.startOffset) {
+      // Already truncated at or past offset: nothing to write, answer once that truncation is durable.
+      const startOffset = state.accepted.startOffset;
+      await this.log.whenDurable();
+      return startOffset;
+    }
+    const { done } = this.commit(encodeTruncate(state.id, offset), () => {
+      state.commitTruncate(offset);
+      return offset;
+    });
+    state.acceptTruncate(offset);
+    return done;
+  }
+
+  async delete(segment: string): Promise<void> {
+    this.checkOpen();
+    const state = this.acceptedSegment(segment);
+    const { done } = this.commit(encodeDelete(state.id), () => {
+      state.commitDelete();
+      this.byId.delete(state.id);
+    });
+    this.byName.delete(segment);
+    return done;
+  }
+
+  getAttribute(segment: string, key: string): AttributeValue {
+    this.checkOpen();
+    return this.visibleSegment(segment).durableAttributes.get(key) ?? null;
+  }
+
+  async updateAttribute(segment: string, key: string, expected: AttributeValue, value: AttributeValue): Promise<AttributeUpdate> {
+    this.checkOpen();
+    const state = this.acceptedSegment(segment);
+    const current = state.acceptedAttributes.get(key) ?? null;
+    if (!attributeValuesEqual(current, expected)) {
+      // The value compared against may itself be on its way to disk: answer once it is there.
+      await this.log.whenDurable();
+      return { success: false, current };
+    }
+    // A copy: the caller's buffer may be a view into a frame that gets reused.
+    const stored = Buffer.isBuffer(value) ? Buffer.from(value) : value;
+    const { done } = this.commit(encodeAttribute(state.id, key, stored), () => {
+      state.commitAttribute(key, stored);
+      return { success: true, current: stored };
+    });
+    state.acceptAttribute(key, stored);
+    return done;
+  }
+
+  lastEventNumber(segment: string, writerId: string): number {
+    this.checkOpen();
+    return this.visibleSegment(segment).durableLastEventNumber(writerId);
+  }
+
+  async append(
+    segment: string,
+    block: Buffer,
+    eventCount: number,
+    options: { writer?: WriterAppend; expectedOffset?: number } = {},
+  ): Promise<AppendResult> {
+    this.checkOpen();
+    const state = this.acceptedSegment(segment);
+    this.checkBlock(block, eventCount, options.writer);
+    const { writer, expectedOffset } = options;
+    let data = block;
+    let events = eventCount;
+    if (writer) {
+      const last = state.acceptedLastEventNumber(writer.writerId);
+      const first = writer.lastEventNumber - eventCount + 1;
+      if (writer.lastEventNumber <= last) {
+        // Every event is already stored (or on its way): acknowledge once it is durable.
+        const length = state.accepted.length;
+        await this.log.whenDurable();
+        return { length, lastEventNumber: last, duplicate: true };
+      }
+      if (first > last + 1) {
+        throw new StoreError(
+          'INVALID_EVENT_NUMBER',
+          `writer ${writer.writerId} sent events ${first}..${writer.lastEventNumber} to ${segment} but its last stored event is ${last}`,
+          { lastEventNumber: last },
+        );
+      }
+      if (first <= last) {
+        const alreadyStored = last - first + 1;
+        data = block.subarray(positionAfterEvents(block, alreadyStored));
+        events -= alreadyStored;
+      }
+    }
+    if (state.accepted.sealed) {
+      throw new StoreError('SEGMENT_IS_SEALED', `segment ${segment} is sealed at ${state.accepted.length}`, { length: state.accepted.length });
+    }
+    if (expectedOffset !== undefined && expectedOffset !== state.accepted.length) {
+      throw new StoreError(
+        'CONDITIONAL_CHECK_FAILED',
+        `segment ${segment} is ${state.accepted.length} bytes long, not the expected ${expectedOffset}`,
+        { length: state.accepted.length },
+      );
+    }
+    if (events === 0) {
+      const length = state.accepted.length;
+      await this.log.whenDurable();
+      return { length, lastEventNumber: -1, duplicate: false };
+    }
+
+    const writerId = writer?.writerId ?? '';
+    const lastEventNumber = writer?.lastEventNumber ?? -1;
+    const record = encodeAppend(state.id, writerId, lastEventNumber, events, data);
+    const start = state.accepted.length;
+    const end = start + data.byteLength;
+    const { position, done } = this.commit(record, () => {
+      state.commitAppend(end, writerId, lastEventNumber);
+      const { counters } = this.context;
+      counters.appends += 1;
+      counters.events += events;
+      counters.bytes += data.byteLength;
+      return { length: end, lastEventNumber, duplicate: false };
+    });
+    state.acceptAppend(data.byteLength, position.fileNumber, position.position + record.blockOffset, writerId, lastEventNumber);
+    this.context.cache.set(BlockCache.keyOf(this.id, state.id, start), data);
+    return done;
+  }
+
+  read(segment: string, offset: number, maxBytes: number): Promise<ReadResult> {
+    const reading = this.readDurable(segment, offset, maxBytes);
+    // Tracked so close() can wait for reads before closing the files they use.
+    this.reads.add(reading);
+    const forget = (): void => void this.reads.delete(reading);
+    reading.then(forget, forget);
+    return reading;
+  }
+
+  async waitForData(segment: string, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.checkOpen();
+    const state = this.visibleSegment(segment);
+    if (state.durable.length > offset || state.durable.sealed || timeoutMs <= 0 || signal?.aborted) return;
+    return state.waitForData(offset, timeoutMs, signal);
+  }
+
+  /** Finishes pending records, writes a checkpoint, closes files. Calls made from now on fail with STORE_CLOSED. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.accepting = false;
+    this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    await this.log.whenDurable().catch(() => undefined);
+    await this.checkpointing;
+    for (const segment of this.byId.values()) segment.releaseWaiters();
+    try {
+      if (!this.log.failed) await this.writeCheckpoint(this.log.durablePosition);
+    } finally {
+      await Promise.allSettled([...this.reads]);
+      await this.log.close();
+      await this.reader.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (!this.accepting) throw new StoreError('STORE_CLOSED', `container ${this.id} is closed`);
+    const failure = this.log.failed;
+    if (failure) throw failure;
+  }
+
+  /** The segment as calls see it: usable for appends and changes even while its create is in flight. */
+  private acceptedSegment(segment: string): SegmentState {
+    const state = this.byName.get(segment);
+    if (!state) throw noSuchSegment(segment);
+    return state;
+  }
+
+  /** The segment as readers see it: only once its create is durable. */
+  private visibleSegment(segment: string): SegmentState {
+    const state = this.byName.get(segment);
+    if (!state?.created) throw noSuchSegment(segment);
+    return state;
+  }
+
+  /** The store re-checks the framing: an offset that is not an event boundary would poison every later read. */
+  private checkBlock(block: Buffer, eventCount: number, writer: WriterAppend | undefined): void {
+    const counted = validateEventBlock(block, this.context.options.maxEventSize);
+    if (counted !== eventCount || (writer && writer.eventCount !== eventCount)) {
+      throw new ProtocolError('MALFORMED_BLOCK', `the block holds ${counted} events but the append says ${writer?.eventCount ?? eventCount}`);
+    }
+    if (block.byteLength > MAX_RECORD_BODY - 0x20000) {
+      throw new ProtocolError('MALFORMED_BLOCK', `a block of ${block.byteLength} bytes is larger than one log record can hold`);
+    }
+  }
+
+  /**
+   * Queues the record. onDurable runs after the fsync covering it, and its result resolves `done`.
+   * Throws synchronously (before the caller changes any state) when the log cannot take records.
+   */
+  private commit<T>(record: EncodedRecord, onDurable: () => T): { position: LogPosition; done: Promise<T> } {
+    let settle!: SettleRecord;
+    const done = new Promise<T>((resolve, reject) => {
+      settle = (error) => {
+        if (error) return reject(error);
+        try {
+          resolve(onDurable());
+        } catch (failure) {
+          reject(failure);
+        }
+      };
+    });
+    const position = this.log.append(record, settle);
+    return { position, done };
+  }
+
+  private async readDurable(segment: string, offset: number, maxBytes: number): Promise<ReadResult> {
+    this.checkOpen();
+    const state = this.visibleSegment(segment);
+    const { startOffset, length, sealed } = state.durable;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new StoreError('INVALID_OFFSET', `read offset ${offset} is not a valid offset`, { length });
+    }
+    if (offset < startOffset) {
+      throw new StoreError('SEGMENT_IS_TRUNCATED', `segment ${segment} is truncated at ${startOffset}; offset ${offset} is gone`, { startOffset });
+    }
+    if (offset > length) {
+      throw new StoreError('INVALID_OFFSET', `read offset ${offset} is past the end of ${segment} (${length})`, { length });
+    }
+    if (offset === length) return { offset, data: EMPTY, length, endOfSegment: sealed };
+
+    const records = this.recordsToRead(state, offset, length, maxBytes);
+    let pieces: Buffer[];
+    try {
+      pieces = await this.loadRecords(state, records);
+    } catch (error) {
+      // A truncation or delete may have retired the file under this read.
+      if (state.deleted || this.byName.get(segment) !== state) throw noSuchSegment(segment);
+      if (offset < state.durable.startOffset) {
+        throw new StoreError('SEGMENT_IS_TRUNCATED', `segment ${segment} was truncated at ${state.durable.startOffset} during the read`, {
+          startOffset: state.durable.startOffset,
+        });
+      }
+      throw error;
+    }
+    const data = wholeEventsFrom(records, pieces, offset, maxBytes);
+    if (data === null) {
+      throw new StoreError('INVALID_OFFSET', `read offset ${offset} of ${segment} is not at an event boundary`, { length });
+    }
+    return { offset, data, length, endOfSegment: sealed && offset + data.byteLength === length };
+  }
+
+  /** The durable records holding [offset, offset + maxBytes); always at least the one holding offset. */
+  private recordsToRead(state: SegmentState, offset: number, durableLength: number, maxBytes: number): IndexEntry[] {
+    const { index } = state;
+    const first = index.locate(offset);
+    if (first < 0) throw new Error(`segment ${state.name} has no index entry for offset ${offset}`);
+    const stop = index.firstEntry + index.countStartingBelow(durableLength);
+    const records: IndexEntry[] = [];
+    for (let entry = first; entry < stop; entry++) {
+      const start = index.startAt(entry);
+      if (entry > first && start - offset >= maxBytes) break;
+      records.push(index.entryAt(entry, state.accepted.length));
+    }
+    return records;
+  }
+
+  /** Each record's block, from the cache or else the log files (nearby misses in one file: one read). */
+  private async loadRecords(state: SegmentState, records: IndexEntry[]): Promise<Buffer[]> {
+    const { cache } = this.context;
+    const pieces = records.map((record) => cache.get(BlockCache.keyOf(this.id, state.id, record.start)));
+    const reads: Array<Promise<void>> = [];
+    let next = 0;
+    while (next < records.length) {
+      if (pieces[next] !== undefined) {
+        next += 1;
+        continue;
+      }
+      const first = next;
+      const head = records[first]!;
+      let runEnd = head.position + (head.end - head.start);
+      let useful = head.end - head.start;
+      for (next = first + 1; next < records.length && pieces[next] === undefined; next++) {
+        const record = records[next]!;
+        const gap = record.position - runEnd;
+        if (record.fileNumber !== head.fileNumber || gap < 0 || gap > MAX_READ_GAP) break;
+        // Stop when more than half of what would be read belongs to other segments.
+        if (record.position - head.position - useful > useful + MAX_READ_GAP) break;
+        runEnd = record.position + (record.end - record.start);
+        useful += record.end - record.start;
+      }
+      const last = next;
+      reads.push(
+        this.reader.read(head.fileNumber, head.position, runEnd - head.position).then((bytes) => {
+          for (let k = first; k < last; k++) {
+            const record = records[k]!;
+            const at = record.position - head.position;
+            pieces[k] = bytes.subarray(at, at + (record.end - record.start));
+          }
+        }),
+      );
+    }
+    await Promise.all(reads);
+    return pieces as Buffer[];
+  }
+
+  private async requireEventBoundary(state: SegmentState, offset: number): Promise<void> {
+    const entry = state.index.locate(offset);
+    if (entry < 0) throw new Error(`segment ${state.name} has no index entry for offset ${offset}`);
+    const record = state.index.entryAt(entry, state.accepted.length);
+    const [data] = await this.loadRecords(state, [record]);
+    if (!isEventBoundary(data!, offset - record.start)) {
+      throw new StoreError('INVALID_OFFSET', `offset ${offset} of ${state.name} is not at an event boundary`, { length: state.accepted.length });
+    }
+  }
+
+  /** Runs synchronously after each durable group (see LogWriter.onDurable). */
+  private afterDurable(end: LogPosition, bytes: number): void {
+    this.bytesSinceCheckpoint += bytes;
+    if (!this.accepting || this.checkpointing || this.bytesSinceCheckpoint < this.context.options.checkpointIntervalBytes) return;
+    this.checkpointing = this.writeCheckpoint(end)
+      .catch((error: unknown) => {
+        this.context.options.logger.error({ container: this.id, err: error }, 'writing a checkpoint failed; the next one will retry');
+      })
+      .finally(() => {
+        this.checkpointing = null;
+      });
+  }
+
+  /**
+   * The durable state is captured synchronously, before the first await, so it is exactly the
+   * state as of `position`. Then the file is written and log files nothing needs any more removed.
+   */
+  private async writeCheckpoint(position: LogPosition): Promise<void> {
+    const { checkpoint, firstFileInUse } = this.captureCheckpoint(position);
+    const encoded = encodeCheckpoint(checkpoint);
+    this.bytesSinceCheckpoint = 0;
+    await writeCheckpointFile(this.directory, encoded, this.context.options.fsync === 'always');
+    await this.removeLogFilesBefore(Math.min(firstFileInUse, position.fileNumber));
+  }
+
+  private captureCheckpoint(position: LogPosition): { checkpoint: Checkpoint; firstFileInUse: number } {
+    const segments: CheckpointSegment[] = [];
+    let firstFileInUse = Number.POSITIVE_INFINITY;
+    for (const state of this.byId.values()) {
+      if (!state.created) continue;
+      const durableEntries = state.index.countStartingBelow(state.durable.length);
+      const writers: Array<[string, number]> = [];
+      for (const [writerId, writer] of state.writers) if (writer.durable !== -1) writers.push([writerId, writer.durable]);
+      segments.push({
+        id: state.id,
+        name: state.name,
+        view: { ...state.durable },
+        attributes: [...state.durableAttributes],
+        writers,
+        index: state.index.liveArrays(durableEntries),
+      });
+      const fileNumber = state.index.firstFileNumber();
+      if (fileNumber !== null) firstFileInUse = Math.min(firstFileInUse, fileNumber);
+    }
+    const checkpoint = { containerId: this.id, logPosition: position, nextSegmentId: this.nextSegmentId, segments };
+    return { checkpoint, firstFileInUse };
+  }
+
+  /**
+   * Reclaims disk space: a file before both the checkpoint position and every segment's first live
+   * record is never replayed nor read again.
+   */
+  private async removeLogFilesBefore(fileNumber: number): Promise<void> {
+    for (const existing of await listLogFiles(this.directory)) {
+      if (existing >= fileNumber) break;
+      this.reader.forget(existing);
+      await rm(logFilePath(this.directory, existing), { force: true });
+    }
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created so their names survive a crash. */
+async function createDurably(directory: string, sync: boolean): Promise<void> {
+  const firstCreated = await mkdir(directory, { recursive: true });
+  if (firstCreated === undefined || !sync) return;
+  const top = resolve(firstCreated);
+  for (let created = resolve(directory); dirname(created) !== created; created = dirname(created)) {
+    await syncDirectory(dirname(created));
+    if (created === top) return;
+  }
+}
+
+function noSuchSegment(segment: string): StoreError {
+  return new StoreError('NO_SUCH_SEGMENT', `segment ${segment} does not exist`);
+}
+
+/**
+ * Whole events from offset, up to maxBytes (at least one event), across the given records.
+ * Null when offset falls inside an event.
+ */
+function wholeEventsFrom(records: IndexEntry[], pieces: Buffer[], offset: number, maxBytes: number): Buffer | null {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (let k = 0; k < records.length; k++) {
+    let data = pieces[k]!;
+    if (k === 0 && offset > records[0]!.start) {
+      const within = offset - records[0]!.start;
+      if (!isEventBoundary(data, within)) return null;
+      data = data.subarray(within);
+    }
+    const budget = maxBytes - total;
+    const take = wholeEventsPrefix(data, budget);
+    // wholeEventsPrefix always gives one event; past the first record that one must fit too.
+    if (take === 0 || (total > 0 && take > budget)) break;
+    parts.push(data.subarray(0, take));
+    total += take;
+    if (take < data.byteLength) break;
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+}

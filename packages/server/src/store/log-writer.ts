@@ -1,0 +1,197 @@
+import { open, type FileHandle } from 'node:fs/promises';
+
+import { logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import type { EncodedRecord } from './record-codec.js';
+
+/** Called once the record is durable (no argument) or can never be (the log failed). */
+export type SettleRecord = (error?: Error) => void;
+
+interface QueuedRecord {
+  chunks: Buffer[];
+  byteLength: number;
+  fileNumber: number;
+  position: number;
+  settle: SettleRecord;
+}
+
+export interface LogWriterOptions {
+  directory: string;
+  /** A file rolls over to the next number once a record would take it past this size. */
+  logFileBytes: number;
+  /** False only for tests: records are written but never fsynced. */
+  fsync: boolean;
+  counters: { fsyncs: number };
+  /**
+   * Called synchronously after each group of records has been settled, with the durable end of
+   * the log and the bytes the group added. Nothing else can change durable state in between, so a
+   * checkpoint taken here matches that log position exactly.
+   */
+  onDurable?: (end: LogPosition, bytes: number) => void;
+}
+
+/**
+ * The append side of one container's log, with group commit. Positions are assigned when a record
+ * is appended (synchronously, in call order); the bytes go out later. While one write+fdatasync is
+ * in progress, new records queue up; the next round writes the whole queue with one writev per file
+ * and one fdatasync, then settles every record in it. Under load, one fsync covers many appends.
+ */
+export class LogWriter {
+  private queue: QueuedRecord[] = [];
+  private flushing = false;
+  private failure: Error | null = null;
+  private closed = false;
+  /** Where the next appended record goes. */
+  private readonly tail: LogPosition;
+  private durableEnd: LogPosition;
+
+  private constructor(
+    private readonly options: LogWriterOptions,
+    private handle: FileHandle,
+    private handleFileNumber: number,
+    end: LogPosition,
+  ) {
+    this.tail = { ...end };
+    this.durableEnd = { ...end };
+  }
+
+  /** Opens the log to append at end (the file is created when it does not exist yet). */
+  static async open(end: LogPosition, options: LogWriterOptions): Promise<LogWriter> {
+    const path = logFilePath(options.directory, end.fileNumber);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      handle = await open(path, 'wx');
+      if (options.fsync) await syncDirectory(options.directory);
+    }
+    return new LogWriter(options, handle, end.fileNumber, end);
+  }
+
+  get durablePosition(): LogPosition {
+    return { ...this.durableEnd };
+  }
+
+  /** The error that stopped the log, if any: nothing more can be made durable after one. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Queues the record and returns where it starts; settle is called after the fsync covering it. */
+  append(record: EncodedRecord, settle: SettleRecord): LogPosition {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('the log writer is closed');
+    if (this.tail.position > 0 && this.tail.position + record.byteLength > this.options.logFileBytes) {
+      this.tail.fileNumber += 1;
+      this.tail.position = 0;
+    }
+    const at = { ...this.tail };
+    this.queue.push({ chunks: record.chunks, byteLength: record.byteLength, fileNumber: at.fileNumber, position: at.position, settle });
+    this.tail.position += record.byteLength;
+    this.scheduleFlush();
+    return at;
+  }
+
+  /** Resolves once every record appended before the call is durable (at once when none is pending). */
+  whenDurable(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      // An empty record rides along with the next group and is settled with it.
+      this.queue.push({
+        chunks: [],
+        byteLength: 0,
+        fileNumber: this.tail.fileNumber,
+        position: this.tail.position,
+        settle: (error) => (error ? reject(error) : resolve()),
+      });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Waits for pending records, then closes the file. Later appends throw. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.whenDurable().catch(() => undefined);
+    this.closed = true;
+    try {
+      await this.handle.close();
+    } catch (error) {
+      // After a failure the handle may be unusable already; the failure was reported to every caller.
+      if (!this.failure) throw error;
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // A microtask, not a write right away: appends made in the same turn (a socket chunk holding
+    // many frames, a Promise.all) all join the first group.
+    queueMicrotask(() => void this.flushLoop());
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue;
+        this.queue = [];
+        let bytes: number;
+        try {
+          bytes = await this.writeGroup(group);
+        } catch (error) {
+          this.fail(error as Error, group);
+          return;
+        }
+        const last = group[group.length - 1]!;
+        this.durableEnd = { fileNumber: last.fileNumber, position: last.position + last.byteLength };
+        for (const record of group) record.settle();
+        this.options.onDurable?.(this.durableEnd, bytes);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** One writev and one fdatasync per file the group touches (usually one). Returns bytes written. */
+  private async writeGroup(group: QueuedRecord[]): Promise<number> {
+    let written = 0;
+    let next = 0;
+    while (next < group.length) {
+      const { fileNumber, position } = group[next]!;
+      const chunks: Buffer[] = [];
+      let runBytes = 0;
+      for (; next < group.length && group[next]!.fileNumber === fileNumber; next++) {
+        const record = group[next]!;
+        for (const chunk of record.chunks) chunks.push(chunk);
+        runBytes += record.byteLength;
+      }
+      if (runBytes === 0) continue;
+      if (fileNumber !== this.handleFileNumber) await this.rollTo(fileNumber);
+      const { bytesWritten } = await this.handle.writev(chunks, position);
+      if (bytesWritten !== runBytes) {
+        throw new Error(`short write to log file ${fileNumber}: ${bytesWritten} of ${runBytes} bytes at ${position}`);
+      }
+      if (this.options.fsync) {
+        await this.handle.datasync();
+        this.options.counters.fsyncs += 1;
+      }
+      written += runBytes;
+    }
+    return written;
+  }
+
+  /** The previous file is already fsynced (every run is); the new one's name must be durable too. */
+  private async rollTo(fileNumber: number): Promise<void> {
+    await this.handle.close();
+    this.handle = await open(logFilePath(this.options.directory, fileNumber), 'wx');
+    this.handleFileNumber = fileNumber;
+    if (this.options.fsync) await syncDirectory(this.options.directory);
+  }
+
+  private fail(error: Error, group: QueuedRecord[]): void {
+    this.failure = error;
+    const stranded = [...group, ...this.queue];
+    this.queue = [];
+    for (const record of stranded) record.settle(error);
+  }
+}
