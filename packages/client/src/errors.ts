@@ -27,7 +27,9 @@ export class ConnectFailedError extends SluiceError {
   readonly code = 'CONNECT_FAILED';
   override readonly retriable = true;
   constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
-    super(`could not connect to ${endpoint}: ${reason}. Is a sluice-server listening there?`, options);
+    // A TLS failure means a server is there, but the handshake failed: the reason says why.
+    const hint = reason.startsWith('TLS') ? '' : '. Is a sluice-server listening there?';
+    super(`could not connect to ${endpoint}: ${reason}${hint}`, options);
   }
 }
 
@@ -93,7 +95,10 @@ export class InvalidEventNumberError extends SluiceError {
 export class AuthTokenCheckFailedError extends SluiceError {
   readonly code = 'AUTH_TOKEN_CHECK_FAILED';
   constructor(message: string, readonly segment: string | null = null) {
-    super(`${message}; pass a valid token in the client's \`token\` option`);
+    super(
+      `${message}; set the client's \`token\` option to a token that covers this stream with the needed right ` +
+        '(mint one with `sluice-server token` or mintToken from @sluice/server)',
+    );
   }
 }
 
@@ -132,7 +137,24 @@ export class InvalidOptionError extends SluiceError {
 export class EventTooLargeError extends SluiceError {
   readonly code = 'EVENT_TOO_LARGE';
   constructor(readonly size: number, readonly maxEventSize: number) {
-    super(`event of ${size} bytes exceeds the maximum event size of ${maxEventSize} bytes; split it or raise the server's limit`);
+    super(
+      `event of ${size} bytes exceeds the maximum event size of ${maxEventSize} bytes; split it into smaller events, ` +
+        "or raise the limit (the writer option maxEventSize, up to the node's --max-event-size)",
+    );
+  }
+}
+
+/**
+ * A writer could not make its pending events durable within its retry window (the owner of the
+ * segment stayed unreachable). Those events may or may not be stored; writing them again may store
+ * them twice.
+ */
+export class RetryWindowExceededError extends SluiceError {
+  readonly code = 'RETRY_WINDOW_EXCEEDED';
+  override readonly retriable = true;
+  constructor(readonly segment: string, readonly retryWindowMs: number, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`writes to ${segment} were not acknowledged within the retry window of ${retryWindowMs} ms${cause}`, options);
   }
 }
 

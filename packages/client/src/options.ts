@@ -32,7 +32,10 @@ export interface SluiceClientOptions {
   idleConnectionTimeoutMs?: number;
   /** How long writers keep resending across reconnects before pending writes fail. Default 60 000. */
   retryWindowMs?: number;
-  /** Largest frame accepted from a server. Default 16 MiB. */
+  /**
+   * Largest frame accepted from a server (2 MiB .. 1 GiB). Default 16 MiB, as the node's
+   * --max-frame-size. It must hold the largest reply: a read of up to 1 MiB, or one whole event.
+   */
   maxFrameSize?: number;
 }
 
@@ -52,6 +55,10 @@ const DEFAULTS = {
 } as const;
 
 type NumericOption = keyof typeof DEFAULTS;
+
+/** A reply holds a read of up to 1 MiB (or one whole event) plus its fields: smaller frame limits break reads. */
+const MIN_FRAME_SIZE = 2 * 1024 * 1024;
+const MAX_FRAME_SIZE = 1024 * 1024 * 1024;
 
 function positiveInteger(options: SluiceClientOptions, name: NumericOption): number {
   const value = options[name] ?? DEFAULTS[name];
@@ -84,6 +91,13 @@ export function resolveSettings(options: SluiceClientOptions): ClientSettings {
   const numeric = Object.fromEntries(
     (Object.keys(DEFAULTS) as NumericOption[]).map((name) => [name, positiveInteger(options, name)]),
   ) as Record<NumericOption, number>;
+  if (numeric.maxFrameSize < MIN_FRAME_SIZE || numeric.maxFrameSize > MAX_FRAME_SIZE) {
+    throw new InvalidOptionError(
+      'maxFrameSize',
+      `must be from ${MIN_FRAME_SIZE} (2 MiB) to ${MAX_FRAME_SIZE} (1 GiB) bytes, got ${numeric.maxFrameSize}; ` +
+        "it bounds the replies this client accepts (reads of up to 1 MiB, or one whole event): leave it at the node's --max-frame-size",
+    );
+  }
   return {
     ...numeric,
     endpoints: [...new Set(endpoints)],

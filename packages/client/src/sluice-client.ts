@@ -10,6 +10,11 @@ import { FlowIdAllocator } from './connection/flow-ids.js';
 import { ClientClosedError } from './errors.js';
 import type { Logger } from './logger.js';
 import { resolveSettings, type ClientSettings, type SluiceClientOptions } from './options.js';
+import { EventReader } from './reader/event-reader.js';
+import type { ReaderOptions } from './reader/reader-options.js';
+import { RevisionedClient } from './revisioned/revisioned-client.js';
+import { EventWriter } from './writer/event-writer.js';
+import type { WriterOptions } from './writer/writer-options.js';
 
 export interface ClientStats {
   /** Per server node, keyed by `host:port`. */
@@ -104,6 +109,27 @@ export class SluiceClient extends EventEmitter {
   async deleteStream(stream: string): Promise<void> {
     this.#assertOpen();
     await this.#streams.deleteStream(stream);
+  }
+
+  /**
+   * A writer for stream: `write(routingKey, data)` resolves once the event is durable; events with
+   * one routing key keep their order. Options are validated here (InvalidOptionError names the option).
+   */
+  createWriter(stream: string, options?: WriterOptions): EventWriter {
+    this.#assertOpen();
+    return new EventWriter(this.#context, stream, options);
+  }
+
+  /** A reader of every segment of stream: `for await (const event of reader)`; it waits at the tail. */
+  createReader(stream: string, options?: ReaderOptions): EventReader {
+    this.#assertOpen();
+    return new EventReader(this.#context, stream, options);
+  }
+
+  /** Optimistic-concurrency access to a stream of one segment (created with { segments: 1 }). */
+  createRevisionedClient(stream: string): RevisionedClient {
+    this.#assertOpen();
+    return new RevisionedClient(this.#context, stream);
   }
 
   stats(): ClientStats {

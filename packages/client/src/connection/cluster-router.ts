@@ -16,6 +16,8 @@ export class ClusterRouter {
   private map: KnownMap | null = null;
   private loading: Promise<KnownMap> | null = null;
   private readonly redirects = new Map<string, string>();
+  /** Members of the last map learned, kept when the map is dropped: the seeds may be the nodes that are down. */
+  private knownMembers: readonly string[] = [];
 
   constructor(
     private readonly seeds: readonly string[],
@@ -48,13 +50,14 @@ export class ClusterRouter {
   }
 
   private async load(): Promise<KnownMap> {
-    const candidates = [...new Set([...(this.map?.members ?? []), ...this.seeds])];
+    const candidates = [...new Set([...this.knownMembers, ...this.seeds])];
     let lastError: unknown = null;
     for (const endpoint of candidates) {
       try {
         const connection = await this.connectionTo(endpoint);
         const reply = await connection.requestControl<CommandOf<'ClusterMap'>>({ type: 'GetClusterMap' });
         this.map = { members: reply.members, containerCount: reply.containerCount, fingerprint: reply.fingerprint };
+        this.knownMembers = reply.members;
         this.redirects.clear();
         this.logger.debug({ endpoint, members: reply.members, fingerprint: reply.fingerprint }, 'cluster map learned');
         return this.map;

@@ -36,7 +36,7 @@ export interface Flow {
 }
 
 export interface RequestOptions {
-  /** Overrides the client's requestTimeoutMs (a tail read adds its wait time to it). */
+  /** Overrides the client's requestTimeoutMs; a tail read passes requestTimeoutMs plus its wait time. */
   timeoutMs?: number;
 }
 

@@ -34,7 +34,7 @@ export function connectTransport(endpoint: string, options: TransportOptions): P
       reject(new ConnectFailedError(endpoint, reason, { cause }));
     };
     const timer = setTimeout(() => fail(`no connection within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
-    socket.once('error', (error) => fail(error.message, error));
+    socket.once('error', (error) => fail(options.tls ? tlsFailureReason(error) : error.message, error));
     socket.once(readyEvent, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
@@ -42,4 +42,36 @@ export function connectTransport(endpoint: string, options: TransportOptions): P
       resolve(socket);
     });
   });
+}
+
+/** Certificate checks that fail because the client does not trust the CA that signed the node's certificate. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * What went wrong in a TLS connect, and what to change. Reasons start with "TLS" (ConnectFailedError
+ * then leaves out its "is a server listening?" hint: one is, but the handshake failed).
+ */
+export function tlsFailureReason(error: Error & { code?: string }): string {
+  const { code = '', message } = error;
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    return `TLS: the node's certificate is not signed by a CA this client trusts (${message}); pass the PEM of the CA that signed it as the client's tls.ca option`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `TLS: the node's certificate is not for this host name (${message}); connect with a name the certificate lists, or set tls.servername to one`;
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return `TLS: the node's certificate is outside its validity period (${message}); renew the certificate the node is started with (--tls-cert)`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(message)) {
+    return "TLS: the node did not answer in TLS; it probably runs without --tls-cert/--tls-key: remove the client's `tls` option or start the node with TLS";
+  }
+  return `TLS handshake failed: ${message}`;
 }

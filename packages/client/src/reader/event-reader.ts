@@ -1,0 +1,187 @@
+import { EventEmitter } from 'node:events';
+import { segmentNameOf, streamNameProblem } from '@sluice/protocol';
+import type { ClientContext } from '../client-context.js';
+import { InvalidOptionError } from '../errors.js';
+import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
+import { checkPosition, type ReaderPosition } from './reader-position.js';
+import { SegmentReader, type SegmentReaderHost } from './segment-reader.js';
+
+export interface ReadEvent {
+  /** The event's bytes (a view of the read buffer; copy it to keep it long). */
+  data: Buffer;
+  segment: string;
+  /** Byte offset of the event in its segment. */
+  offset: number;
+  /** The reader's position just after this event: save it to resume after this event. */
+  position: ReaderPosition;
+}
+
+/**
+ * Reads every segment of a stream: `for await (const event of reader)`. Order is kept within a
+ * segment; segments are interleaved a read's worth of events at a time. Each segment reads ahead
+ * within its share of maxBufferedBytes and waits at the tail with the server's long-poll read, so a
+ * new event reaches a waiting reader in about one round trip. The iteration ends when every segment is
+ * sealed and read, or when the reader is closed (`close()`, or `break` out of the loop); it throws a
+ * typed error when a segment cannot be read (NoSuchSegmentError, AuthTokenCheckFailedError, …), after
+ * closing the reader. Connection losses and redirects are retried without end.
+ *
+ * Emits 'truncated' (Truncation) when truncation skipped events.
+ */
+export class EventReader extends EventEmitter implements AsyncIterableIterator<ReadEvent> {
+  readonly stream: string;
+  readonly #context: ClientContext;
+  readonly #settings: ReaderSettings;
+  readonly #untrack: () => void;
+  readonly #started: Promise<void>;
+  #isStarted = false;
+  #segments: SegmentReader[] = [];
+  #offsets: number[] = [];
+  /** Segment readers with buffered events, in the order they are served. */
+  #ready: SegmentReader[] = [];
+  #waiters: Array<() => void> = [];
+  #failure: unknown = null;
+  #closed = false;
+
+  constructor(context: ClientContext, stream: string, options?: ReaderOptions) {
+    super();
+    const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
+    if (problem) throw new InvalidOptionError('stream', problem);
+    this.stream = stream;
+    this.#context = context;
+    this.#settings = resolveReaderSettings(options, stream);
+    if (typeof this.#settings.from === 'object') this.#offsets = [...this.#settings.from.offsets];
+    this.#untrack = context.track(this);
+    // Starting now (not at the first next()) makes 'tail' mean "events written after createReader".
+    this.#started = this.#start().then(
+      () => {
+        this.#isStarted = true;
+      },
+      (error: unknown) => {
+        this.#isStarted = true;
+        this.#failure ??= error;
+      },
+    );
+  }
+
+  /** The position after the last delivered event (all segments), as plain JSON. */
+  get position(): ReaderPosition {
+    return { stream: this.stream, offsets: [...this.#offsets] };
+  }
+
+  /** Bytes read ahead and not yet delivered, over all segments. */
+  get bufferedBytes(): number {
+    return this.#segments.reduce((sum, segment) => sum + segment.bufferedBytes, 0);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReadEvent> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ReadEvent, undefined>> {
+    if (!this.#isStarted) await this.#started;
+    for (;;) {
+      if (this.#closed) return { done: true, value: undefined };
+      if (this.#failure !== null) {
+        const failure = this.#failure;
+        this.close();
+        throw failure;
+      }
+      const event = this.#takeNext();
+      if (event !== null) return { done: false, value: event };
+      if (this.#segments.length > 0 && this.#segments.every((segment) => segment.ended)) {
+        this.close();
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Called by `break` in a for-await loop: closes the reader. */
+  async return(): Promise<IteratorResult<ReadEvent, undefined>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Stops reading and frees the flows (never the shared connections); a waiting next() ends. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const segment of this.#segments) segment.close();
+    this.#ready = [];
+    this.#untrack();
+    this.#wakeWaiters();
+  }
+
+  async #start(): Promise<void> {
+    const context = this.#context;
+    const count = await context.streams.segmentCount(this.stream);
+    const names = Array.from({ length: count }, (_, index) => segmentNameOf(this.stream, index));
+    const from = this.#settings.from;
+    let offsets: number[];
+    if (from === 'head') offsets = names.map(() => 0);
+    else if (from === 'tail') offsets = (await Promise.all(names.map((name) => context.segments.getSegmentInfo(name)))).map((info) => info.length);
+    else offsets = checkPosition(from, this.stream, count).offsets;
+    if (this.#closed) return;
+    this.#offsets = offsets;
+    const bufferBytes = Math.max(MIN_SEGMENT_BUFFER, Math.floor(this.#settings.maxBufferedBytes / count));
+    const host: SegmentReaderHost = {
+      context,
+      tailWaitMs: this.#settings.tailWaitMs,
+      wake: (segment) => this.#wake(segment),
+      truncated: (truncation) => this.#truncated(truncation),
+    };
+    this.#segments = names.map(
+      (name, index) => new SegmentReader(name, index, offsets[index]!, bufferBytes, host, from === 'head' ? 0 : null),
+    );
+    for (const segment of this.#segments) segment.start();
+  }
+
+  #takeNext(): ReadEvent | null {
+    while (this.#ready.length > 0) {
+      const segment = this.#ready[0]!;
+      const event = segment.take();
+      this.#offsets[segment.index] = segment.deliveredOffset;
+      if (event === null || !segment.hasItems) {
+        this.#ready.shift();
+        segment.queued = false;
+      } else if (segment.chunkDone && this.#ready.length > 1) {
+        // Fairness: after a read's worth of events, the next segment's turn.
+        this.#ready.push(this.#ready.shift()!);
+      }
+      if (event !== null) {
+        return {
+          data: event.data,
+          segment: segment.segment,
+          offset: event.offset,
+          position: { stream: this.stream, offsets: this.#offsets.slice() },
+        };
+      }
+    }
+    return null;
+  }
+
+  #wake(segment: SegmentReader): void {
+    if (this.#closed) return;
+    if (segment.error !== null) this.#failure ??= segment.error;
+    if (segment.hasItems && !segment.queued) {
+      segment.queued = true;
+      this.#ready.push(segment);
+    }
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #truncated(truncation: Truncation): void {
+    this.#settings.onTruncated?.(truncation);
+    this.emit('truncated', truncation);
+  }
+}

@@ -1,0 +1,221 @@
+import { EVENT_HEADER_SIZE, type CommandOf } from '@sluice/protocol';
+import type { ClientContext } from '../client-context.js';
+import { backoffDelay, sleep } from '../connection/backoff.js';
+import type { Flow } from '../connection/flow.js';
+import { SegmentIsTruncatedError, WrongHostError } from '../errors.js';
+import { isRetriable, reasonOf } from '../writer/retriable.js';
+import { MAX_READ_BYTES, type Truncation } from './reader-options.js';
+
+/** What a segment reader needs from the reader that owns it. */
+export interface SegmentReaderHost {
+  readonly context: ClientContext;
+  readonly tailWaitMs: number;
+  /** The segment reader has something new: events, its end, or an error. */
+  wake(reader: SegmentReader): void;
+  truncated(truncation: Truncation): void;
+}
+
+type Item =
+  | { kind: 'events'; data: Buffer; offset: number; position: number }
+  | { kind: 'gap'; from: number; to: number; silent: boolean };
+
+export interface SegmentEvent {
+  data: Buffer;
+  offset: number;
+}
+
+/**
+ * Reads one segment ahead of its consumer over one flow, with at most bufferBytes buffered (plus one
+ * read in flight): each read asks for what fits. At the tail a read waits on the server (long poll,
+ * tailWaitMs) and returns as soon as an event is durable, so there is no polling loop. Truncation
+ * becomes a gap item, reported when the consumer reaches it, so events before it are still delivered.
+ */
+export class SegmentReader {
+  #items: Item[] = [];
+  #head = 0;
+  #nextReadOffset: number;
+  #bufferedBytes = 0;
+  #reading = false;
+  #endOfSegment = false;
+  #flow: Flow | null = null;
+  #attempt = 0;
+  #closed = false;
+  readonly #closing = new AbortController();
+  readonly #readBytes: number;
+  /** Offset of the next event to deliver. */
+  deliveredOffset: number;
+  error: unknown = null;
+  /** Set by the consumer while this reader sits in its ready queue. */
+  queued = false;
+  /** True after take() delivered the last event of a read: the consumer moves on to another segment. */
+  chunkDone = false;
+
+  constructor(
+    readonly segment: string,
+    readonly index: number,
+    startOffset: number,
+    private readonly bufferBytes: number,
+    private readonly host: SegmentReaderHost,
+    /** A truncation found at this offset is not reported (a reader from 'head' wants the oldest readable event). */
+    private readonly silentTruncationAt: number | null,
+  ) {
+    this.#nextReadOffset = startOffset;
+    this.deliveredOffset = startOffset;
+    this.#readBytes = Math.max(4 * 1024, Math.min(MAX_READ_BYTES, Math.floor(bufferBytes / 2)));
+  }
+
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  get hasItems(): boolean {
+    return this.#head < this.#items.length;
+  }
+
+  /** The segment is sealed and every event of it was delivered. */
+  get ended(): boolean {
+    return this.#endOfSegment && !this.hasItems;
+  }
+
+  start(): void {
+    this.#maybeRead();
+  }
+
+  /** The next buffered event, or null. Gaps on the way are reported and skipped. */
+  take(): SegmentEvent | null {
+    this.chunkDone = false;
+    while (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!;
+      if (item.kind === 'gap') {
+        this.#shift();
+        this.deliveredOffset = item.to;
+        if (!item.silent) this.host.truncated({ segment: this.segment, from: item.from, to: item.to });
+        continue;
+      }
+      const { data } = item;
+      if (item.position + EVENT_HEADER_SIZE <= data.byteLength) {
+        const start = item.position + EVENT_HEADER_SIZE;
+        const end = start + data.readUInt32BE(item.position);
+        const event = { data: data.subarray(start, end), offset: item.offset + item.position };
+        item.position = end;
+        this.deliveredOffset = item.offset + end;
+        if (end >= data.byteLength) this.#finishChunk(item);
+        return event;
+      }
+      this.#finishChunk(item);
+    }
+    return null;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort();
+    this.#flow?.close();
+    this.#flow = null;
+    this.#items = [];
+    this.#head = 0;
+    this.#bufferedBytes = 0;
+  }
+
+  #finishChunk(item: Item & { kind: 'events' }): void {
+    this.#shift();
+    this.#bufferedBytes -= item.data.byteLength;
+    this.chunkDone = true;
+    this.#maybeRead();
+  }
+
+  #shift(): void {
+    this.#items[this.#head] = undefined as unknown as Item;
+    this.#head += 1;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    }
+  }
+
+  #push(item: Item): void {
+    this.#items.push(item);
+  }
+
+  #wantsRead(): boolean {
+    return (
+      !this.#closed &&
+      this.error === null &&
+      !this.#endOfSegment &&
+      (this.#bufferedBytes === 0 || this.#bufferedBytes + this.#readBytes <= this.bufferBytes)
+    );
+  }
+
+  #maybeRead(): void {
+    if (this.#reading || !this.#wantsRead()) return;
+    this.#reading = true;
+    this.#readLoop()
+      .catch((error: unknown) => this.#failWith(error))
+      .finally(() => {
+        this.#reading = false;
+      });
+  }
+
+  async #readLoop(): Promise<void> {
+    const { context, tailWaitMs } = this.host;
+    while (this.#wantsRead()) {
+      const offset = this.#nextReadOffset;
+      try {
+        const flow = await this.#currentFlow();
+        const token = await context.token();
+        const reply = await flow.request<CommandOf<'SegmentRead'>>(
+          { type: 'ReadSegment', segment: this.segment, offset, maxBytes: this.#readBytes, waitMs: tailWaitMs, token },
+          { timeoutMs: context.settings.requestTimeoutMs + tailWaitMs },
+        );
+        if (this.#closed) return;
+        this.#attempt = 0;
+        if (reply.data.byteLength > 0) {
+          this.#push({ kind: 'events', data: reply.data, offset: reply.offset, position: 0 });
+          this.#bufferedBytes += reply.data.byteLength;
+          this.#nextReadOffset = reply.offset + reply.data.byteLength;
+          this.host.wake(this);
+        }
+        if (reply.endOfSegment) {
+          this.#endOfSegment = true;
+          this.host.wake(this);
+        }
+      } catch (error) {
+        if (this.#closed) return;
+        if (error instanceof SegmentIsTruncatedError && error.startOffset > offset) {
+          const silent = this.silentTruncationAt === offset;
+          this.#push({ kind: 'gap', from: offset, to: error.startOffset, silent });
+          this.#nextReadOffset = error.startOffset;
+          this.host.wake(this);
+          continue;
+        }
+        if (!isRetriable(error)) {
+          this.#failWith(error);
+          return;
+        }
+        if (error instanceof WrongHostError) {
+          context.router.noteWrongHost(this.segment, error.owner);
+          this.#flow?.close();
+          this.#flow = null;
+        }
+        const delayMs = backoffDelay(this.#attempt++);
+        context.emit('reconnecting', { segment: this.segment, attempt: this.#attempt, delayMs: Math.round(delayMs), reason: reasonOf(error) });
+        await sleep(delayMs, this.#closing.signal);
+      }
+    }
+  }
+
+  async #currentFlow(): Promise<Flow> {
+    if (this.#flow !== null && !this.#flow.closed) return this.#flow;
+    const owner = await this.host.context.router.ownerOf(this.segment);
+    if (this.#closed) throw new Error('segment reader closed');
+    this.#flow = this.host.context.openFlow(owner, { pooled: true });
+    return this.#flow;
+  }
+
+  #failWith(error: unknown): void {
+    if (this.#closed || this.error !== null) return;
+    this.error = error;
+    this.host.wake(this);
+  }
+}

@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { EventTooLargeError, InvalidOptionError, RetryWindowExceededError, SegmentIsSealedError } from '../errors.js';
+import { EventWriter } from './event-writer.js';
+import { FakeNode } from './fake-node.js';
+
+const STREAM = 'unit/stream';
+const SEGMENT = 'unit/stream/0';
+const payload = (index: number): Buffer => Buffer.from(String(index).padStart(100, '0'));
+
+function setup(options: ConstructorParameters<typeof EventWriter>[2] = {}, settings = {}): { node: FakeNode; writer: EventWriter } {
+  const node = new FakeNode();
+  const writer = new EventWriter(node.context(settings), STREAM, options);
+  return { node, writer };
+}
+
+describe('EventWriter batching', () => {
+  it('sends a single awaited write at once, alone in its block, without waiting for the linger', async () => {
+    const { node, writer } = setup({ lingerMs: 1_000 });
+    const started = performance.now();
+    await writer.write('k', 'one');
+    await writer.write('k', 'two');
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(node.appends.map((append) => append.eventCount)).toEqual([1, 1]);
+    expect(node.events(SEGMENT)).toEqual(['one', 'two']);
+  });
+
+  it('puts writes of one tick into one block', async () => {
+    const { node, writer } = setup();
+    await Promise.all(Array.from({ length: 30 }, (_, index) => writer.write('k', payload(index))));
+    expect(node.appends).toHaveLength(1);
+    expect(node.appends[0]!.eventCount).toBe(30);
+  });
+
+  it('under load, lets 100-byte events gather into blocks of hundreds and pipelines them', async () => {
+    const { node, writer } = setup();
+    node.ackDelayMs = 3;
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 40; round++) {
+      for (let index = 0; index < 500; index++) writes.push(writer.write(`key-${index % 7}`, payload(round * 500 + index)));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(writes);
+    const sizes = node.appends.map((append) => append.eventCount);
+    const mean = sizes.reduce((sum, size) => sum + size, 0) / sizes.length;
+    expect(mean).toBeGreaterThan(200);
+    expect(node.maxPendingAppends).toBeGreaterThan(1);
+    expect(node.events(SEGMENT)).toHaveLength(20_000);
+  });
+
+  it('keeps the order of one routing key', async () => {
+    const { node, writer } = setup();
+    node.segmentCount = 1;
+    node.ackDelayMs = 1;
+    const writes = Array.from({ length: 3_000 }, (_, index) => writer.write('k', String(index)));
+    await Promise.all(writes);
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 3_000 }, (_, index) => String(index)));
+  });
+});
+
+describe('EventWriter back-pressure', () => {
+  it('bounds the bytes in flight and admits waiting writes in order as acknowledgements come', async () => {
+    const { node, writer } = setup({ maxInflightBytes: 64 * 1024 });
+    node.hold = true;
+    const writes = Array.from({ length: 5_000 }, (_, index) => writer.write('k', payload(index)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const held = writer.stats();
+    expect(held.inflightBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(held.queuedWrites).toBeGreaterThan(4_000);
+    const release = setInterval(() => node.release(), 2);
+    await Promise.all(writes);
+    clearInterval(release);
+    expect(writer.stats().peakInflightBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 5_000 }, (_, index) => payload(index).toString()));
+  });
+
+  it('lets an event larger than the whole budget go alone', async () => {
+    const { writer } = setup({ maxInflightBytes: 1_000 });
+    await Promise.all([writer.write('k', Buffer.alloc(5_000)), writer.write('k', Buffer.alloc(5_000))]);
+    expect(writer.stats().peakInflightBytes).toBe(5_004);
+  });
+});
+
+describe('EventWriter exactly once', () => {
+  it('after a connection loss, sets up again, skips what the node stored and resends the rest in order', async () => {
+    const { node, writer } = setup();
+    node.ackDelayMs = 2;
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 30; round++) {
+      for (let index = 0; index < 100; index++) writes.push(writer.write('k', String(round * 100 + index)));
+      if (round % 5 === 4) node.dropConnections();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(writes);
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 3_000 }, (_, index) => String(index)));
+    const stats = writer.stats();
+    expect(stats.reconnects).toBeGreaterThan(0);
+    expect(node.emitted.some(({ event }) => event === 'reconnecting')).toBe(true);
+  });
+
+  it('keeps pending writes while the node is down and completes them when it is back', async () => {
+    const { node, writer } = setup({}, { retryWindowMs: 10_000 });
+    await writer.write('k', 'before');
+    node.down = true;
+    node.dropConnections();
+    const pending = Array.from({ length: 10 }, (_, index) => writer.write('k', `during-${index}`));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    node.down = false;
+    await Promise.all(pending);
+    expect(node.events(SEGMENT)).toEqual(['before', ...Array.from({ length: 10 }, (_, index) => `during-${index}`)]);
+  });
+
+  it('rejects pending writes with RetryWindowExceededError when the node stays away past the window', async () => {
+    const { node, writer } = setup({ retryWindowMs: 150 });
+    await writer.write('k', 'before');
+    node.down = true;
+    node.dropConnections();
+    const started = Date.now();
+    await expect(writer.write('k', 'lost')).rejects.toBeInstanceOf(RetryWindowExceededError);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // The writer is usable again once the node is back.
+    node.down = false;
+    await writer.write('k', 'after');
+    expect(node.events(SEGMENT)).toEqual(['before', 'after']);
+  });
+});
+
+describe('EventWriter redirects', () => {
+  it('follows WrongHost to the owner it names, on setup and in the middle of a stream, keeping every event once', async () => {
+    const { node, writer } = setup();
+    node.owner = 'fake:2';
+    await writer.write('k', 'first');
+    const writes: Promise<void>[] = [];
+    for (let index = 0; index < 500; index++) {
+      writes.push(writer.write('k', String(index)));
+      if (index === 250) node.owner = 'fake:3';
+      if (index % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(writes);
+    expect(node.events(SEGMENT)).toEqual(['first', ...Array.from({ length: 500 }, (_, index) => String(index))]);
+    expect(node.routedOwner).toBe('fake:3');
+    expect(node.flows.filter((flow) => !flow.closed).map((flow) => flow.endpoint)).toEqual(['fake:3']);
+  });
+});
+
+describe('EventWriter errors and options', () => {
+  it('rejects an event over maxEventSize at once', async () => {
+    const { node, writer } = setup({ maxEventSize: 10 });
+    await expect(writer.write('k', Buffer.alloc(11))).rejects.toBeInstanceOf(EventTooLargeError);
+    expect(node.appends).toHaveLength(0);
+  });
+
+  it('fails pending writes with SegmentIsSealedError', async () => {
+    const { node, writer } = setup();
+    node.sealed.add(SEGMENT);
+    const writes = [writer.write('k', 'a'), writer.write('k', 'b')];
+    for (const write of writes) await expect(write).rejects.toBeInstanceOf(SegmentIsSealedError);
+  });
+
+  it('flush waits for everything written before it; close refuses later writes', async () => {
+    const { node, writer } = setup({ lingerMs: 1_000 });
+    node.ackDelayMs = 5;
+    void writer.write('k', 'a');
+    void writer.write('k', 'b');
+    await writer.flush();
+    expect(node.events(SEGMENT)).toEqual(['a', 'b']);
+    await writer.close();
+    await expect(writer.write('k', 'c')).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    expect(node.flows.every((flow) => flow.closed)).toBe(true);
+  });
+
+  it.each([
+    ['maxInflightBytes', { maxInflightBytes: 0 }],
+    ['maxBlockBytes', { maxBlockBytes: 10 }],
+    ['lingerMs', { lingerMs: -1 }],
+    ['retryWindowMs', { retryWindowMs: 1.5 }],
+    ['enableConnectionPooling', { enableConnectionPooling: 'yes' as unknown as boolean }],
+    ['writerId', { writerId: '' }],
+  ])('validates %s', (option, options) => {
+    const node = new FakeNode();
+    expect(() => new EventWriter(node.context(), STREAM, options)).toThrow(InvalidOptionError);
+    expect(() => new EventWriter(node.context(), STREAM, options)).toThrow(option);
+  });
+
+  it('validates the stream name', () => {
+    expect(() => new EventWriter(new FakeNode().context(), 'no-scope', {})).toThrow(InvalidOptionError);
+  });
+
+  it('waits for segment writers to settle before resolving: writes resolve in order', async () => {
+    const { node, writer } = setup();
+    node.ackDelayMs = 1;
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 200 }, (_, index) => writer.write('k', String(index)).then(() => order.push(index))));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+});

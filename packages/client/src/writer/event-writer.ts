@@ -1,0 +1,230 @@
+import { EVENT_HEADER_SIZE, segmentIndexForKey, segmentNameOf, streamNameProblem } from '@sluice/protocol';
+import type { ClientContext } from '../client-context.js';
+import { ClientClosedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
+import { newWriterCounters, SegmentWriter, type SegmentWriterHost, type WriterCounters } from './segment-writer.js';
+import { resolveWriterSettings, type WriterOptions, type WriterSettings } from './writer-options.js';
+
+export interface WriterStats extends WriterCounters {
+  writerId: string;
+  /** Segment writers (one flow each) this writer has open. */
+  segmentWriters: number;
+  /** Bytes written and not yet acknowledged (events plus their 4-byte headers). */
+  inflightBytes: number;
+  /** The most inflightBytes ever reached; never above maxInflightBytes unless one event alone is larger. */
+  peakInflightBytes: number;
+  maxInflightBytes: number;
+  /** Writes waiting for room under maxInflightBytes (or for the stream's segment count). */
+  queuedWrites: number;
+}
+
+interface QueuedWrite {
+  routingKey: string;
+  event: Uint8Array;
+  bytes: number;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Writes events to a stream: `write(routingKey, data)` resolves once the event is durable. Events
+ * with one routing key go to one segment, in the order written. Each segment written gets its own
+ * SegmentWriter (one flow, batching, exactly-once resends); this class routes events to them and
+ * bounds the bytes in flight: a write waits in a FIFO for room, so no write overtakes an earlier one.
+ */
+export class EventWriter {
+  readonly stream: string;
+  readonly #context: ClientContext;
+  readonly #settings: WriterSettings;
+  readonly #counters = newWriterCounters();
+  readonly #segmentWriters = new Map<number, SegmentWriter>();
+  /** Per segment index: how many segment writers failed there; a replacement gets a new writer id. */
+  readonly #replacements = new Map<number, number>();
+  readonly #host: SegmentWriterHost;
+  readonly #untrack: () => void;
+  #segmentCount: number | null = null;
+  #routing = false;
+  #queue: QueuedWrite[] = [];
+  #queueHead = 0;
+  #draining = false;
+  #inflightBytes = 0;
+  #peakInflightBytes = 0;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(context: ClientContext, stream: string, options?: WriterOptions) {
+    const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
+    if (problem) throw new InvalidOptionError('stream', problem);
+    this.stream = stream;
+    this.#context = context;
+    this.#settings = resolveWriterSettings(options, context.settings.retryWindowMs);
+    const release = (bytes: number): void => this.#release(bytes);
+    const retire = (writer: SegmentWriter): void => this.#retire(writer);
+    this.#host = { context, settings: this.#settings, counters: this.#counters, release, retire };
+    this.#untrack = context.track(this);
+  }
+
+  get writerId(): string {
+    return this.#settings.writerId;
+  }
+
+  /**
+   * Appends data to the segment of routingKey; resolves when it is durable. Rejects with
+   * EventTooLargeError at once for an event over maxEventSize, with SegmentIsSealedError,
+   * NoSuchStreamError / NoSuchSegmentError, AuthTokenCheckFailedError, or RetryWindowExceededError
+   * when the segment's owner stayed unreachable for the retry window. A Uint8Array is copied when the
+   * write is admitted under maxInflightBytes: do not change it before the promise settles.
+   */
+  write(routingKey: string, data: Uint8Array | string): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClientClosedError('writer'));
+    if (typeof routingKey !== 'string') return Promise.reject(new InvalidOptionError('routingKey', 'must be a string'));
+    const event = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!(event instanceof Uint8Array)) {
+      return Promise.reject(new InvalidOptionError('data', 'must be a Uint8Array (a Buffer) or a string'));
+    }
+    if (event.byteLength > this.#settings.maxEventSize) {
+      return Promise.reject(new EventTooLargeError(event.byteLength, this.#settings.maxEventSize));
+    }
+    const bytes = event.byteLength + EVENT_HEADER_SIZE;
+    if (this.#queueHead === this.#queue.length && this.#segmentCount !== null && this.#hasRoom(bytes)) {
+      return this.#admit(routingKey, event, bytes);
+    }
+    return this.#enqueue(routingKey, event, bytes);
+  }
+
+  /** Sends what is batched now; resolves when every write made before the call is durable. */
+  async flush(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (let index = this.#queueHead; index < this.#queue.length; index++) pending.push(this.#queue[index]!.promise);
+    for (const writer of this.#segmentWriters.values()) pending.push(...writer.flushPending());
+    const results = await Promise.allSettled(pending);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  /** Flushes, then frees this writer's flows (never the shared connections). Later writes reject. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  stats(): WriterStats {
+    return {
+      ...this.#counters,
+      writerId: this.#settings.writerId,
+      segmentWriters: this.#segmentWriters.size,
+      inflightBytes: this.#inflightBytes,
+      peakInflightBytes: this.#peakInflightBytes,
+      maxInflightBytes: this.#settings.maxInflightBytes,
+      queuedWrites: this.#queue.length - this.#queueHead,
+    };
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    try {
+      await this.flush();
+    } catch {
+      // Each failed write already reported its error through its own promise.
+    }
+    for (const writer of this.#segmentWriters.values()) writer.close();
+    this.#segmentWriters.clear();
+    this.#untrack();
+  }
+
+  #hasRoom(bytes: number): boolean {
+    // An event larger than the whole budget still goes, alone: the bound can't starve it.
+    return this.#inflightBytes === 0 || this.#inflightBytes + bytes <= this.#settings.maxInflightBytes;
+  }
+
+  #admit(routingKey: string, event: Uint8Array, bytes: number): Promise<void> {
+    this.#inflightBytes += bytes;
+    if (this.#inflightBytes > this.#peakInflightBytes) this.#peakInflightBytes = this.#inflightBytes;
+    return this.#segmentWriterFor(routingKey).append(event);
+  }
+
+  #enqueue(routingKey: string, event: Uint8Array, bytes: number): Promise<void> {
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((resolveWrite, rejectWrite) => {
+      resolve = resolveWrite;
+      reject = rejectWrite;
+    });
+    this.#queue.push({ routingKey, event, bytes, promise, resolve, reject });
+    if (this.#segmentCount === null) this.#resolveRouting();
+    return promise;
+  }
+
+  /** Admits queued writes, in order, while there is room. */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#queueHead < this.#queue.length && this.#segmentCount !== null) {
+        const next = this.#queue[this.#queueHead]!;
+        if (!this.#hasRoom(next.bytes)) break;
+        this.#queue[this.#queueHead] = undefined as unknown as QueuedWrite;
+        this.#queueHead += 1;
+        this.#admit(next.routingKey, next.event, next.bytes).then(next.resolve, next.reject);
+      }
+      this.#compactQueue();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #compactQueue(): void {
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #resolveRouting(): void {
+    if (this.#routing) return;
+    this.#routing = true;
+    this.#context.streams.segmentCount(this.stream).then(
+      (count) => {
+        this.#routing = false;
+        this.#segmentCount = count;
+        this.#drain();
+      },
+      (error: unknown) => {
+        // Nothing was admitted without a segment count: every queued write waited for it. A later
+        // write tries again (the stream may be created meanwhile).
+        this.#routing = false;
+        const queued = this.#queue.slice(this.#queueHead);
+        this.#queue = [];
+        this.#queueHead = 0;
+        for (const write of queued) write.reject(error);
+      },
+    );
+  }
+
+  #segmentWriterFor(routingKey: string): SegmentWriter {
+    const index = segmentIndexForKey(routingKey, this.#segmentCount!);
+    let writer = this.#segmentWriters.get(index);
+    if (writer === undefined) {
+      const replacements = this.#replacements.get(index) ?? 0;
+      // A replacement must not share the failed writer's id: its blocks may still reach the server.
+      const writerId = replacements === 0 ? this.#settings.writerId : `${this.#settings.writerId}.${replacements}`;
+      writer = new SegmentWriter(segmentNameOf(this.stream, index), index, writerId, this.#host);
+      this.#segmentWriters.set(index, writer);
+    }
+    return writer;
+  }
+
+  #release(bytes: number): void {
+    this.#inflightBytes -= bytes;
+    this.#drain();
+  }
+
+  #retire(writer: SegmentWriter): void {
+    if (this.#segmentWriters.get(writer.index) !== writer) return;
+    this.#segmentWriters.delete(writer.index);
+    this.#replacements.set(writer.index, (this.#replacements.get(writer.index) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,216 @@
+import { eventsOf, type Command, type CommandOf } from '@sluice/protocol';
+import type { ClientContext, ClientEvent } from '../client-context.js';
+import type { Flow, FlowOptions, RequestOptions } from '../connection/flow.js';
+import {
+  ClientClosedError,
+  ConnectFailedError,
+  ConnectionLostError,
+  InvalidEventNumberError,
+  SegmentIsSealedError,
+  ServerError,
+  WrongHostError,
+  type SluiceError,
+} from '../errors.js';
+import { silentLogger } from '../logger.js';
+import type { ClientSettings } from '../options.js';
+
+/**
+ * An in-memory stand-in for one server node, speaking the writer's side of the protocol through
+ * the Flow contract: SetupAppend per connection, AppendBlock with dedup by writer id and event
+ * number, connection loss, a node that is down, held or delayed acknowledgements. For unit tests of
+ * the writer's batching, back-pressure and resend logic without a server process.
+ */
+export class FakeNode {
+  readonly segments = new Map<string, Buffer[]>();
+  readonly sealed = new Set<string>();
+  /** `${segment}|${writerId}` → last stored event number. */
+  readonly writers = new Map<string, number>();
+  readonly flows: FakeFlow[] = [];
+  /** Every AppendBlock received, in order. */
+  readonly appends: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
+  readonly emitted: Array<{ event: ClientEvent; detail: Record<string, unknown> }> = [];
+  /** Most AppendBlock requests awaiting their reply at once, over all flows. */
+  maxPendingAppends = 0;
+  pendingAppends = 0;
+  ackDelayMs = 0;
+  /** While true, replies wait in `held` until release(). */
+  hold = false;
+  /** While true, requests fail as if no connection could be made. */
+  down = false;
+  segmentCount = 1;
+  /** The node that owns every segment; a flow to another endpoint gets WrongHost naming it. */
+  owner = 'fake:1';
+  /** Where the client's router sends a segment (it learns the owner from WrongHost). */
+  routedOwner = 'fake:1';
+  private held: Array<() => void> = [];
+  private nextFlowId = 1;
+
+  context(settings: Partial<ClientSettings> = {}): ClientContext {
+    const segmentCount = async (): Promise<number> => this.segmentCount;
+    return {
+      settings: { requestTimeoutMs: 30_000, retryWindowMs: 60_000, ...settings } as ClientSettings,
+      logger: silentLogger,
+      router: {
+        ownerOf: async () => this.routedOwner,
+        noteWrongHost: (_segment: string, owner: string) => {
+          this.routedOwner = owner;
+        },
+      } as unknown as ClientContext['router'],
+      segments: {} as ClientContext['segments'],
+      streams: { segmentCount } as unknown as ClientContext['streams'],
+      closed: false,
+      openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),
+      adminFlow: (endpoint: string) => this.openFlow(endpoint),
+      token: async () => null,
+      emit: (event, detail) => this.emitted.push({ event, detail }),
+      track: () => () => undefined,
+    };
+  }
+
+  openFlow(endpoint: string, _options?: FlowOptions): FakeFlow {
+    const flow = new FakeFlow(this.nextFlowId++, endpoint, this);
+    this.flows.push(flow);
+    return flow;
+  }
+
+  events(segment: string): string[] {
+    return (this.segments.get(segment) ?? []).map((event) => event.toString());
+  }
+
+  /** Drops every flow's connection: pending requests fail with ConnectionLostError. */
+  dropConnections(): void {
+    for (const flow of this.flows) flow.lose();
+  }
+
+  release(): void {
+    this.hold = false;
+    const held = this.held;
+    this.held = [];
+    for (const deliver of held) deliver();
+  }
+
+  deliver(reply: () => void): void {
+    if (this.hold) this.held.push(reply);
+    else if (this.ackDelayMs > 0) setTimeout(reply, this.ackDelayMs);
+    else setImmediate(reply);
+  }
+
+  /** Serves a request when it arrives (so arrival order is storage order); the reply goes later. */
+  serve(flow: FakeFlow, command: Command): Command | SluiceError {
+    if ((command.type === 'SetupAppend' || command.type === 'AppendBlock') && flow.endpoint !== this.owner) {
+      return new WrongHostError(command.segment, this.owner);
+    }
+    switch (command.type) {
+      case 'SetupAppend': {
+        const key = `${command.segment}|${command.writerId}`;
+        flow.setups.add(key);
+        return { type: 'AppendSetup', segment: command.segment, writerId: command.writerId, lastEventNumber: this.writers.get(key) ?? -1 };
+      }
+      case 'AppendBlock': {
+        this.appends.push({ ...command, flowId: flow.flowId });
+        const key = `${command.segment}|${command.writerId}`;
+        if (!flow.setups.has(key)) return new ServerError('NO_APPEND_SETUP', 'AppendBlock without SetupAppend on this connection');
+        if (this.sealed.has(command.segment)) return new SegmentIsSealedError(command.segment, 0);
+        const last = this.writers.get(key) ?? -1;
+        const first = command.lastEventNumber - command.eventCount + 1;
+        if (first > last + 1) return new InvalidEventNumberError(command.segment, command.writerId, last);
+        if (command.lastEventNumber > last) {
+          const events = eventsOf(Buffer.from(command.data)).slice(last + 1 - first);
+          const stored = this.segments.get(command.segment) ?? [];
+          for (const event of events) stored.push(Buffer.from(event));
+          this.segments.set(command.segment, stored);
+          this.writers.set(key, command.lastEventNumber);
+        }
+        const length = (this.segments.get(command.segment) ?? []).length;
+        return { type: 'DataAppended', segment: command.segment, writerId: command.writerId, lastEventNumber: Math.max(last, command.lastEventNumber), length };
+      }
+      default:
+        return new ServerError('UNSUPPORTED', `the fake node does not serve ${command.type}`);
+    }
+  }
+}
+
+interface PendingRequest {
+  settled: boolean;
+  isAppend: boolean;
+  resolve(reply: Command): void;
+  reject(error: SluiceError): void;
+}
+
+export class FakeFlow implements Flow {
+  generation = 0;
+  closed = false;
+  readonly setups = new Set<string>();
+  private connected = false;
+  private readonly pending = new Set<PendingRequest>();
+  private listeners: Array<(error: ConnectionLostError) => void> = [];
+
+  constructor(
+    readonly flowId: number,
+    readonly endpoint: string,
+    private readonly node: FakeNode,
+  ) {}
+
+  request<R extends Command = Command>(command: Command, _options?: RequestOptions): Promise<R> {
+    if (this.closed) return Promise.reject(new ClientClosedError('flow'));
+    if (this.node.down) {
+      return new Promise((_, reject) => setTimeout(() => reject(new ConnectFailedError(this.endpoint, 'connection refused')), 1));
+    }
+    if (!this.connected) {
+      this.connected = true;
+      this.generation += 1;
+      this.setups.clear();
+    }
+    return new Promise<R>((resolve, reject) => {
+      const entry: PendingRequest = {
+        settled: false,
+        isAppend: command.type === 'AppendBlock',
+        resolve: resolve as (reply: Command) => void,
+        reject,
+      };
+      this.pending.add(entry);
+      if (entry.isAppend) {
+        this.node.pendingAppends += 1;
+        this.node.maxPendingAppends = Math.max(this.node.maxPendingAppends, this.node.pendingAppends);
+      }
+      const outcome = this.node.serve(this, command);
+      this.node.deliver(() => {
+        if (outcome instanceof Error) this.settle(entry, (pending) => pending.reject(outcome));
+        else this.settle(entry, (pending) => pending.resolve(outcome));
+      });
+    });
+  }
+
+  onConnectionLost(listener: (error: ConnectionLostError) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((other) => other !== listener);
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new ClientClosedError('flow'));
+  }
+
+  lose(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    const error = new ConnectionLostError(this.endpoint, 'dropped by the test');
+    this.failAll(error);
+    for (const listener of this.listeners) listener(error);
+  }
+
+  private failAll(error: SluiceError): void {
+    for (const entry of [...this.pending]) this.settle(entry, (pending) => pending.reject(error));
+  }
+
+  private settle(entry: PendingRequest, outcome: (entry: PendingRequest) => void): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    this.pending.delete(entry);
+    if (entry.isAppend) this.node.pendingAppends -= 1;
+    outcome(entry);
+  }
+}

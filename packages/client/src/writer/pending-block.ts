@@ -1,0 +1,75 @@
+import { EventBlockBuilder } from '@sluice/protocol';
+
+/**
+ * One append block: events copied once into a builder while it is open, then sealed into a view that
+ * is sent (and resent after a reconnect) as it is. Every write that joined the block gets the block's
+ * promise, settled when the server acknowledges the block or the writer gives up on it.
+ */
+export class PendingBlock {
+  private builder: EventBlockBuilder | null;
+  private sealedData: Buffer | null = null;
+  private sealedCount = 0;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (error: Error) => void;
+  /** Event number of the block's last event, assigned when the block is first sent; -1 before. */
+  lastEventNumber = -1;
+  /** The writer's connection epoch the block was last sent in; a failure from an older one is stale. */
+  epoch = -1;
+  settled = false;
+
+  constructor(capacity: number) {
+    this.builder = new EventBlockBuilder(capacity);
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+  }
+
+  get capacity(): number {
+    return this.builder?.capacity ?? this.data.byteLength;
+  }
+
+  get eventCount(): number {
+    return this.builder?.eventCount ?? this.sealedCount;
+  }
+
+  /** Bytes of framed events in the block (what it counts against the writer's in-flight budget). */
+  get byteLength(): number {
+    return this.builder?.byteLength ?? this.data.byteLength;
+  }
+
+  get isOpen(): boolean {
+    return this.builder !== null;
+  }
+
+  get data(): Buffer {
+    if (!this.sealedData) throw new Error('block is still open');
+    return this.sealedData;
+  }
+
+  /** Copies the event into the block; false when it does not fit. */
+  tryAdd(event: Uint8Array): boolean {
+    if (!this.builder) throw new Error('block is sealed');
+    return this.builder.tryAdd(event);
+  }
+
+  seal(): void {
+    if (!this.builder) return;
+    this.sealedCount = this.builder.eventCount;
+    this.sealedData = this.builder.finish();
+    this.builder = null;
+  }
+
+  resolve(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolveDone();
+  }
+
+  reject(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectDone(error);
+  }
+}

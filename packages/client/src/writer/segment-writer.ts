@@ -1,0 +1,391 @@
+import { framedSize, type CommandOf } from '@sluice/protocol';
+import type { ClientContext } from '../client-context.js';
+import { backoffDelay, sleep } from '../connection/backoff.js';
+import type { Flow } from '../connection/flow.js';
+import {
+  ClientClosedError,
+  InvalidEventNumberError,
+  RetryWindowExceededError,
+  TimeoutError,
+  WrongHostError,
+  type ConnectionLostError,
+} from '../errors.js';
+import { capacityFor, MIN_BLOCK_CAPACITY, nextBlockCapacity, type SealReason } from './block-sizing.js';
+import { PendingBlock } from './pending-block.js';
+import { isRetriable, reasonOf } from './retriable.js';
+import type { WriterSettings } from './writer-options.js';
+
+export interface WriterCounters {
+  /** Events copied into blocks. */
+  eventsWritten: number;
+  eventsAcknowledged: number;
+  /** AppendBlock requests, resends included. */
+  blocksSent: number;
+  /** Events in first sends (eventsSent / (blocksSent - blocksResent) is the mean block size in events). */
+  eventsSent: number;
+  blocksResent: number;
+  bytesSent: number;
+  /** Times a segment writer backed off and set up again after a failure. */
+  reconnects: number;
+}
+
+export function newWriterCounters(): WriterCounters {
+  return { eventsWritten: 0, eventsAcknowledged: 0, blocksSent: 0, eventsSent: 0, blocksResent: 0, bytesSent: 0, reconnects: 0 };
+}
+
+/** What a segment writer needs from the writer that owns it. */
+export interface SegmentWriterHost {
+  readonly context: ClientContext;
+  readonly settings: WriterSettings;
+  readonly counters: WriterCounters;
+  /** Bytes of settled blocks leave the writer's in-flight budget. */
+  release(bytes: number): void;
+  /** The segment writer failed for good: later events for its segment go to a new one. */
+  retire(writer: SegmentWriter): void;
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
+
+/**
+ * Appends one writer's events to one segment over one flow to the segment's owner.
+ *
+ * Batching: events are copied into the open block. With no block in flight the open block is sent on
+ * the next microtask, so an awaited write waits for nothing but the round trip; with blocks in flight,
+ * events gather until the block is full, the linger expires or the pipeline drains, so block size
+ * follows the load. Blocks are pipelined: many AppendBlock requests may be in flight on the flow.
+ *
+ * Exactly once: event numbers are assigned when a block is first sent and never change. After a
+ * failure (connection lost, node restarted, timeout, WrongHost) the writer backs off, sets up again
+ * (SetupAppend tells the last durable event number), settles the blocks that number covers and
+ * resends the others in order before any new block, so the server stores each event once. Writes
+ * fail with RetryWindowExceededError only when no attempt succeeds for retryWindowMs.
+ *
+ * The epoch counts connection losses and recoveries: a failure reported for a request sent in an
+ * older epoch is already covered by the recovery that bumped it, and is ignored.
+ */
+export class SegmentWriter {
+  #state: State = 'idle';
+  #flow: Flow | null = null;
+  #stopListening: (() => void) | null = null;
+  #epoch = 0;
+  #open: PendingBlock | null = null;
+  /** Sealed blocks without event numbers yet, waiting for the writer to be set up. */
+  #unsent: PendingBlock[] = [];
+  /** Blocks sent and not acknowledged, in event-number order. */
+  #sent: PendingBlock[] = [];
+  #nextEventNumber: number | null = null;
+  #capacity = MIN_BLOCK_CAPACITY;
+  #sendQueued = false;
+  #lingerTimer: NodeJS.Timeout | null = null;
+  #attempt = 0;
+  #failingSince: number | null = null;
+  #lastError: unknown = null;
+  #connecting = false;
+  readonly #closing = new AbortController();
+
+  constructor(
+    readonly segment: string,
+    readonly index: number,
+    readonly writerId: string,
+    private readonly host: SegmentWriterHost,
+  ) {}
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Blocks sent and not yet acknowledged. */
+  get blocksInFlight(): number {
+    return this.#sent.length;
+  }
+
+  /** Copies the event into a block; the promise settles with the block. */
+  append(event: Uint8Array): Promise<void> {
+    let block = this.#open;
+    if (block === null || !block.tryAdd(event)) {
+      if (block !== null) this.#seal('full');
+      block = new PendingBlock(capacityFor(framedSize(event), this.#capacity));
+      block.tryAdd(event);
+      this.#open = block;
+    }
+    this.host.counters.eventsWritten += 1;
+    if (block.byteLength === block.capacity) this.#seal('full');
+    else this.#scheduleSend();
+    return block.done;
+  }
+
+  /** Sends the open block now and returns the promises of every unsettled block. */
+  flushPending(): Promise<void>[] {
+    if (this.#open !== null) this.#seal('sent-early');
+    return [...this.#sent, ...this.#unsent].map((block) => block.done);
+  }
+
+  /** Frees the flow (never its connection). Blocks still pending fail with ClientClosedError. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#stop('closed');
+    this.#rejectAll(new ClientClosedError('writer'));
+  }
+
+  #scheduleSend(): void {
+    if (this.#state !== 'ready') {
+      if (this.#state === 'idle') this.#connect(false);
+      return;
+    }
+    if (this.#sent.length === 0 || this.host.settings.lingerMs === 0) {
+      if (!this.#sendQueued) {
+        this.#sendQueued = true;
+        queueMicrotask(this.#sendOpenBlock);
+      }
+    } else if (this.#lingerTimer === null) {
+      this.#lingerTimer = setTimeout(this.#lingerExpired, this.host.settings.lingerMs);
+    }
+  }
+
+  readonly #sendOpenBlock = (): void => {
+    this.#sendQueued = false;
+    if (this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
+  };
+
+  readonly #lingerExpired = (): void => {
+    this.#lingerTimer = null;
+    if (this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
+  };
+
+  #seal(reason: SealReason): void {
+    const block = this.#open;
+    if (block === null) return;
+    this.#open = null;
+    this.#clearLinger();
+    block.seal();
+    this.#capacity = nextBlockCapacity(this.#capacity, reason, block.byteLength, this.host.settings.maxBlockBytes);
+    this.#unsent.push(block);
+    this.#sendUnsent();
+  }
+
+  /** Numbers and sends the sealed blocks, in order, once the writer is set up. */
+  #sendUnsent(): void {
+    if (this.#state !== 'ready') {
+      if (this.#state === 'idle') this.#connect(false);
+      return;
+    }
+    const blocks = this.#unsent;
+    this.#unsent = [];
+    for (const block of blocks) {
+      const first = this.#nextEventNumber!;
+      block.lastEventNumber = first + block.eventCount - 1;
+      this.#nextEventNumber = first + block.eventCount;
+      this.#sent.push(block);
+      this.host.counters.eventsSent += block.eventCount;
+      this.#send(block);
+    }
+  }
+
+  #send(block: PendingBlock): void {
+    const epoch = this.#epoch;
+    block.epoch = epoch;
+    const counters = this.host.counters;
+    counters.blocksSent += 1;
+    counters.bytesSent += block.byteLength;
+    this.#flow!.request<CommandOf<'DataAppended'>>({
+      type: 'AppendBlock',
+      segment: this.segment,
+      writerId: this.writerId,
+      lastEventNumber: block.lastEventNumber,
+      eventCount: block.eventCount,
+      data: block.data,
+    }).then(
+      () => this.#acknowledged(block),
+      (error: unknown) => this.#sendFailed(block, epoch, error),
+    );
+  }
+
+  #acknowledged(block: PendingBlock): void {
+    if (block.settled) return;
+    const index = this.#sent.indexOf(block);
+    if (index >= 0) this.#sent.splice(index, 1);
+    this.#attempt = 0;
+    this.#failingSince = null;
+    this.#settle(block, null);
+    // The pipeline drained: what gathered meanwhile goes now rather than after the linger.
+    if (this.#sent.length === 0 && this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
+  }
+
+  #sendFailed(block: PendingBlock, epoch: number, error: unknown): void {
+    if (block.settled || this.#isStopped() || epoch !== this.#epoch) return;
+    if (isRetriable(error)) this.#recover(error);
+    else this.#fail(error);
+  }
+
+  readonly #connectionLost = (error: ConnectionLostError): void => {
+    this.#epoch += 1;
+    if (this.#state !== 'ready') return; // a setup in progress fails and is retried by its loop
+    this.#state = 'idle';
+    this.#clearLinger();
+    if (this.#sent.length > 0) this.#recover(error);
+    else if (this.#open !== null || this.#unsent.length > 0) this.#connect(false);
+  };
+
+  #recover(error: unknown): void {
+    this.#epoch += 1;
+    this.#noteFailure(error);
+    this.#state = 'idle';
+    this.#clearLinger();
+    this.#connect(true);
+  }
+
+  #noteFailure(error: unknown): void {
+    this.#lastError = error;
+    this.#failingSince ??= Date.now();
+    if (error instanceof WrongHostError) {
+      this.host.context.router.noteWrongHost(this.segment, error.owner);
+      this.#dropFlow();
+    } else if (error instanceof TimeoutError) {
+      // Replies of that connection may still come for requests we will resend: start a fresh flow.
+      this.#dropFlow();
+    }
+  }
+
+  #connect(afterFailure: boolean): void {
+    if (this.#connecting || this.#isStopped()) return;
+    this.#connecting = true;
+    this.#state = 'connecting';
+    this.#establish(afterFailure)
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#connecting = false;
+      });
+  }
+
+  /** Sets the writer up on the owner, backing off between attempts, until it works or the window closes. */
+  async #establish(afterFailure: boolean): Promise<void> {
+    const { context, settings } = this.host;
+    for (let retry = afterFailure; ; retry = true) {
+      if (this.#isStopped()) return;
+      if (retry) {
+        this.#failingSince ??= Date.now();
+        const delayMs = backoffDelay(this.#attempt++);
+        if (Date.now() + delayMs - this.#failingSince >= settings.retryWindowMs) {
+          this.#fail(new RetryWindowExceededError(this.segment, settings.retryWindowMs, { cause: this.#lastError }));
+          return;
+        }
+        this.host.counters.reconnects += 1;
+        context.emit('reconnecting', {
+          segment: this.segment,
+          writerId: this.writerId,
+          attempt: this.#attempt,
+          delayMs: Math.round(delayMs),
+          reason: reasonOf(this.#lastError),
+        });
+        await sleep(delayMs, this.#closing.signal);
+        if (this.#isStopped()) return;
+      }
+      const epoch = this.#epoch;
+      try {
+        const flow = await this.#currentFlow();
+        const token = await context.token();
+        const remainingMs = this.#failingSince === null ? Infinity : this.#failingSince + settings.retryWindowMs - Date.now();
+        const reply = await flow.request<CommandOf<'AppendSetup'>>(
+          { type: 'SetupAppend', segment: this.segment, writerId: this.writerId, token },
+          { timeoutMs: Math.max(1_000, Math.min(context.settings.requestTimeoutMs, remainingMs)) },
+        );
+        if (this.#isStopped()) return;
+        if (epoch === this.#epoch) {
+          this.#setUp(reply.lastEventNumber);
+          return;
+        }
+      } catch (error) {
+        if (this.#isStopped()) return;
+        if (!isRetriable(error)) {
+          this.#fail(error);
+          return;
+        }
+        this.#noteFailure(error);
+      }
+    }
+  }
+
+  async #currentFlow(): Promise<Flow> {
+    if (this.#flow !== null && !this.#flow.closed) return this.#flow;
+    const owner = await this.host.context.router.ownerOf(this.segment);
+    if (this.#isStopped()) throw new ClientClosedError('writer');
+    const flow = this.host.context.openFlow(owner, { pooled: this.host.settings.pooled });
+    this.#stopListening = flow.onConnectionLost(this.#connectionLost);
+    this.#flow = flow;
+    return flow;
+  }
+
+  /** The server holds this writer's events up to lastDurable: settle those, resend the rest, go on. */
+  #setUp(lastDurable: number): void {
+    this.#nextEventNumber ??= lastDurable + 1;
+    if (lastDurable >= this.#nextEventNumber) {
+      // Someone else writes with this writer id: our numbers would be taken as duplicates.
+      this.#fail(new InvalidEventNumberError(this.segment, this.writerId, lastDurable));
+      return;
+    }
+    const covered = this.#sent.filter((block) => block.lastEventNumber <= lastDurable);
+    this.#sent = this.#sent.filter((block) => block.lastEventNumber > lastDurable);
+    this.#state = 'ready';
+    if (this.#sent.length === 0) this.#failingSince = null;
+    // Resends go before any new block: the server wants each writer's events in number order.
+    for (const block of this.#sent) {
+      this.host.counters.blocksResent += 1;
+      this.#send(block);
+    }
+    this.#sendUnsent();
+    for (const block of covered) this.#settle(block, null);
+    if (this.#open !== null && this.#state === 'ready') this.#scheduleSend();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#isStopped()) return;
+    this.host.context.logger.warn({ segment: this.segment, writerId: this.writerId, error: reasonOf(error) }, 'segment writer failed');
+    this.#stop('failed');
+    this.host.retire(this);
+    this.#rejectAll(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #stop(state: 'failed' | 'closed'): void {
+    this.#state = state;
+    this.#epoch += 1;
+    this.#closing.abort();
+    this.#clearLinger();
+    this.#dropFlow();
+  }
+
+  #rejectAll(error: Error): void {
+    const blocks = [...this.#sent, ...this.#unsent];
+    if (this.#open !== null) blocks.push(this.#open);
+    this.#sent = [];
+    this.#unsent = [];
+    this.#open = null;
+    for (const block of blocks) this.#settle(block, error);
+  }
+
+  #settle(block: PendingBlock, error: Error | null): void {
+    if (block.settled) return;
+    if (error === null) {
+      this.host.counters.eventsAcknowledged += block.eventCount;
+      block.resolve();
+    } else {
+      block.reject(error);
+    }
+    this.host.release(block.byteLength);
+  }
+
+  #dropFlow(): void {
+    this.#stopListening?.();
+    this.#stopListening = null;
+    this.#flow?.close();
+    this.#flow = null;
+  }
+
+  #clearLinger(): void {
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = null;
+  }
+
+  #isStopped(): boolean {
+    return this.#state === 'failed' || this.#state === 'closed';
+  }
+}
