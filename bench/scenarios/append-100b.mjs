@@ -1,26 +1,13 @@
 // append-100b: one writer, 100-byte events, many in flight, durable (acknowledged after fsync), events/s.
 import { rawLoopback } from '../lib/limits.mjs';
-import { allOf, atLeast, runSystems, skippedRow, timesOf } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { allOf, atLeast, runSystems, timesOf } from '../lib/rows.mjs';
 import { natsAppend, redisAppend } from '../peers/workloads.mjs';
+import { sluiceAppend } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
-/**
- * TODO(lead): the Sluice row. Shape of the measurement, as for the peers (peers/workloads.mjs):
- *   return withSluiceServer(ctx, async (server) => {          // ../lib/sluice-server.mjs, fsync always
- *     const client = new SluiceClient({ endpoints: [server.endpoint] });   // loadClient() in ../lib/sluice-packages.mjs
- *     await client.createStream('bench/append', { segments: 1 }); const w = client.createWriter('bench/append');
- *     const pool = payloads(100);                             // ../lib/measure.mjs
- *     // keep many writes in flight: windowedLoop({ durationMs: ctx.warmupMs, … }) then
- *     const result = await windowedLoop({ durationMs: ctx.durationMs, maxOps: maxEventsFor(100) / 64,
- *       inFlight: 64, signal: ctx.signal, onProgress }, async (i) => { …64 × w.write(key, pool[…])…; return 64; });
- *     await client.close();
- *     return row('sluice', sig3(result.perSecond), UNIT, { events: result.units });
- *   });
- */
-export async function runSluice(_ctx, _onProgress) {
-  return skippedRow('sluice', CLIENT_NOT_BUILT, UNIT);
+export function runSluice(ctx, onProgress) {
+  return sluiceAppend(ctx, onProgress, { size: 100 });
 }
 
 /** @type {import('../lib/types.js').Scenario} */

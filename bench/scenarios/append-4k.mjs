@@ -1,17 +1,13 @@
 // append-4k: one writer, 4 KiB events, many in flight, durable, MB/s (10^6 bytes of payload per second).
-import { runSystems, skippedRow } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { runSystems } from '../lib/rows.mjs';
 import { natsAppend, redisAppend } from '../peers/workloads.mjs';
+import { sluiceAppend } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'MB/s';
 const SIZE = 4096;
 
-/**
- * TODO(lead): the Sluice row: as append-100b's runSluice with SIZE-byte events; report
- * row('sluice', sig3(rate(result, SIZE)), UNIT) (rate() in ../lib/measure.mjs gives MB/s).
- */
-export async function runSluice(_ctx, _onProgress) {
-  return skippedRow('sluice', CLIENT_NOT_BUILT, UNIT);
+export function runSluice(ctx, onProgress) {
+  return sluiceAppend(ctx, onProgress, { size: SIZE, unit: UNIT });
 }
 
 /** @type {import('../lib/types.js').Scenario} */

@@ -1,17 +1,12 @@
 // append-awaited: one durable 100-byte write at a time, each awaited: events/s with p50/p99 µs.
-import { allOf, extraAtMost, runSystems, skippedRow } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { allOf, extraAtMost, runSystems } from '../lib/rows.mjs';
 import { natsAppendAwaited, redisAppendAwaited } from '../peers/workloads.mjs';
+import { sluiceAppendAwaited } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
-/**
- * TODO(lead): the Sluice row: one writer, `await w.write(key, payload)` in a sequentialLoop with a
- * LatencyRecorder (../lib/measure.mjs); return row('sluice', sig3(result.perSecond), UNIT,
- * { p50Us, p99Us, p999Us, maxUs }) from latency.summary().
- */
-export async function runSluice(_ctx, _onProgress) {
-  return skippedRow('sluice', CLIENT_NOT_BUILT, UNIT);
+export function runSluice(ctx, onProgress) {
+  return sluiceAppendAwaited(ctx, onProgress);
 }
 
 /** @type {import('../lib/types.js').Scenario} */

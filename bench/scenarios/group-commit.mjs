@@ -3,16 +3,11 @@
 // A durable append cannot be acknowledged faster than one fsync; group commit is how Sluice gets
 // past fsync-limit (its appends/s ≈ appends per fsync × fsyncs/s).
 import { fsyncLimit } from '../lib/limits.mjs';
-import { atLeast, runSystems, skippedRow } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { atLeast, runSystems } from '../lib/rows.mjs';
+import { sluiceGroupCommit } from '../lib/sluice-workloads.mjs';
 
-/**
- * TODO(lead): the Sluice row: run the append-100b load (its runSluice) against a server and read the
- * server's own counters (appends and fsyncs, e.g. from a stats log line or an admin command) before
- * and after; return row('sluice', appends ÷ fsyncs, 'appends/fsync', { appends, fsyncs }).
- */
-export async function runSluice(_ctx, _onProgress) {
-  return skippedRow('sluice', CLIENT_NOT_BUILT, 'appends/fsync');
+export function runSluice(ctx, onProgress) {
+  return sluiceGroupCommit(ctx, onProgress);
 }
 
 /** @type {import('../lib/types.js').Scenario} */

@@ -1,20 +1,13 @@
 // pooling: 100 writers × 100-byte events in one client, pooled over shared connections vs each writer
 // with enableConnectionPooling:false; events/s, and sockets open to the node while writing.
-import { allOf, extraTimesFewer, runSystems, skippedRow, timesOf } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { allOf, extraTimesFewer, runSystems, timesOf } from '../lib/rows.mjs';
+import { sluicePooling } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 export const WRITERS = 100;
 
-/**
- * TODO(lead): one Sluice row, for pooling on (sluice-pooled) or off (sluice-unpooled); runSystems
- * calls this once for each. One server (withSluiceServer), one client, WRITERS writers on one stream
- * (createWriter(name, { enableConnectionPooling: pooling })), all writing 100-byte events with many
- * in flight for ctx.durationMs (windowedLoop); sockets = the client's connections to the node while
- * writing (client.stats()). Return row(system, sig3(eventsPerSecond), UNIT, { sockets, writers: WRITERS }).
- */
-export async function runSluice(_ctx, _onProgress, pooling) {
-  return skippedRow(pooling ? 'sluice-pooled' : 'sluice-unpooled', CLIENT_NOT_BUILT, UNIT);
+export function runSluice(ctx, onProgress, pooling) {
+  return sluicePooling(ctx, onProgress, { writers: WRITERS, pooled: pooling });
 }
 
 /** @type {import('../lib/types.js').Scenario} */

@@ -1,19 +1,14 @@
 // read-100b: catch-up read of N stored 100-byte events (1 M; 200 k with --quick), events/s.
-import { runSystems, skippedRow, timesOf } from '../lib/rows.mjs';
-import { CLIENT_NOT_BUILT } from '../lib/sluice-packages.mjs';
+import { runSystems, timesOf } from '../lib/rows.mjs';
 import { redisCatchUpRead } from '../peers/workloads.mjs';
+import { sluiceCatchUpRead } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
 export const eventCount = (ctx) => (ctx.quick ? 200_000 : 1_000_000);
 
-/**
- * TODO(lead): the Sluice row: write eventCount(ctx) 100-byte events to a 1-segment stream (not timed),
- * then time a reader from 'head' until it has seen them all (bounded by count and by time, as
- * redisCatchUpRead does); return row('sluice', sig3(events / seconds), UNIT, { events }).
- */
-export async function runSluice(_ctx, _onProgress) {
-  return skippedRow('sluice', CLIENT_NOT_BUILT, UNIT);
+export function runSluice(ctx, onProgress) {
+  return sluiceCatchUpRead(ctx, onProgress, { events: eventCount(ctx) });
 }
 
 /** @type {import('../lib/types.js').Scenario} */

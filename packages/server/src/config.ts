@@ -28,6 +28,7 @@ export interface ServerConfig {
   tlsCert: string | null;
   tlsKey: string | null;
   maxConnections: number;
+  /** HTTP port of /metrics and /health on the same host; null: not served; 0: a free port. */
   metricsPort: number | null;
   maxFrameSize: number;
   maxEventSize: number;
@@ -112,7 +113,7 @@ const FLAGS: readonly FlagSpec[] = [
   { key: 'tlsCert', kind: 'string', arg: 'file', help: 'PEM certificate file: serve TLS (with --tls-key)' },
   { key: 'tlsKey', kind: 'string', arg: 'file', help: 'PEM private key file (with --tls-cert)' },
   { key: 'maxConnections', kind: 'int', arg: 'count', min: 1, max: 1_000_000, help: 'connections beyond this are closed at once' },
-  { key: 'metricsPort', kind: 'port', help: 'Prometheus metrics port (not implemented yet: accepted and ignored)' },
+  { key: 'metricsPort', kind: 'port', help: 'serve HTTP /metrics (Prometheus) and /health on --host at this port; 0 picks a free one (logged with msg "metrics listening")' },
   { key: 'maxFrameSize', kind: 'size', min: 64 * KiB, max: 1 * GiB, help: 'largest frame accepted' },
   { key: 'maxEventSize', kind: 'size', min: 1, max: 1 * GiB, help: 'largest event in an append block' },
   { key: 'maxUnackedBytes', kind: 'size', min: 64 * KiB, max: 64 * GiB, help: 'unanswered request bytes per connection before reading pauses' },

@@ -4,6 +4,7 @@
  * minted with `mintToken` (or `sluice-server token`).
  */
 export { startServer, type SluiceServer } from './server.js';
+export type { Health } from './metrics/metrics-http.js';
 export {
   ConfigError,
   DEFAULT_CONFIG,

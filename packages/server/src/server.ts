@@ -8,9 +8,11 @@ import { formatAddress } from './cluster/address.js';
 import { ClusterView, ownedContainersOf } from './cluster/cluster-view.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { createLogger } from './logger.js';
+import type { Health } from './metrics/metrics-http.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
 import { Listener } from './net/listener.js';
 import { openSegmentStore } from './store/index.js';
-import type { SegmentStore, StoreStats } from './store/types.js';
+import type { StoreStats } from './store/types.js';
 
 /**
  * Room in a SegmentRead reply for everything but the data (header, msgpack, the segment name), so
@@ -27,7 +29,13 @@ export interface SluiceServer {
   readonly node: string;
   readonly cluster: ClusterView;
   readonly connectionCount: number;
+  /** The bound port of /metrics and /health; null when --metrics-port is not set. */
+  readonly metricsPort: number | null;
   stats(): StoreStats;
+  /** The node's metrics in Prometheus text format (what GET /metrics serves). */
+  metrics(): Promise<string>;
+  /** What GET /health serves. */
+  health(): Health;
   /**
    * Stops accepting, lets in-flight requests finish (up to config.shutdownTimeoutMs; reads waiting
    * at the tail answer at once), closes connections, then closes the store (fsync + checkpoint).
@@ -103,6 +111,25 @@ export async function startServer(options: ServerOptions = {}, context: { logger
 
   const self = configuredSelf ?? formatAddress(config.host, bound.port);
   const cluster = new ClusterView(members ?? [self], config.containers, self);
+  const metrics = new NodeMetrics(
+    {
+      store: () => store.stats(),
+      connections: () => listener.connectionCount,
+      writers: () => listener.writerCount,
+      cluster,
+    },
+    { defaultMetrics: config.metricsPort !== null },
+  );
+  if (config.metricsPort !== null) {
+    try {
+      await metrics.serve(config.host, config.metricsPort, logger);
+    } catch (error) {
+      listener.stopAccepting();
+      await store.close().catch((closeError: unknown) => logger.error({ err: closeError }, 'store close failed'));
+      throw error;
+    }
+  }
+
   listener.start({
     cluster,
     store,
@@ -111,6 +138,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     maxReadBytes: config.maxFrameSize - Math.min(READ_REPLY_OVERHEAD, Math.floor(config.maxFrameSize / 4)),
     maxReadWaitMs: config.maxReadWaitMs,
     maxWritersPerConnection: config.maxWritersPerConnection,
+    counts: metrics.counts,
     limits: {
       maxFrameSize: config.maxFrameSize,
       maxUnackedBytes: config.maxUnackedBytes,
@@ -132,31 +160,22 @@ export async function startServer(options: ServerOptions = {}, context: { logger
       fsync: config.fsync,
       tls: tlsOptions !== null,
       auth: authorizer.enabled,
+      metricsPort: metrics.port,
     },
     'listening',
   );
   if (config.fsync === 'none') logger.warn('--fsync none: appends are acknowledged before they are durable (tests only)');
-  if (config.metricsPort !== null) logger.warn({ metricsPort: config.metricsPort }, '--metrics-port is not implemented yet; no metrics are served');
 
-  return createHandle(config, bound, cluster, listener, store, logger);
-}
-
-function createHandle(
-  config: ServerConfig,
-  bound: { host: string; port: number },
-  cluster: ClusterView,
-  listener: Listener,
-  store: SegmentStore,
-  logger: Logger,
-): SluiceServer {
   let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
+    metrics.markStopping();
     const started = Date.now();
     logger.info({ connections: listener.connectionCount }, 'shutting down');
     listener.stopAccepting();
     const unfinished = await listener.drainAndClose(config.shutdownTimeoutMs);
     if (unfinished > 0) logger.warn({ unfinished }, 'requests still pending at the shutdown timeout were dropped');
     await store.close();
+    await metrics.close();
     logger.info({ ms: Date.now() - started }, 'stopped');
   };
   return {
@@ -168,7 +187,10 @@ function createHandle(
     get connectionCount() {
       return listener.connectionCount;
     },
+    metricsPort: metrics.port,
     stats: () => store.stats(),
+    metrics: () => metrics.registry.metrics(),
+    health: () => metrics.health(),
     close: () => (closing ??= shutdown()),
   };
 }
