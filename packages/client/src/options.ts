@@ -88,6 +88,9 @@ export function resolveSettings(options: SluiceClientOptions): ClientSettings {
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
     throw new InvalidOptionError('token', 'must be a string or a function returning one');
   }
+  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null || Array.isArray(options.tls))) {
+    throw new InvalidOptionError('tls', "must be an object of node:tls connect options, e.g. { ca: readFileSync('ca.pem') }");
+  }
   const numeric = Object.fromEntries(
     (Object.keys(DEFAULTS) as NumericOption[]).map((name) => [name, positiveInteger(options, name)]),
   ) as Record<NumericOption, number>;

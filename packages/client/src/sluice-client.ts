@@ -174,7 +174,6 @@ export class SluiceClient extends EventEmitter {
         },
         (flow) => this.#retireFlow(flow),
         (event, detail) => this.#emit(event, detail),
-        () => this.#context.router.forgetMap(),
       );
       this.#pools.set(endpoint, pool);
     }

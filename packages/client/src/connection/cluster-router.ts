@@ -41,14 +41,6 @@ export class ClusterRouter {
     this.map = null;
   }
 
-  /**
-   * A node refused our fingerprint: the member list changed. Forget the map, so new connections
-   * present none and the next request learns the new one.
-   */
-  forgetMap(): void {
-    this.map = null;
-  }
-
   async currentMap(): Promise<KnownMap> {
     if (this.map) return this.map;
     this.loading ??= this.load().finally(() => {

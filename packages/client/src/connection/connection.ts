@@ -1,6 +1,8 @@
 import {
   CONNECTION_FLOW_ID,
+  decodeBody,
   encodeFrame,
+  entryByName,
   FrameDecoder,
   LOCAL_VERSION_RANGE,
   negotiateVersion,
@@ -38,6 +40,7 @@ export interface ConnectionSettings {
 }
 
 let nextConnectionId = 1;
+const ERROR_MESSAGE_CODE = entryByName('ErrorMessage').code;
 
 /**
  * One socket to one node. It owns the frame decoder, write coalescing, the Hello exchange and
@@ -179,12 +182,25 @@ export class Connection {
 
   private route(frame: RawFrame): void {
     if (frame.flowId === CONNECTION_FLOW_ID) {
-      if (!this.control.settle(frame)) this.counters.droppedUnknownSequence += 1;
+      if (!this.control.settle(frame)) this.unsolicited(frame);
       return;
     }
     const flow = this.flows.get(frame.flowId);
     if (flow) flow.onFrame(frame, this);
     else this.counters.droppedUnknownFlow += 1;
+  }
+
+  /**
+   * An ErrorMessage nobody asked for is the node saying why it is closing the connection (a frame
+   * over its size limit, a timeout): keep that reason for the flows, instead of "closed by the server".
+   */
+  private unsolicited(frame: RawFrame): void {
+    if (frame.type !== ERROR_MESSAGE_CODE) {
+      this.counters.droppedUnknownSequence += 1;
+      return;
+    }
+    const notice = decodeBody(frame.type, frame.body) as CommandOf<'ErrorMessage'>;
+    this.close(`${notice.code}: ${notice.message}`);
   }
 
   private failProtocol(error: unknown): void {

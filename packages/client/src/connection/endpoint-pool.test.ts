@@ -121,6 +121,20 @@ describe('connection pool and flows', () => {
     expect(sdk.stats().endpoints[server.endpoint]).toMatchObject({ droppedUnknownFlow: 1, droppedUnknownSequence: 1 });
   });
 
+  it('keeps the reason a node gives before closing a connection, for the flows that were on it', async () => {
+    const sdk = newClient();
+    const flow = openFlow(sdk);
+    await flow.request(infoRequest('s/a/0'));
+    server.handler = (request, connection) => {
+      const message = 'frame of 20000000 bytes exceeds the maximum frame size 16777216';
+      connection.reply({ flowId: 0, sequence: 0, command: request.command }, { type: 'ErrorMessage', code: 'FRAME_TOO_LARGE', message });
+      connection.socket.end();
+    };
+    const error = await flow.request(infoRequest('s/a/1')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect((error as ConnectionLostError).message).toContain('FRAME_TOO_LARGE: frame of 20000000 bytes');
+  });
+
   it('a dropped socket tells each of its flows and rejects their requests as retriable; other sockets carry on', async () => {
     const sdk = newClient({ maxConnectionsPerEndpoint: 2 });
     const [a, b] = [openFlow(sdk), openFlow(sdk)];

@@ -1,5 +1,5 @@
 import genericPool, { type Pool } from 'generic-pool';
-import { ClientClosedError, ConnectFailedError, ServerError, SluiceError } from '../errors.js';
+import { ClientClosedError, ConnectFailedError, SluiceError } from '../errors.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { Connection, type ConnectionSettings } from './connection.js';
 import { newEndpointCounters, type EndpointCounters } from './counters.js';
@@ -55,7 +55,6 @@ export class EndpointPool implements FlowPlacer {
     private readonly settings: EndpointPoolSettings,
     private readonly onFlowRetired: (flow: FlowChannel) => void,
     private readonly onEvent: (event: 'connect' | 'disconnect', detail: Record<string, unknown>) => void,
-    private readonly onClusterMismatch: () => void,
   ) {
     this.sharedPool = this.createPool(settings.maxConnections);
     this.dedicatedPool = this.createPool(settings.maxDedicatedConnections);
@@ -204,11 +203,6 @@ export class EndpointPool implements FlowPlacer {
       return connection;
     } catch (error) {
       this.consecutiveCreateFailures += 1;
-      if (error instanceof ServerError && error.serverCode === 'CLUSTER_MISMATCH') {
-        // The next attempt presents no fingerprint and succeeds; the map is then learned afresh.
-        this.onClusterMismatch();
-        throw new ConnectFailedError(this.endpoint, error.message, { cause: error });
-      }
       throw error;
     }
   }

@@ -37,8 +37,6 @@ export class FakeServer {
   /** When true, connection traffic (KeepAlive) is ignored: a peer that stopped answering. */
   silent = false;
   keepAlivesSeen = 0;
-  /** The cluster map fingerprint: a Hello presenting another one is refused, as a real node does. */
-  fingerprint = 'fake';
 
   private constructor(private readonly server: net.Server) {}
 
@@ -84,17 +82,11 @@ export class FakeServer {
     if (command.type === 'KeepAlive') this.keepAlivesSeen += 1;
     if (this.silent) return;
     if (command.type === 'Hello') {
-      if (command.clusterFingerprint !== null && command.clusterFingerprint !== this.fingerprint) {
-        const message = `client has cluster map ${command.clusterFingerprint}, this node ${this.fingerprint}`;
-        connection.reply(request, { type: 'ErrorMessage', code: 'CLUSTER_MISMATCH', message });
-        connection.socket.end();
-        return;
-      }
-      connection.reply(request, { type: 'Hello', ...LOCAL_VERSION_RANGE, clusterFingerprint: this.fingerprint, node: this.endpoint });
+      connection.reply(request, { type: 'Hello', ...LOCAL_VERSION_RANGE, clusterFingerprint: null, node: this.endpoint });
     } else if (command.type === 'KeepAlive') {
       connection.reply(request, { type: 'KeepAlive' });
     } else if (command.type === 'GetClusterMap') {
-      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: this.fingerprint });
+      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: 'fake' });
     }
   }
 }

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 
 import { errorMessage, errorReplyOf } from './error-replies.js';
 import { FlowControl } from './flow-control.js';
+import { ReplyBudget } from './reply-budget.js';
 import { ReplyWriter } from './reply-writer.js';
 import {
   isSegmentRequest,
@@ -46,6 +47,13 @@ interface PendingRequest {
   bytes: number;
   answered: boolean;
 }
+
+/**
+ * A pending request's own memory (decoded command, bookkeeping), counted with its frame bytes
+ * against --max-unacked-bytes: a flood of tiny requests (reads waiting at the tail or for reply
+ * room) is bounded too, not only one of large ones.
+ */
+const REQUEST_MEMORY_BYTES = 512;
 
 /** How long a closing connection may take to flush its last replies before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
@@ -92,18 +100,30 @@ export class Connection {
       pause: () => this.pauseReading(),
       resume: () => this.resumeReading(),
     });
-    this.session = { appendSetups: new Set(), readSignal: this.readAbort.signal };
+    this.session = {
+      appendSetups: new Set(),
+      readSignal: this.readAbort.signal,
+      replyBudget: new ReplyBudget(this.limits.maxUnackedBytes, () => this.outgoingBytes, this.readAbort.signal),
+    };
     this.helloTimer = setTimeout(() => this.onHelloTimeout(), this.limits.helloTimeoutMs);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.updateFlowControl());
+    socket.on('drain', () => {
+      this.updateFlowControl();
+      this.session.replyBudget.pump();
+    });
     socket.on('error', (error) => this.log.debug({ err: error }, 'connection error'));
     socket.on('end', () => this.close('peer ended the connection'));
     socket.on('close', () => this.onSocketClosed());
     this.log.debug('connection opened');
+  }
+
+  /** (segment, writer) pairs set up with SetupAppend on this connection. */
+  get writerCount(): number {
+    return this.session.appendSetups.size;
   }
 
   /** Requests received and not answered yet. */
@@ -182,10 +202,11 @@ export class Connection {
       this.failProtocol(error, frame.flowId, frame.sequence);
       return;
     }
+    this.services.counts.request(command.type);
     const request: PendingRequest = {
       flowId: frame.flowId,
       sequence: frame.sequence,
-      bytes: FRAME_HEADER_SIZE + frame.body.byteLength,
+      bytes: FRAME_HEADER_SIZE + frame.body.byteLength + REQUEST_MEMORY_BYTES,
       answered: false,
     };
     this.inFlight += 1;
@@ -292,6 +313,7 @@ export class Connection {
   private answer(request: PendingRequest, reply: Command): void {
     if (request.answered) return;
     request.answered = true;
+    this.services.counts.reply(reply);
     this.inFlight -= 1;
     this.unackedBytes -= request.bytes;
     if (this.state !== 'closed') {
@@ -328,6 +350,7 @@ export class Connection {
 
   private sendErrorAndClose(code: string, message: string, flowId: number, sequence: number): void {
     if (this.state === 'closed') return;
+    this.services.counts.error(code);
     this.log.info({ code, request: formatRequestId(flowId, sequence) }, message);
     this.writer.write(encodeFrame(flowId, sequence, errorMessage(code, message)));
     this.close(code);
@@ -341,8 +364,13 @@ export class Connection {
 
   // --- flow control -------------------------------------------------------------------------
 
+  /** Reply bytes written and not yet taken by the peer. */
+  private get outgoingBytes(): number {
+    return this.writer.pendingBytes + this.socket.writableLength;
+  }
+
   private updateFlowControl(): void {
-    this.flowControl.update(this.unackedBytes, this.writer.pendingBytes + this.socket.writableLength);
+    this.flowControl.update(this.unackedBytes, this.outgoingBytes);
   }
 
   private pauseReading(): void {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 
 import { errorMessage } from './error-replies.js';
 import { Connection, type ConnectionServices } from './connection.js';
+import { createTlsGate } from './tls-gate.js';
 
 export interface ListenerOptions {
   host: string;
@@ -33,10 +34,18 @@ export class Listener {
     private readonly logger: Logger,
   ) {
     if (options.tls !== null) {
-      const server = tls.createServer({ ...options.tls, handshakeTimeout: options.helloTimeoutMs });
-      server.on('secureConnection', (socket) => this.onSocket(socket));
-      server.on('tlsClientError', (error) => logger.debug({ err: error }, 'TLS handshake failed'));
-      this.server = server;
+      const tlsServer = tls.createServer({ ...options.tls, handshakeTimeout: options.helloTimeoutMs });
+      tlsServer.on('secureConnection', (socket) => this.onSocket(socket));
+      tlsServer.on('tlsClientError', (error) => logger.debug({ err: error }, 'TLS handshake failed'));
+      this.server = createTlsGate(tlsServer, {
+        firstByteTimeoutMs: options.helloTimeoutMs,
+        onPlaintext: (socket) =>
+          this.refuse(
+            socket,
+            'TLS_REQUIRED',
+            "this node serves TLS only; set the client's `tls` option (e.g. { ca: <PEM of the CA that signed the node's certificate> })",
+          ),
+      });
     } else {
       this.server = net.createServer((socket) => this.onSocket(socket));
     }
@@ -45,6 +54,13 @@ export class Listener {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Writers set up (SetupAppend per segment and writer id) over the live connections. */
+  get writerCount(): number {
+    let writers = 0;
+    for (const connection of this.connections) writers += connection.writerCount;
+    return writers;
   }
 
   /** Binds; connections are served once start() gives the services (until then they are refused). */
@@ -103,13 +119,19 @@ export class Listener {
         this.services === null
           ? ['NODE_STARTING', 'the node is starting; try again']
           : ['TOO_MANY_CONNECTIONS', `the node has its maximum of ${this.options.maxConnections} connections; try again later or use fewer`];
-      this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection refused: ${message}`);
-      socket.end(encodeFrame(CONNECTION_FLOW_ID, 0, errorMessage(code, message)));
-      setTimeout(() => socket.destroy(), 1_000).unref();
+      this.refuse(socket, code, message);
       return;
     }
     const connection = new Connection(socket, this.services, this.nextId++);
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
+  }
+
+  /** Tells the peer why (ErrorMessage on flowId 0, the request id of its Hello) and closes. */
+  private refuse(socket: Socket, code: string, message: string): void {
+    this.services?.counts.error(code);
+    this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection refused: ${message}`);
+    socket.end(encodeFrame(CONNECTION_FLOW_ID, 0, errorMessage(code, message)));
+    setTimeout(() => socket.destroy(), 1_000).unref();
   }
 }

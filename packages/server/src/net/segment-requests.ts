@@ -1,9 +1,11 @@
-import { validateEventBlock, type Command, type CommandOf } from '@sluice/protocol';
+import { EVENT_HEADER_SIZE, ProtocolError, validateEventBlock, type Command, type CommandOf } from '@sluice/protocol';
 
 import { RIGHT_FOR_COMMAND, type Authorizer } from '../auth/index.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
-import type { Container, SegmentStore } from '../store/types.js';
+import type { RequestCounts } from '../metrics/request-counts.js';
+import type { Container, ReadResult, SegmentStore } from '../store/types.js';
 import { RequestError } from './error-replies.js';
+import type { ReplyBudget } from './reply-budget.js';
 
 export const SEGMENT_REQUESTS = [
   'CreateSegment',
@@ -34,6 +36,8 @@ export interface SegmentServices {
   maxReadBytes: number;
   maxReadWaitMs: number;
   maxWritersPerConnection: number;
+  /** Plain counters the metrics registry reads when scraped. */
+  counts: RequestCounts;
 }
 
 /** Per-connection state of segment requests. */
@@ -42,6 +46,8 @@ export interface SegmentSession {
   readonly appendSetups: Set<string>;
   /** Aborted when the connection closes or drains: waiting reads stop waiting and answer. */
   readonly readSignal: AbortSignal;
+  /** Bounds the reply bytes this connection's reads produce at once. */
+  readonly replyBudget: ReplyBudget;
 }
 
 function setupKey(segment: string, writerId: string): string {
@@ -114,7 +120,9 @@ function setupAppend(
     if (session.appendSetups.size >= services.maxWritersPerConnection) {
       throw new RequestError(
         'TOO_MANY_WRITERS',
-        `this connection already has ${session.appendSetups.size} writers set up (the node's --max-writers-per-connection); open another connection`,
+        `this connection already has ${session.appendSetups.size} writers set up, the node's --max-writers-per-connection; ` +
+          'a setup lasts as long as its connection: reuse writers, spread them over more connections ' +
+          '(client options maxConnectionsPerEndpoint, enableConnectionPooling: false) or raise the limit',
       );
     }
     session.appendSetups.add(key);
@@ -124,7 +132,20 @@ function setupAppend(
 
 /** The block's event count, after checking its framing against the limit and the count claimed. */
 function validatedEventCount(data: Buffer, claimed: number | null, maxEventSize: number): number {
-  const count = validateEventBlock(data, maxEventSize);
+  let count: number;
+  try {
+    count = validateEventBlock(data, maxEventSize);
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === 'EVENT_TOO_LARGE') {
+      // Say what to change: the writer can refuse such events itself, before sending them.
+      throw new RequestError(
+        'EVENT_TOO_LARGE',
+        `${error.message} (the node's --max-event-size); split the event, ` +
+          `or set the writer option maxEventSize to ${maxEventSize} so the client refuses it before sending`,
+      );
+    }
+    throw error;
+  }
   if (count === 0) throw new RequestError('MALFORMED_BLOCK', 'the event block holds no events');
   if (claimed !== null && count !== claimed) {
     throw new RequestError('EVENT_COUNT_MISMATCH', `the block holds ${count} events but eventCount says ${claimed}`);
@@ -144,6 +165,7 @@ async function appendBlock(
   }
   validatedEventCount(data, eventCount, services.maxEventSize);
   const result = await container.append(segment, data, eventCount, { writer: { writerId, lastEventNumber, eventCount } });
+  if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
   return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
 }
 
@@ -156,6 +178,7 @@ async function conditionalAppend(
   const eventCount = validatedEventCount(data, null, services.maxEventSize);
   const writer = writerId !== null && eventNumber >= 0 ? { writerId, lastEventNumber: eventNumber, eventCount } : undefined;
   const result = await container.append(segment, data, eventCount, { writer, expectedOffset });
+  if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
   return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
 }
 
@@ -167,11 +190,37 @@ async function readSegment(
 ): Promise<Command> {
   const { segment, offset, waitMs } = request;
   const maxBytes = Math.max(1, Math.min(request.maxBytes, services.maxReadBytes));
-  let result = await container.read(segment, offset, maxBytes);
+  // A read returns at least one whole event, so its reply may be as large as the largest event.
+  const replyBytes = Math.max(maxBytes, services.maxEventSize + EVENT_HEADER_SIZE);
+  let result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
   const waitFor = Math.min(waitMs, services.maxReadWaitMs);
   if (result.data.byteLength === 0 && !result.endOfSegment && waitFor > 0 && !session.readSignal.aborted) {
+    services.counts.readWaited();
     await container.waitForData(segment, offset, waitFor, session.readSignal);
-    result = await container.read(segment, offset, maxBytes);
+    // Woken by a drain rather than by data: answer with the nothing we have, at once.
+    if (!session.readSignal.aborted) result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
   }
+  services.counts.read(result.data.byteLength);
   return { type: 'SegmentRead', segment, offset: result.offset, data: result.data, length: result.length, endOfSegment: result.endOfSegment };
+}
+
+/** A read within the connection's reply budget: it waits for room for replyBytes, reads, gives the room back. */
+async function budgetedRead(
+  container: Container,
+  segment: string,
+  offset: number,
+  maxBytes: number,
+  replyBytes: number,
+  session: SegmentSession,
+): Promise<ReadResult> {
+  try {
+    await session.replyBudget.acquire(replyBytes);
+  } catch {
+    throw new RequestError('SHUTTING_DOWN', 'the connection closed or the node is shutting down before this read could run; retry it');
+  }
+  try {
+    return await container.read(segment, offset, maxBytes);
+  } finally {
+    session.replyBudget.release(replyBytes);
+  }
 }

@@ -132,14 +132,6 @@ describe('append and read', () => {
     expect((await rejection(container.createSegment('s/t/0'))).code).toBe('SEGMENT_ALREADY_EXISTS');
   });
 
-  it('refuses a block whose framing does not match its event count', async () => {
-    const container = await open(await dirs.make());
-    await container.createSegment('s/t/0');
-    await expect(container.append('s/t/0', block('a', 'b'), 3)).rejects.toMatchObject({ code: 'MALFORMED_BLOCK' });
-    await expect(container.append('s/t/0', Buffer.from([0, 0, 0, 9, 1]), 1)).rejects.toMatchObject({ code: 'MALFORMED_BLOCK' });
-    expect(container.getInfo('s/t/0').length).toBe(0);
-  });
-
   it('shows only durable data: length and reads move when the fsync completes', async () => {
     const container = await open(await dirs.make(), { fsync: 'always' });
     await container.createSegment('s/t/0');
@@ -341,7 +333,7 @@ describe('log failure', () => {
     await log.handle.close();
     const first = rejection(container.append('s/t/0', block('a'), 1));
     const second = rejection(container.append('s/t/0', block('b'), 1));
-    expect((await first).message).toMatch(/EBADF|closed/);
+    expect((await first).message).toMatch(/EBADF|closed|"fd" is out of range/);
     expect(await second).toBe(await first);
     expect(thrown(() => container.getInfo('s/t/0'))).toBe(await first);
     await expect(container.createSegment('s/t/1')).rejects.toBe(await first);

@@ -1,3 +1,4 @@
+import type { DiskActivity } from './log-writer.js';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 
 import { BlockCache } from './block-cache.js';
@@ -25,7 +26,8 @@ export async function openSegmentStore(options: StoreOptions): Promise<SegmentSt
   const started = performance.now();
   const cache = new BlockCache(options.cacheBytes);
   const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0 };
-  const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters })));
+  const activity: DiskActivity = { writesInFlight: 0 };
+  const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters, activity })));
   const failed = opening.find((result) => result.status === 'rejected');
   const opened = opening.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   if (failed) {
