@@ -11,6 +11,7 @@ import {
   COMMAND_ENTRIES,
   FRAME_HEADER_SIZE,
   LOCAL_VERSION_RANGE,
+  SEGMENT_REQUESTS,
   encodeEventBlock,
   encodeFrame,
   type Command,
@@ -139,21 +140,7 @@ function bodyFor(entry: CommandEntry): fc.Arbitrary<Packable> {
   );
 }
 
-const REQUEST_NAMES: ReadonlySet<string> = new Set([
-  'KeepAlive',
-  'GetClusterMap',
-  'CreateSegment',
-  'GetSegmentInfo',
-  'SealSegment',
-  'TruncateSegment',
-  'DeleteSegment',
-  'GetAttribute',
-  'UpdateAttribute',
-  'SetupAppend',
-  'AppendBlock',
-  'ConditionalAppend',
-  'ReadSegment',
-]);
+const REQUEST_NAMES: ReadonlySet<string> = new Set(['KeepAlive', 'GetClusterMap', ...SEGMENT_REQUESTS]);
 const REQUESTS = COMMAND_ENTRIES.filter((entry) => REQUEST_NAMES.has(entry.name));
 
 const builtFrame: fc.Arbitrary<Buffer> = fc

@@ -3,22 +3,12 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeBody, encodeBody } from './body-codec.js';
 import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type FieldKind } from './commands.js';
-import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { ProtocolError } from './errors.js';
+import { expectProtocolError } from './test-support.js';
 
 /** Packs arbitrary values the way a buggy or hostile peer might. */
 const plain = new Packr({ useRecords: false, moreTypes: false });
 const exotic = new Packr({ useRecords: true, moreTypes: true, structuredClone: true } as ConstructorParameters<typeof Packr>[0]);
-
-function expectProtocolError(run: () => unknown, code: ProtocolErrorCode): ProtocolError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).code).toBe(code);
-    return error as ProtocolError;
-  }
-  throw new Error(`expected ProtocolError ${code}, nothing was thrown`);
-}
 
 /** A valid value per kind, to fill the fields not under test. */
 const VALID: Record<FieldKind, unknown> = {

@@ -116,6 +116,22 @@ export type Command = { [N in CommandName]: Shape<N> }[CommandName];
 /** The command (or union of commands) with the given name(s). */
 export type CommandOf<N extends CommandName> = Extract<Command, { type: N }>;
 
+/** Requests that name a segment: a node checks ownership (and the token) before serving them. */
+export const SEGMENT_REQUESTS = [
+  'CreateSegment',
+  'GetSegmentInfo',
+  'SealSegment',
+  'TruncateSegment',
+  'DeleteSegment',
+  'GetAttribute',
+  'UpdateAttribute',
+  'SetupAppend',
+  'AppendBlock',
+  'ConditionalAppend',
+  'ReadSegment',
+] as const satisfies readonly CommandName[];
+export type SegmentRequestName = (typeof SEGMENT_REQUESTS)[number];
+
 /** Replies that report a failure; the client turns each into an error class with the same code. */
 export const ERROR_REPLIES = [
   'WrongHost',

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { ProtocolError } from './errors.js';
+import { expectProtocolError } from './test-support.js';
 import {
   encodeEventBlock,
   EVENT_HEADER_SIZE,
@@ -14,17 +15,6 @@ import {
   wholeEventsPrefix,
 } from './event-block.js';
 import { DEFAULT_LIMITS } from './limits.js';
-
-function expectProtocolError(run: () => unknown, code: ProtocolErrorCode): ProtocolError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).code).toBe(code);
-    return error as ProtocolError;
-  }
-  throw new Error(`expected ProtocolError ${code}, nothing was thrown`);
-}
 
 const ev = (text: string): Buffer => Buffer.from(text);
 const MAX_EVENT = DEFAULT_LIMITS.maxEventSize;

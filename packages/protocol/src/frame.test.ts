@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from './body-codec.js';
 import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type FieldKind } from './commands.js';
-import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { ProtocolError } from './errors.js';
+import { expectProtocolError } from './test-support.js';
 import { encodeEventBlock, eventsOf } from './event-block.js';
 import {
   decodeFrame,
@@ -44,17 +45,6 @@ function decodeChunks(chunks: readonly Buffer[], decoder = new FrameDecoder()): 
   const decoded: DecodedFrame[] = [];
   for (const chunk of chunks) decoder.push(chunk, (raw) => decoded.push(decodeFrameBody(raw)));
   return decoded;
-}
-
-function expectProtocolError(run: () => unknown, code: ProtocolErrorCode): ProtocolError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).code).toBe(code);
-    return error as ProtocolError;
-  }
-  throw new Error(`expected ProtocolError ${code}, nothing was thrown`);
 }
 
 /** A frame with a correct length prefix around any type code and body bytes. */

@@ -1,49 +1,32 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CommandOf } from '@sluice/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectFailedError, ConnectionLostError } from '../errors.js';
-import { SluiceClient } from '../sluice-client.js';
-import { FakeServer, segmentInfoFor } from '../testing/fake-server.js';
+import { infoRequest, useFakeServer } from '../testing/fake-server-fixture.js';
+import { segmentInfoFor } from '../testing/fake-server.js';
 
 type Info = CommandOf<'SegmentInfo'>;
 
-const infoRequest = (segment: string) => ({ type: 'GetSegmentInfo', segment, token: null }) as const;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let server: FakeServer;
-let client: SluiceClient | null = null;
-
-function newClient(options: Partial<ConstructorParameters<typeof SluiceClient>[0]> = {}): SluiceClient {
-  client = new SluiceClient({ endpoints: [server.endpoint], ...options });
-  return client;
-}
-
-beforeEach(async () => {
-  server = await FakeServer.start();
-});
-
-afterEach(async () => {
-  await client?.close();
-  client = null;
-  await server.close();
-});
+const fake = useFakeServer();
 
 describe('connection lifecycle', () => {
   it('sends keep-alives only when idle, and closes a connection whose peer stops answering', async () => {
-    const sdk = newClient({ keepAliveIntervalMs: 100, keepAliveTimeoutMs: 300 });
-    const flow = sdk.context.openFlow(server.endpoint);
+    const sdk = fake.client({ keepAliveIntervalMs: 100, keepAliveTimeoutMs: 300 });
+    const flow = sdk.context.openFlow(fake.server.endpoint);
     // Busy: a reply every 20 ms for 400 ms keeps the connection from being idle.
     for (let i = 0; i < 20; i++) {
       await flow.request(infoRequest('s/a/0'));
       await delay(20);
     }
-    expect(server.keepAlivesSeen).toBe(0);
+    expect(fake.server.keepAlivesSeen).toBe(0);
     await delay(250);
-    expect(server.keepAlivesSeen).toBeGreaterThan(0);
+    expect(fake.server.keepAlivesSeen).toBeGreaterThan(0);
 
-    server.silent = true;
-    server.handler = () => {};
+    fake.server.silent = true;
+    fake.server.handler = () => {};
     const lost = new Promise<ConnectionLostError>((resolve) => flow.onConnectionLost(resolve));
     const started = Date.now();
     const error = await lost;
@@ -53,10 +36,10 @@ describe('connection lifecycle', () => {
   });
 
   it('a flow whose request the server holds for 2 s does not delay 1000 requests of another flow', async () => {
-    const sdk = newClient({ maxConnectionsPerEndpoint: 1 });
-    const slow = sdk.context.openFlow(server.endpoint);
-    const fast = sdk.context.openFlow(server.endpoint);
-    server.handler = (request, connection) => {
+    const sdk = fake.client({ maxConnectionsPerEndpoint: 1 });
+    const slow = sdk.context.openFlow(fake.server.endpoint);
+    const fast = sdk.context.openFlow(fake.server.endpoint);
+    fake.server.handler = (request, connection) => {
       const reply = () => connection.reply(request, segmentInfoFor(request.command));
       if (request.flowId === slow.flowId) setTimeout(reply, 2_000);
       else reply();
@@ -70,22 +53,22 @@ describe('connection lifecycle', () => {
       expect(reply.segment).toBe(`s/fast/${i}`);
     }
     expect(slowDone).toBe(false);
-    expect(server.openConnections).toHaveLength(1);
+    expect(fake.server.openConnections).toHaveLength(1);
     await held;
   });
 
   it('prunes a connection left without flows after the idle time; a new flow opens a fresh one', async () => {
-    const sdk = newClient({ idleConnectionTimeoutMs: 200 });
-    const flow = sdk.context.openFlow(server.endpoint);
+    const sdk = fake.client({ idleConnectionTimeoutMs: 200 });
+    const flow = sdk.context.openFlow(fake.server.endpoint);
     await flow.request(infoRequest('s/a/0'));
     flow.close();
-    expect(server.openConnections).toHaveLength(1);
+    expect(fake.server.openConnections).toHaveLength(1);
     await delay(500);
-    expect(server.openConnections).toHaveLength(0);
-    const next = sdk.context.openFlow(server.endpoint);
+    expect(fake.server.openConnections).toHaveLength(0);
+    const next = sdk.context.openFlow(fake.server.endpoint);
     await next.request(infoRequest('s/a/1'));
-    expect(server.openConnections).toHaveLength(1);
-    expect(server.connections).toHaveLength(2);
+    expect(fake.server.openConnections).toHaveLength(1);
+    expect(fake.server.connections).toHaveLength(2);
   });
 
   it('fails fast against a dead endpoint, and leaks no socket or timer (the process exits by itself)', () => {
@@ -105,18 +88,18 @@ describe('connection lifecycle', () => {
   });
 
   it('carries 10,000 flows over at most maxConnectionsPerEndpoint sockets', async () => {
-    const sdk = newClient({ maxConnectionsPerEndpoint: 4 });
-    const warm = sdk.context.openFlow(server.endpoint);
+    const sdk = fake.client({ maxConnectionsPerEndpoint: 4 });
+    const warm = sdk.context.openFlow(fake.server.endpoint);
     await warm.request(infoRequest('s/warm/0'));
     warm.close();
     global.gc?.();
     const before = process.memoryUsage().heapUsed;
-    const flows = Array.from({ length: 10_000 }, () => sdk.context.openFlow(server.endpoint));
+    const flows = Array.from({ length: 10_000 }, () => sdk.context.openFlow(fake.server.endpoint));
     await Promise.all(flows.map((flow) => flow.request(infoRequest('s/a/0'))));
     global.gc?.();
     const perFlow = (process.memoryUsage().heapUsed - before) / flows.length;
     console.log(`heap per idle flow after one request: ${Math.round(perFlow)} bytes`);
-    expect(server.openConnections.length).toBeLessThanOrEqual(4);
+    expect(fake.server.openConnections.length).toBeLessThanOrEqual(4);
     expect(sdk.stats()).toMatchObject({ flows: 10_000 });
     for (const flow of flows) flow.close();
     expect(sdk.stats().flows).toBe(0);

@@ -1,4 +1,12 @@
-import { EVENT_HEADER_SIZE, ProtocolError, validateEventBlock, type Command, type CommandOf } from '@sluice/protocol';
+import {
+  EVENT_HEADER_SIZE,
+  ProtocolError,
+  SEGMENT_REQUESTS,
+  validateEventBlock,
+  type Command,
+  type CommandOf,
+  type SegmentRequestName,
+} from '@sluice/protocol';
 
 import { RIGHT_FOR_COMMAND, type Authorizer } from '../auth/index.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
@@ -7,20 +15,7 @@ import type { Container, ReadResult, SegmentStore } from '../store/types.js';
 import { RequestError } from './error-replies.js';
 import type { ReplyBudget } from './reply-budget.js';
 
-export const SEGMENT_REQUESTS = [
-  'CreateSegment',
-  'GetSegmentInfo',
-  'SealSegment',
-  'TruncateSegment',
-  'DeleteSegment',
-  'GetAttribute',
-  'UpdateAttribute',
-  'SetupAppend',
-  'AppendBlock',
-  'ConditionalAppend',
-  'ReadSegment',
-] as const;
-export type SegmentRequest = CommandOf<(typeof SEGMENT_REQUESTS)[number]>;
+export type SegmentRequest = CommandOf<SegmentRequestName>;
 
 const segmentRequestNames: ReadonlySet<string> = new Set(SEGMENT_REQUESTS);
 export function isSegmentRequest(command: Command): command is SegmentRequest {
