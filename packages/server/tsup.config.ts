@@ -1,13 +1,8 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.shared.js';
 
-// One build for the library (index) and the bin (cli). cli.ts starts with `#!/usr/bin/env node`,
-// which esbuild keeps at the top of dist/cli.js and tsup makes executable.
-export default defineConfig({
+// The library (index) and the bin (cli). cli.ts starts with `#!/usr/bin/env node`, which esbuild
+// keeps at the top of dist/cli.js and tsup makes executable.
+export default packageBuild({
   entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm', 'cjs'],
   dts: { entry: 'src/index.ts' },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  tsconfig: 'tsconfig.build.json',
 });
