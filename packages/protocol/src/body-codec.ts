@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import {
   entryByCode,
   entryByName,
@@ -43,47 +43,42 @@ function asBuffer(bytes: Uint8Array): Buffer {
 const EMPTY = Buffer.alloc(0);
 /** msgpack's bin 32 header: 0xc6 then a u32 length. Any length may use it, however small. */
 const BIN32_HEADER_SIZE = 5;
+/** An empty bin is packed as bin 8 of length 0: c4 00. */
+const EMPTY_BIN_SIZE = 2;
 
 /**
- * A body split in two: msgpack bytes, then (for commands ending in a bytes field) the payload that
- * follows them verbatim. The payload is referenced, never copied, until the frame is assembled.
- */
-export interface BodyParts {
-  head: Buffer;
-  payload: Buffer | null;
-}
-
-/**
- * Encodes a command's body. Values are checked as on decode, so a sender's bug fails the one call
- * that made it instead of making the peer close a connection shared by many flows.
+ * Encodes a command's body after `reserve` free bytes at the start of the returned buffer (the frame
+ * encoder writes its header there, so a control frame is packed once and never copied). Values are
+ * checked as on decode, so a sender's bug fails the one call that made it instead of making the peer
+ * close a connection shared by many flows.
  *
  * A trailing bytes field is packed as an empty bin (always the two bytes c4 00), which is then
- * replaced by a bin 32 header for the real payload: msgpackr would otherwise copy a 64 KiB append
- * block into its own buffer only for the frame encoder to copy it again.
+ * replaced by a bin 32 header for the real payload: msgpackr would otherwise copy a 1 MiB append
+ * block into its own buffer only for us to copy it again into the frame.
  */
-export function encodeBodyParts(command: Command): BodyParts {
+export function encodeBodyAfter(command: Command, reserve: number): Buffer {
   const entry = entryByName(command.type);
   const source = command as unknown as Record<string, unknown>;
   const values = new Array<unknown>(entry.fieldNames.length);
   for (let i = 0; i < values.length; i++) values[i] = checkedField(entry, i, source[entry.fieldNames[i]!] ?? null);
-  if (!entry.trailingBytes) return { head: packr.pack(values), payload: null };
+  // msgpackr leaves `reserve` bytes free in front of what it packs; its buffer is never reused under
+  // a returned view, so the result may be kept.
+  const options = reserve > 0 ? RESERVE_START_SPACE | reserve : 0;
+  if (!entry.trailingBytes) return packr.pack(values, options);
   const payload = values[values.length - 1] as Buffer;
   values[values.length - 1] = EMPTY;
-  const packed = packr.pack(values);
-  const head = Buffer.allocUnsafe(packed.byteLength - 2 + BIN32_HEADER_SIZE);
-  packed.copy(head, 0, 0, packed.byteLength - 2);
-  head[packed.byteLength - 2] = 0xc6;
-  head.writeUInt32BE(payload.byteLength, packed.byteLength - 1);
-  return { head, payload };
-}
-
-export function bodyPartsLength(parts: BodyParts): number {
-  return parts.head.byteLength + (parts.payload?.byteLength ?? 0);
+  const packed = packr.pack(values, options);
+  const headLength = packed.byteLength - EMPTY_BIN_SIZE;
+  const body = Buffer.allocUnsafe(headLength + BIN32_HEADER_SIZE + payload.byteLength);
+  packed.copy(body, 0, 0, headLength);
+  body[headLength] = 0xc6;
+  body.writeUInt32BE(payload.byteLength, headLength + 1);
+  payload.copy(body, headLength + BIN32_HEADER_SIZE);
+  return body;
 }
 
 export function encodeBody(command: Command): Buffer {
-  const parts = encodeBodyParts(command);
-  return parts.payload ? Buffer.concat([parts.head, parts.payload]) : parts.head;
+  return encodeBodyAfter(command, 0);
 }
 
 function checkedField(entry: CommandEntry, index: number, value: unknown): unknown {
@@ -94,19 +89,20 @@ function checkedField(entry: CommandEntry, index: number, value: unknown): unkno
   return value;
 }
 
-function unpack(entry: CommandEntry, body: Uint8Array): unknown {
+function unpack(entry: CommandEntry, bytes: Uint8Array, start: number, end: number): unknown {
   try {
-    return unpackr.unpack(body);
+    return unpackr.unpack(bytes, { start, end });
   } catch (error) {
     throw new ProtocolError('MALFORMED_BODY', `${entry.name}: undecodable body (${(error as Error).message})`);
   }
 }
 
 /** Decodes and type-checks a body; anything wrong is a ProtocolError naming the command and field. */
-export function decodeBody(code: number, body: Uint8Array): Command {
+/** Decodes the body in bytes[start, end) (the whole of bytes by default) without slicing it out. */
+export function decodeBody(code: number, bytes: Uint8Array, start = 0, end = bytes.byteLength): Command {
   const entry = entryByCode(code);
   if (!entry) throw new ProtocolError('UNKNOWN_COMMAND', `unknown command type 0x${code.toString(16)}`);
-  const values = unpack(entry, body);
+  const values = unpack(entry, bytes, start, end);
   if (!Array.isArray(values) || values.length !== entry.fieldNames.length) {
     throw new ProtocolError('MALFORMED_BODY', `${entry.name}: expected ${entry.fieldNames.length} fields`);
   }

@@ -10,11 +10,13 @@ export const EVENT_HEADER_SIZE = 4;
 /** Packs events into one preallocated buffer: each payload is copied exactly once. */
 export class EventBlockBuilder {
   private readonly buffer: Buffer;
+  private readonly view: DataView;
   private used = 0;
   private count = 0;
 
   constructor(readonly capacity: number) {
     this.buffer = Buffer.allocUnsafe(capacity);
+    this.view = viewOf(this.buffer);
   }
 
   get eventCount(): number {
@@ -27,10 +29,13 @@ export class EventBlockBuilder {
 
   /** Appends the event if it fits; returns false (and changes nothing) when it does not. */
   tryAdd(event: Uint8Array): boolean {
-    const end = this.used + EVENT_HEADER_SIZE + event.byteLength;
+    // Locals, not repeated property reads: a Buffer's byteLength getter is slow in hot loops.
+    const size = event.byteLength;
+    const at = this.used;
+    const end = at + EVENT_HEADER_SIZE + size;
     if (end > this.capacity) return false;
-    this.buffer.writeUInt32BE(event.byteLength, this.used);
-    this.buffer.set(event, this.used + EVENT_HEADER_SIZE);
+    this.view.setUint32(at, size);
+    this.buffer.set(event, at + EVENT_HEADER_SIZE);
     this.used = end;
     this.count += 1;
     return true;
@@ -69,10 +74,11 @@ function viewOf(block: Uint8Array): DataView {
  */
 export function validateEventBlock(block: Uint8Array, maxEventSize: number): number {
   const view = viewOf(block);
+  const end = block.byteLength;
   let position = 0;
   let count = 0;
-  while (position < block.byteLength) {
-    if (position + EVENT_HEADER_SIZE > block.byteLength) {
+  while (position < end) {
+    if (position + EVENT_HEADER_SIZE > end) {
       throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event header at byte ${position}`);
     }
     const length = view.getUint32(position);
@@ -80,7 +86,7 @@ export function validateEventBlock(block: Uint8Array, maxEventSize: number): num
       throw new ProtocolError('EVENT_TOO_LARGE', `event of ${length} bytes exceeds the maximum event size ${maxEventSize}`);
     }
     position += EVENT_HEADER_SIZE + length;
-    if (position > block.byteLength) {
+    if (position > end) {
       throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event of ${length} bytes`);
     }
     count += 1;
@@ -91,12 +97,13 @@ export function validateEventBlock(block: Uint8Array, maxEventSize: number): num
 /** Calls visit with each event's payload (a view, not a copy) and its byte position in the block. */
 export function forEachEvent(block: Buffer, visit: (event: Buffer, position: number) => void): void {
   const view = viewOf(block);
+  const end = block.byteLength;
   let position = 0;
-  while (position + EVENT_HEADER_SIZE <= block.byteLength) {
+  while (position + EVENT_HEADER_SIZE <= end) {
     const start = position + EVENT_HEADER_SIZE;
-    const end = start + view.getUint32(position);
-    visit(block.subarray(start, end), position);
-    position = end;
+    const next = start + view.getUint32(position);
+    visit(block.subarray(start, next), position);
+    position = next;
   }
 }
 

@@ -1,4 +1,4 @@
-import { bodyPartsLength, decodeBody, encodeBodyParts } from './body-codec.js';
+import { decodeBody, encodeBodyAfter } from './body-codec.js';
 import { entryByName, type Command } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -14,14 +14,30 @@ export const FRAME_HEADER_SIZE = 16;
 const LENGTH_PREFIX_SIZE = 4;
 const MIN_LENGTH = FRAME_HEADER_SIZE - LENGTH_PREFIX_SIZE;
 
-/** A frame whose header is parsed and whose body is still msgpack bytes. */
-export interface RawFrame {
-  type: number;
-  flags: number;
-  flowId: number;
-  sequence: number;
-  /** A view into the received bytes; valid as long as the caller keeps it. */
-  body: Buffer;
+/**
+ * A frame whose header is parsed and whose body is still msgpack bytes, in place in the received
+ * chunk: no view is made unless asked for (`body`), since making one costs more than a small decode.
+ */
+export class RawFrame {
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly flowId: number,
+    readonly sequence: number,
+    /** The received bytes the body lies in. */
+    readonly bytes: Buffer,
+    readonly bodyStart: number,
+    readonly bodyEnd: number,
+  ) {}
+
+  get bodyLength(): number {
+    return this.bodyEnd - this.bodyStart;
+  }
+
+  /** A view of the body (no copy). */
+  get body(): Buffer {
+    return this.bytes.subarray(this.bodyStart, this.bodyEnd);
+  }
 }
 
 export interface DecodedFrame {
@@ -31,21 +47,21 @@ export interface DecodedFrame {
 }
 
 export function encodeFrame(flowId: number, sequence: number, command: Command): Buffer {
-  const body = encodeBodyParts(command);
-  const bodyLength = bodyPartsLength(body);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodyLength);
-  frame.writeUInt32BE(MIN_LENGTH + bodyLength, 0);
+  const frame = encodeBodyAfter(command, FRAME_HEADER_SIZE);
+  frame.writeUInt32BE(frame.byteLength - LENGTH_PREFIX_SIZE, 0);
   frame.writeUInt16BE(entryByName(command.type).code, 4);
   frame.writeUInt16BE(0, 6);
   frame.writeUInt32BE(flowId >>> 0, 8);
   frame.writeUInt32BE(sequence >>> 0, 12);
-  body.head.copy(frame, FRAME_HEADER_SIZE);
-  body.payload?.copy(frame, FRAME_HEADER_SIZE + body.head.byteLength);
   return frame;
 }
 
+export function decodeFrameCommand(frame: RawFrame): Command {
+  return decodeBody(frame.type, frame.bytes, frame.bodyStart, frame.bodyEnd);
+}
+
 export function decodeFrameBody(frame: RawFrame): DecodedFrame {
-  return { flowId: frame.flowId, sequence: frame.sequence, command: decodeBody(frame.type, frame.body) };
+  return { flowId: frame.flowId, sequence: frame.sequence, command: decodeFrameCommand(frame) };
 }
 
 /** Decodes one whole frame held in one buffer (tests, tools); streams use FrameDecoder. */
@@ -152,11 +168,13 @@ export class FrameDecoder {
 }
 
 function frameAt(bytes: Buffer, at: number, size: number): RawFrame {
-  return {
-    type: bytes.readUInt16BE(at + 4),
-    flags: bytes.readUInt16BE(at + 6),
-    flowId: bytes.readUInt32BE(at + 8),
-    sequence: bytes.readUInt32BE(at + 12),
-    body: bytes.subarray(at + FRAME_HEADER_SIZE, at + size),
-  };
+  return new RawFrame(
+    bytes.readUInt16BE(at + 4),
+    bytes.readUInt16BE(at + 6),
+    bytes.readUInt32BE(at + 8),
+    bytes.readUInt32BE(at + 12),
+    bytes,
+    at + FRAME_HEADER_SIZE,
+    at + size,
+  );
 }

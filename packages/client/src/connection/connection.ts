@@ -1,6 +1,6 @@
 import {
   CONNECTION_FLOW_ID,
-  decodeBody,
+  decodeFrameCommand,
   encodeFrame,
   entryByName,
   FrameDecoder,
@@ -199,7 +199,7 @@ export class Connection {
       this.counters.droppedUnknownSequence += 1;
       return;
     }
-    const notice = decodeBody(frame.type, frame.body) as CommandOf<'ErrorMessage'>;
+    const notice = decodeFrameCommand(frame) as CommandOf<'ErrorMessage'>;
     this.close(`${notice.code}: ${notice.message}`);
   }
 

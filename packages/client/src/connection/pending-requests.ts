@@ -1,4 +1,4 @@
-import { decodeBody, isErrorReply, ProtocolError, type Command, type RawFrame } from '@sluice/protocol';
+import { decodeFrameCommand, isErrorReply, ProtocolError, type Command, type RawFrame } from '@sluice/protocol';
 import { errorFromReply, ProtocolViolationError, TimeoutError, type SluiceError } from '../errors.js';
 
 interface Pending {
@@ -41,7 +41,7 @@ export class PendingRequests {
     if (!pending) return false;
     let reply: Command;
     try {
-      reply = decodeBody(frame.type, frame.body);
+      reply = decodeFrameCommand(frame);
     } catch (error) {
       pending.reject(new ProtocolViolationError(`undecodable reply: ${(error as Error).message}`));
       throw error instanceof ProtocolError ? error : new ProtocolError('MALFORMED_BODY', String(error));

@@ -206,7 +206,7 @@ export class Connection {
     const request: PendingRequest = {
       flowId: frame.flowId,
       sequence: frame.sequence,
-      bytes: FRAME_HEADER_SIZE + frame.body.byteLength + REQUEST_MEMORY_BYTES,
+      bytes: FRAME_HEADER_SIZE + frame.bodyLength + REQUEST_MEMORY_BYTES,
       answered: false,
     };
     this.inFlight += 1;

@@ -1,13 +1,15 @@
 import type { Socket } from 'node:net';
 
-/** Past this many buffered bytes a batch goes out at once instead of at the end of the tick. */
+/** Past this many buffered bytes a batch goes out at once instead of at the next microtask checkpoint. */
 export const FLUSH_THRESHOLD_BYTES = 64 * 1024;
 /** Batches up to this size are joined into one buffer; larger ones go out corked (one writev). */
 const CONCAT_LIMIT_BYTES = 1024 * 1024;
 
 /**
- * Coalesces reply frames into one socket write per event-loop turn (or per threshold): a
- * socket.write costs ~6 µs here, so one write per reply would cap a node near 160k replies/s.
+ * Coalesces reply frames into one socket write per microtask checkpoint (or per threshold): the
+ * replies to the frames of one received chunk, or to the appends one group commit made durable, go
+ * out together. A socket.write costs ~6 µs here, so one write per reply would cap a node near 160k
+ * replies/s; waiting for setImmediate instead would add a loop turn to every awaited request.
  */
 export class ReplyWriter {
   private chunks: Buffer[] = [];
@@ -36,7 +38,7 @@ export class ReplyWriter {
       this.flush();
     } else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushScheduled);
+      queueMicrotask(this.flushScheduled);
     }
   }
 
