@@ -281,38 +281,48 @@ async function scrapeCounters(metricsPort) {
   return { appends: value('sluice_appends_total'), events: value('sluice_events_total'), fsyncs: value('sluice_fsyncs_total') };
 }
 
-/** The append-100b load, with the server's own counters read before and after: appends per fsync. */
-export async function sluiceGroupCommit(ctx, onProgress) {
+/**
+ * Appends (records) per fsync, from the server's own counters read before and after a load:
+ *   pipelined  the append-100b load: one writer, many 100-byte writes in flight (it batches them
+ *              into large blocks, so there are few appends, each of thousands of events);
+ *   awaited    `writers` writers each awaiting every 100-byte write: many small independent appends,
+ *              the case group commit exists for.
+ */
+export async function sluiceGroupCommit(ctx, onProgress, { system, load, writers = 1 }) {
   let metricsPort = null;
   const onLine = (line) => {
     if (line.includes('"metrics listening"')) metricsPort = JSON.parse(line).port;
   };
   return withClient(
     ctx,
-    'sluice',
+    system,
     'appends/fsync',
     async (client) => {
       if (!metricsPort) throw new Error('the server did not report its metrics port');
       await client.createStream('bench/group', { segments: 1 });
-      const writers = Array.from({ length: 16 }, () => client.createWriter('bench/group'));
       const pool = payloads(100);
+      const all = Array.from({ length: writers }, () => client.createWriter('bench/group'));
       const before = await scrapeCounters(metricsPort);
-      await Promise.all(
-        writers.map((writer, w) =>
-          windowedLoop(
-            { durationMs: ctx.durationMs, maxOps: Math.ceil(MAX_EVENTS / 16 / BATCH), inFlight: 4, signal: ctx.signal, onProgress: w === 0 ? onProgress : undefined },
-            (i) => writeBatch(writer, pool, `k${w}`, i),
+      if (load === 'pipelined') {
+        await throughput(ctx, onProgress, all[0], pool);
+      } else {
+        await Promise.all(
+          all.map((writer, w) =>
+            sequentialLoop(
+              { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress: w === 0 ? onProgress : undefined },
+              (i) => writer.write(`k${w}`, pool[i & 1023]).then(() => 1),
+            ),
           ),
-        ),
-      );
+        );
+      }
       const after = await scrapeCounters(metricsPort);
       const appends = after.appends - before.appends;
       const fsyncs = after.fsyncs - before.fsyncs;
-      return row('sluice', sig3(appends / Math.max(1, fsyncs)), 'appends/fsync', {
+      return row(system, sig3(appends / Math.max(1, fsyncs)), 'appends/fsync', {
         appends,
         fsyncs,
         eventsPerFsync: Math.round((after.events - before.events) / Math.max(1, fsyncs)),
-        writers: writers.length,
+        writers,
       });
     },
     { serverOptions: { args: ['--metrics-port', '0'], onLine } },
