@@ -23,6 +23,7 @@ export interface ClientContext {
   adminFlow(endpoint: string): Flow;
   token(): Promise<string | null>;
   emit(event: ClientEvent, detail: Record<string, unknown>): void;
-  /** Registers something to close when the client closes; returns a function that unregisters it. */
-  track(resource: { close(): Promise<void> | void }): () => void;
+  /** Registers something to close when the client closes. */
+  track(resource: { close(): Promise<void> | void }): void;
+  untrack(resource: { close(): Promise<void> | void }): void;
 }

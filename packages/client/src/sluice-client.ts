@@ -65,7 +65,9 @@ export class SluiceClient extends EventEmitter {
       emit: (event, detail) => this.#emit(event, detail),
       track: (resource) => {
         this.#resources.add(resource);
-        return () => this.#resources.delete(resource);
+      },
+      untrack: (resource) => {
+        this.#resources.delete(resource);
       },
     };
     const segments = new SegmentAdmin(context);
@@ -182,13 +184,7 @@ export class SluiceClient extends EventEmitter {
 
   #openFlow(endpoint: string, options: FlowOptions = {}): Flow {
     this.#assertOpen();
-    const flow = new FlowChannel(
-      this.#flowIds.allocate(),
-      endpoint,
-      options.pooled ?? true,
-      this.#pool(endpoint),
-      this.#settings.requestTimeoutMs,
-    );
+    const flow = new FlowChannel(this.#flowIds.allocate(), options.pooled ?? true, this.#pool(endpoint));
     this.#flowsPerEndpoint.set(endpoint, (this.#flowsPerEndpoint.get(endpoint) ?? 0) + 1);
     return flow;
   }

@@ -11,14 +11,35 @@ export function backoffDelay(attempt: number, settings: BackoffSettings = DEFAUL
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Backoff pauses that their owner can cut short all at once when it closes. Each pause is a timer and
+ * an entry in a set: unlike pauses listening on one shared AbortSignal, any number may run at once
+ * (a connection attempt per waiting flow while a node is down) without piling listeners on a signal.
+ */
+export class Pauses {
+  readonly #ends = new Set<() => void>();
+  #ended = false;
+
+  /** Resolves after ms, or at once when endAll was or is called. */
+  pause(ms: number): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.#ends.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.#ends.add(end);
+    });
+  }
+
+  endAll(): void {
+    this.#ended = true;
+    for (const end of [...this.#ends]) end();
+  }
 }

@@ -84,7 +84,7 @@ export class Connection {
     private readonly settings: ConnectionSettings,
     private readonly counters: EndpointCounters,
   ) {
-    this.control = new PendingRequests((bytes) => this.noteSettled(bytes));
+    this.control = new PendingRequests(this, CONNECTION_FLOW_ID);
     this.writer = new FrameWriter(socket);
     this.decoder = new FrameDecoder({ maxFrameSize: settings.maxFrameSize });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -129,7 +129,9 @@ export class Connection {
     const sequence = this.controlSequence;
     this.controlSequence = nextSequence(sequence);
     const frame = encodeFrame(CONNECTION_FLOW_ID, sequence, command);
-    const reply = this.control.add(sequence, frame.byteLength, timeoutMs, () => `${command.type} to ${this.endpoint}`);
+    const reply = new Promise<Command>((resolve, reject) => {
+      this.control.add(sequence, command.type, frame.byteLength, timeoutMs, null, resolve, reject);
+    });
     this.send(frame);
     return reply as Promise<R>;
   }

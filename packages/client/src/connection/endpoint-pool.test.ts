@@ -1,6 +1,6 @@
 import type { CommandOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
-import { ClientClosedError, ConnectionLostError } from '../errors.js';
+import { ClientClosedError, ConnectFailedError, ConnectionLostError } from '../errors.js';
 import type { SluiceClient } from '../sluice-client.js';
 import { infoRequest, useFakeServer } from '../testing/fake-server-fixture.js';
 import { segmentInfoFor, type FakeConnection } from '../testing/fake-server.js';
@@ -144,5 +144,26 @@ describe('connection pool and flows', () => {
     fake.server.handler = (request, connection) => connection.reply(request, segmentInfoFor(request.command));
     expect((await a.request<Info>(infoRequest('s/a/2'))).segment).toBe('s/a/2');
     expect(a.generation).toBe(2);
+  });
+
+  it('many dedicated flows waiting on a node that went down pace their attempts without piling listeners on a signal', async () => {
+    const sdk = fake.client({ connectTimeoutMs: 1_000, maxDedicatedConnectionsPerEndpoint: 64 });
+    const endpoint = fake.server.endpoint;
+    await sdk.context.openFlow(endpoint, { pooled: false }).request(infoRequest('s/a/0'));
+    await fake.server.close();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const flows = Array.from({ length: 30 }, () => sdk.context.openFlow(endpoint, { pooled: false }));
+      const errors = await Promise.all(flows.map((flow) => flow.request(infoRequest('s/b/0')).catch((error: unknown) => error)));
+      for (const error of errors) expect(error).toBeInstanceOf(ConnectFailedError);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((warning) => warning.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import genericPool, { type Pool } from 'generic-pool';
 import { ClientClosedError, ConnectFailedError, SluiceError } from '../errors.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, Pauses } from './backoff.js';
 import { Connection, type ConnectionSettings } from './connection.js';
 import { newEndpointCounters, type EndpointCounters } from './counters.js';
 import type { FlowChannel, FlowPlacer } from './flow-channel.js';
@@ -47,8 +47,8 @@ export class EndpointPool implements FlowPlacer {
   private lastCreateError: unknown = null;
   private consecutiveCreateFailures = 0;
   private closed = false;
-  /** Ends backoff pauses of connection attempts when the pool closes. */
-  private readonly closing = new AbortController();
+  /** Backoff pauses of connection attempts (up to one per connection being created), ended when the pool closes. */
+  private readonly pauses = new Pauses();
 
   constructor(
     readonly endpoint: string,
@@ -58,6 +58,10 @@ export class EndpointPool implements FlowPlacer {
   ) {
     this.sharedPool = this.createPool(settings.maxConnections);
     this.dedicatedPool = this.createPool(settings.maxDedicatedConnections);
+  }
+
+  get requestTimeoutMs(): number {
+    return this.settings.connection.requestTimeoutMs;
   }
 
   async place(flow: FlowChannel): Promise<Connection> {
@@ -104,7 +108,7 @@ export class EndpointPool implements FlowPlacer {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.closing.abort();
+    this.pauses.endAll();
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     await Promise.allSettled([...this.opening]);
@@ -185,7 +189,7 @@ export class EndpointPool implements FlowPlacer {
 
   private async createConnection(): Promise<Connection> {
     // generic-pool retries a failed create at once for as long as someone waits; pace it.
-    if (this.consecutiveCreateFailures > 0) await sleep(backoffDelay(this.consecutiveCreateFailures), this.closing.signal);
+    if (this.consecutiveCreateFailures > 0) await this.pauses.pause(backoffDelay(this.consecutiveCreateFailures));
     if (this.closed) throw new ClientClosedError();
     try {
       const connection = await Connection.open(this.endpoint, this.settings.connection, this.counters);

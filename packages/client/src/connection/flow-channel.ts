@@ -1,11 +1,15 @@
 import { encodeFrame, nextSequence, type Command, type RawFrame } from '@sluice/protocol';
-import { ClientClosedError, type ConnectionLostError, type SluiceError } from '../errors.js';
+import { ClientClosedError, type ConnectionLostError } from '../errors.js';
 import type { Connection, FlowEndpoint } from './connection.js';
-import type { Flow, RequestOptions } from './flow.js';
-import { PendingRequests } from './pending-requests.js';
+import type { ConnectionLostListener, Flow, ReplyHandler, RequestOptions } from './flow.js';
+import { failRequest, PendingRequests } from './pending-requests.js';
 
 /** Where flows get their connections: the endpoint pool (shared or dedicated placement). */
 export interface FlowPlacer {
+  /** The node the placed flows talk to, as `host:port`. */
+  readonly endpoint: string;
+  /** The timeout of a request that sets none. */
+  readonly requestTimeoutMs: number;
   place(flow: FlowChannel): Promise<Connection>;
   /** The flow no longer uses connection (closed, or moving after a loss). */
   release(flow: FlowChannel, connection: Connection): void;
@@ -13,50 +17,57 @@ export interface FlowPlacer {
   retire(flow: FlowChannel): void;
 }
 
+/** A request made before the flow was placed: sent once it is. */
 interface WaitingRequest {
-  start(connection: Connection): void;
-  fail(error: SluiceError): void;
+  command: Command;
+  timeoutMs: number;
+  handler: ReplyHandler | null;
+  resolve: ((reply: Command) => void) | null;
+  reject: ((error: unknown) => void) | null;
 }
 
 /**
  * A Flow multiplexed over the endpoint pool's connections. Its replies are matched by sequence in its
- * own pending table, so a slow request of this flow never holds up another flow's replies. State is
- * kept small (pending table and listeners made on first use): a client may hold tens of thousands.
+ * own pending table, so a slow request of this flow never holds up another flow's replies. A client
+ * may hold tens of thousands of flows, most of them idle: a flow is a few fields, its endpoint and
+ * default timeout are its placer's, and lists (waiting requests, listeners) exist only while used.
  */
 export class FlowChannel implements Flow, FlowEndpoint {
   private connection: Connection | null = null;
   private sequence = 0;
   private pending: PendingRequests | null = null;
   private waiting: WaitingRequest[] | null = null;
-  private lostListeners: Array<(error: ConnectionLostError) => void> | null = null;
+  /** Usually one listener (the flow's owner); an array only when more register. */
+  private lostListeners: ConnectionLostListener | ConnectionLostListener[] | null = null;
   generation = 0;
   closed = false;
 
   constructor(
     readonly flowId: number,
-    readonly endpoint: string,
     readonly pooled: boolean,
     private readonly placer: FlowPlacer,
-    private readonly requestTimeoutMs: number,
   ) {}
 
+  get endpoint(): string {
+    return this.placer.endpoint;
+  }
+
   request<R extends Command = Command>(command: Command, options?: RequestOptions): Promise<R> {
-    if (this.closed) return Promise.reject(new ClientClosedError('flow'));
-    const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
-    if (this.connection) return this.send(this.connection, command, timeoutMs) as Promise<R>;
     return new Promise<Command>((resolve, reject) => {
-      this.whenPlaced({
-        start: (connection) => this.send(connection, command, timeoutMs).then(resolve, reject),
-        fail: reject,
-      });
+      this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, null, resolve, reject);
     }) as Promise<R>;
   }
 
-  onConnectionLost(listener: (error: ConnectionLostError) => void): () => void {
-    (this.lostListeners ??= []).push(listener);
-    return () => {
-      this.lostListeners = this.lostListeners?.filter((other) => other !== listener) ?? null;
-    };
+  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void {
+    this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, handler as ReplyHandler, null, null);
+  }
+
+  onConnectionLost(listener: ConnectionLostListener): () => void {
+    const listeners = this.lostListeners;
+    if (listeners === null) this.lostListeners = listener;
+    else if (Array.isArray(listeners)) listeners.push(listener);
+    else this.lostListeners = [listeners, listener];
+    return () => this.removeLostListener(listener);
   }
 
   onFrame(frame: RawFrame, connection: Connection): void {
@@ -70,27 +81,60 @@ export class FlowChannel implements Flow, FlowEndpoint {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.lostListeners = null;
     const error = new ClientClosedError('flow');
     this.pending?.rejectAll(error);
+    this.pending = null;
     this.failWaiting(error);
     if (this.connection) this.placer.release(this, this.connection);
     this.connection = null;
     this.placer.retire(this);
   }
 
-  private send(connection: Connection, command: Command, timeoutMs: number): Promise<Command> {
+  connectionLost(error: ConnectionLostError): void {
+    const connection = this.connection;
+    this.connection = null;
+    this.pending?.rejectAll(error);
+    this.pending = null;
+    if (connection) this.placer.release(this, connection);
+    const listeners = this.lostListeners;
+    if (listeners === null) return;
+    if (!Array.isArray(listeners)) notify(listeners, error);
+    else for (const listener of [...listeners]) notify(listener, error);
+  }
+
+  private dispatch(
+    command: Command,
+    timeoutMs: number,
+    handler: ReplyHandler | null,
+    resolve: ((reply: Command) => void) | null,
+    reject: ((error: unknown) => void) | null,
+  ): void {
+    if (this.closed) failLater(handler, reject, new ClientClosedError('flow'));
+    else if (this.connection) this.transmit(this.connection, command, timeoutMs, handler, resolve, reject);
+    else this.whenPlaced({ command, timeoutMs, handler, resolve, reject });
+  }
+
+  private transmit(
+    connection: Connection,
+    command: Command,
+    timeoutMs: number,
+    handler: ReplyHandler | null,
+    resolve: ((reply: Command) => void) | null,
+    reject: ((error: unknown) => void) | null,
+  ): void {
     const sequence = this.sequence;
     this.sequence = nextSequence(sequence);
     let frame: Buffer;
     try {
       frame = encodeFrame(this.flowId, sequence, command);
     } catch (error) {
-      return Promise.reject(error);
+      failLater(handler, reject, error);
+      return;
     }
-    this.pending ??= new PendingRequests((bytes) => connection.noteSettled(bytes));
-    const reply = this.pending.add(sequence, frame.byteLength, timeoutMs, () => `${command.type} on flow ${this.flowId}`);
+    this.pending ??= new PendingRequests(connection, this.flowId);
+    this.pending.add(sequence, command.type, frame.byteLength, timeoutMs, handler, resolve, reject);
     connection.send(frame);
-    return reply;
   }
 
   /** Queues a request until the flow is placed; the first one starts the placement. */
@@ -109,24 +153,37 @@ export class FlowChannel implements Flow, FlowEndpoint {
         this.pending = null;
         const waiting = this.waiting ?? [];
         this.waiting = null;
-        for (const request of waiting) request.start(connection);
+        for (const { command, timeoutMs, handler, resolve, reject } of waiting) {
+          this.transmit(connection, command, timeoutMs, handler, resolve, reject);
+        }
       },
-      (error: SluiceError) => this.failWaiting(error),
+      (error: unknown) => this.failWaiting(error),
     );
   }
 
-  private failWaiting(error: SluiceError): void {
+  private failWaiting(error: unknown): void {
     const waiting = this.waiting ?? [];
     this.waiting = null;
-    for (const request of waiting) request.fail(error);
+    for (const request of waiting) failRequest(request.handler, request.reject, error);
   }
 
-  connectionLost(error: ConnectionLostError): void {
-    const connection = this.connection;
-    this.connection = null;
-    this.pending?.rejectAll(error);
-    this.pending = null;
-    if (connection) this.placer.release(this, connection);
-    for (const listener of this.lostListeners ?? []) listener(error);
+  private removeLostListener(listener: ConnectionLostListener): void {
+    const listeners = this.lostListeners;
+    if (listeners === listener) this.lostListeners = null;
+    else if (Array.isArray(listeners)) {
+      const remaining = listeners.filter((other) => other !== listener);
+      this.lostListeners = remaining.length === 0 ? null : remaining.length === 1 ? remaining[0]! : remaining;
+    }
   }
+}
+
+function notify(listener: ConnectionLostListener, error: ConnectionLostError): void {
+  if (typeof listener === 'function') listener(error);
+  else listener.connectionLost(error);
+}
+
+/** A request refused before it was sent: a handler hears of it on a later tick, as it would of a reply. */
+function failLater(handler: ReplyHandler | null, reject: ((error: unknown) => void) | null, error: unknown): void {
+  if (handler === null) reject!(error);
+  else queueMicrotask(() => failRequest(handler, null, error));
 }

@@ -2,6 +2,12 @@ import type { Command } from '@sluice/protocol';
 import type { ConnectionLostError } from '../errors.js';
 
 /**
+ * Told when a flow's connection dropped: a function, or an object with connectionLost (an owner of
+ * many flows, such as a segment writer, listens as itself instead of keeping a closure per flow).
+ */
+export type ConnectionLostListener = ((error: ConnectionLostError) => void) | { connectionLost(error: ConnectionLostError): void };
+
+/**
  * The one contract writers, readers, the revisioned client and admin calls are built on: a flow is a
  * conversation with one server node, with its own flowId and sequence numbers, multiplexed with
  * other flows over a pooled connection (or over a connection of its own when dedicated). SDK objects
@@ -28,11 +34,31 @@ export interface Flow {
    */
   request<R extends Command = Command>(command: Command, options?: RequestOptions): Promise<R>;
 
-  /** Called after each loss of the flow's connection, once its pending requests were rejected. */
-  onConnectionLost(listener: (error: ConnectionLostError) => void): () => void;
+  /**
+   * request without a promise: the outcome goes to handler, the same replies and errors. For owners
+   * that keep a request parked on each of many flows (a tail read), where a promise, its resolvers
+   * and an awaiting async function would outweigh the flow itself. The handler is called when the
+   * reply arrives, the request times out, the connection drops or the flow closes; never from within
+   * send itself.
+   */
+  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void;
 
-  /** Frees the flowId and rejects pending requests; never closes a shared connection. */
+  /** Called after each loss of the flow's connection, once its pending requests were rejected. */
+  onConnectionLost(listener: ConnectionLostListener): () => void;
+
+  /** Frees the flowId, rejects pending requests and forgets the listeners; never closes a shared connection. */
   close(): void;
+}
+
+/**
+ * Receives the outcome of one request sent with Flow.send: exactly one method is called, once. An
+ * owner that keeps a request parked on each of many flows (a reader at the tail) is its own handler,
+ * so a parked request holds no promise, resolvers or closures.
+ */
+export interface ReplyHandler<R extends Command = Command> {
+  onReply(reply: R): void;
+  /** The error Flow.request would reject with (or the one encoding the request threw). */
+  onError(error: unknown): void;
 }
 
 export interface RequestOptions {

@@ -31,7 +31,6 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   readonly stream: string;
   readonly #context: ClientContext;
   readonly #settings: ReaderSettings;
-  readonly #untrack: () => void;
   readonly #started: Promise<void>;
   #isStarted = false;
   #segments: SegmentReader[] = [];
@@ -50,7 +49,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     this.#context = context;
     this.#settings = resolveReaderSettings(options, stream);
     if (typeof this.#settings.from === 'object') this.#offsets = [...this.#settings.from.offsets];
-    this.#untrack = context.track(this);
+    context.track(this);
     // Starting now (not at the first next()) makes 'tail' mean "events written after createReader".
     this.#started = this.#start().then(
       () => {
@@ -112,7 +111,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     this.#closed = true;
     for (const segment of this.#segments) segment.close();
     this.#ready = [];
-    this.#untrack();
+    this.#context.untrack(this);
     this.#wakeWaiters();
   }
 

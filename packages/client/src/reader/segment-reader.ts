@@ -1,7 +1,7 @@
 import { EVENT_HEADER_SIZE, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { backoffDelay, sleep } from '../connection/backoff.js';
-import type { Flow } from '../connection/flow.js';
+import { backoffDelay } from '../connection/backoff.js';
+import type { Flow, ReplyHandler } from '../connection/flow.js';
 import { SegmentIsTruncatedError, WrongHostError } from '../errors.js';
 import { isRetriable, reasonOf } from '../writer/retriable.js';
 import { MAX_READ_BYTES, type Truncation } from './reader-options.js';
@@ -24,13 +24,19 @@ export interface SegmentEvent {
   offset: number;
 }
 
+type SegmentRead = CommandOf<'SegmentRead'>;
+
 /**
  * Reads one segment ahead of its consumer over one flow, with at most bufferBytes buffered (plus one
  * read in flight): each read asks for what fits. At the tail a read waits on the server (long poll,
  * tailWaitMs) and returns as soon as an event is durable, so there is no polling loop. Truncation
  * becomes a gap item, reported when the consumer reaches it, so events before it are still delivered.
+ *
+ * A reader mostly sits at the tail, and a client may hold thousands of them: the read in flight is
+ * sent with Flow.send and this reader is its reply handler, so a parked read holds no promise,
+ * closure or suspended async function, only the flow's pending entry.
  */
-export class SegmentReader {
+export class SegmentReader implements ReplyHandler<SegmentRead> {
   #items: Item[] = [];
   #head = 0;
   #nextReadOffset: number;
@@ -40,7 +46,8 @@ export class SegmentReader {
   #flow: Flow | null = null;
   #attempt = 0;
   #closed = false;
-  readonly #closing = new AbortController();
+  /** The backoff pause before the next read after a failure. */
+  #retryTimer: NodeJS.Timeout | null = null;
   readonly #readBytes: number;
   /** Offset of the next event to deliver. */
   deliveredOffset: number;
@@ -110,7 +117,8 @@ export class SegmentReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closing.abort();
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     this.#flow?.close();
     this.#flow = null;
     this.#items = [];
@@ -150,59 +158,81 @@ export class SegmentReader {
   #maybeRead(): void {
     if (this.#reading || !this.#wantsRead()) return;
     this.#reading = true;
-    this.#readLoop()
-      .catch((error: unknown) => this.#failWith(error))
-      .finally(() => {
-        this.#reading = false;
-      });
+    this.#sendRead().catch((error: unknown) => this.#failWith(error));
   }
 
-  async #readLoop(): Promise<void> {
+  /** Sends the next read; its outcome comes to onReply or onError, which start the one after. */
+  async #sendRead(): Promise<void> {
     const { context, tailWaitMs } = this.host;
-    while (this.#wantsRead()) {
-      const offset = this.#nextReadOffset;
-      try {
-        const flow = await this.#currentFlow();
-        const token = await context.token();
-        const reply = await flow.request<CommandOf<'SegmentRead'>>(
-          { type: 'ReadSegment', segment: this.segment, offset, maxBytes: this.#readBytes, waitMs: tailWaitMs, token },
-          { timeoutMs: context.settings.requestTimeoutMs + tailWaitMs },
-        );
-        if (this.#closed) return;
-        this.#attempt = 0;
-        if (reply.data.byteLength > 0) {
-          this.#push({ kind: 'events', data: reply.data, offset: reply.offset, position: 0 });
-          this.#bufferedBytes += reply.data.byteLength;
-          this.#nextReadOffset = reply.offset + reply.data.byteLength;
-          this.host.wake(this);
-        }
-        if (reply.endOfSegment) {
-          this.#endOfSegment = true;
-          this.host.wake(this);
-        }
-      } catch (error) {
-        if (this.#closed) return;
-        if (error instanceof SegmentIsTruncatedError && error.startOffset > offset) {
-          const silent = this.silentTruncationAt === offset;
-          this.#push({ kind: 'gap', from: offset, to: error.startOffset, silent });
-          this.#nextReadOffset = error.startOffset;
-          this.host.wake(this);
-          continue;
-        }
-        if (!isRetriable(error)) {
-          this.#failWith(error);
-          return;
-        }
-        if (error instanceof WrongHostError) {
-          context.router.noteWrongHost(this.segment, error.owner);
-          this.#flow?.close();
-          this.#flow = null;
-        }
-        const delayMs = backoffDelay(this.#attempt++);
-        context.emit('reconnecting', { segment: this.segment, attempt: this.#attempt, delayMs: Math.round(delayMs), reason: reasonOf(error) });
-        await sleep(delayMs, this.#closing.signal);
-      }
+    let flow: Flow;
+    let token: string | null;
+    try {
+      flow = await this.#currentFlow();
+      token = await context.token();
+    } catch (error) {
+      this.onError(error);
+      return;
     }
+    if (this.#closed) return;
+    flow.send(
+      { type: 'ReadSegment', segment: this.segment, offset: this.#nextReadOffset, maxBytes: this.#readBytes, waitMs: tailWaitMs, token },
+      this,
+      { timeoutMs: context.settings.requestTimeoutMs + tailWaitMs },
+    );
+  }
+
+  /** The reply to the read in flight (this reader is its ReplyHandler). */
+  onReply(reply: SegmentRead): void {
+    if (this.#closed) return;
+    this.#attempt = 0;
+    if (reply.data.byteLength > 0) {
+      this.#push({ kind: 'events', data: reply.data, offset: reply.offset, position: 0 });
+      this.#bufferedBytes += reply.data.byteLength;
+      this.#nextReadOffset = reply.offset + reply.data.byteLength;
+      this.host.wake(this);
+    }
+    if (reply.endOfSegment) {
+      this.#endOfSegment = true;
+      this.host.wake(this);
+    }
+    this.#readNext();
+  }
+
+  /** The read in flight failed, or finding its flow or token did. */
+  onError(error: unknown): void {
+    if (this.#closed) return;
+    const offset = this.#nextReadOffset;
+    if (error instanceof SegmentIsTruncatedError && error.startOffset > offset) {
+      const silent = this.silentTruncationAt === offset;
+      this.#push({ kind: 'gap', from: offset, to: error.startOffset, silent });
+      this.#nextReadOffset = error.startOffset;
+      this.host.wake(this);
+      this.#readNext();
+      return;
+    }
+    if (!isRetriable(error)) {
+      this.#reading = false;
+      this.#failWith(error);
+      return;
+    }
+    const { context } = this.host;
+    if (error instanceof WrongHostError) {
+      context.router.noteWrongHost(this.segment, error.owner);
+      this.#flow?.close();
+      this.#flow = null;
+    }
+    const delayMs = backoffDelay(this.#attempt++);
+    context.emit('reconnecting', { segment: this.segment, attempt: this.#attempt, delayMs: Math.round(delayMs), reason: reasonOf(error) });
+    if (this.#closed) return; // a 'reconnecting' listener closed the reader
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#readNext();
+    }, delayMs);
+  }
+
+  #readNext(): void {
+    this.#reading = false;
+    this.#maybeRead();
   }
 
   async #currentFlow(): Promise<Flow> {

@@ -23,7 +23,8 @@ class FakeSegment {
   context(): ClientContext {
     return {
       streams: { segmentCount: async () => 1 },
-      track: () => () => undefined,
+      track: () => undefined,
+      untrack: () => undefined,
       segments: { request: (_segment: string, build: (token: string | null) => Command) => this.request(build) },
     } as unknown as ClientContext;
   }

@@ -30,7 +30,6 @@ export class RevisionedClient {
   readonly segment: string;
   readonly #context: ClientContext;
   readonly #writerId = randomUUID();
-  readonly #untrack: () => void;
   /** The next event number, once known; null after an attempt whose outcome is unknown. */
   #nextEventNumber: number | null = 0;
   #writes: Promise<unknown> = Promise.resolve();
@@ -43,7 +42,7 @@ export class RevisionedClient {
     this.stream = stream;
     this.segment = segmentNameOf(stream, 0);
     this.#context = context;
-    this.#untrack = context.track(this);
+    context.track(this);
   }
 
   /** The revision after the last durable entry (the segment's length). */
@@ -135,7 +134,7 @@ export class RevisionedClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#untrack();
+    this.#context.untrack(this);
   }
 
   async #writeConditionally(revision: Revision, data: Uint8Array | string): Promise<Revision | null> {

@@ -17,6 +17,28 @@ export interface WriterStats extends WriterCounters {
   queuedWrites: number;
 }
 
+/** How a WriterHost reaches its writer's private #release and #retire (set in EventWriter's static block). */
+let releaseBytes: (writer: EventWriter, bytes: number) => void;
+let retireSegmentWriter: (writer: EventWriter, segmentWriter: SegmentWriter) => void;
+
+/** What an EventWriter's segment writers share: a few fields and prototype methods, no closures. */
+class WriterHost implements SegmentWriterHost {
+  constructor(
+    readonly context: ClientContext,
+    readonly settings: WriterSettings,
+    readonly counters: WriterCounters,
+    private readonly writer: EventWriter,
+  ) {}
+
+  release(bytes: number): void {
+    releaseBytes(this.writer, bytes);
+  }
+
+  retire(segmentWriter: SegmentWriter): void {
+    retireSegmentWriter(this.writer, segmentWriter);
+  }
+}
+
 interface QueuedWrite {
   routingKey: string;
   event: Uint8Array;
@@ -33,15 +55,24 @@ interface QueuedWrite {
  * bounds the bytes in flight: a write waits in a FIFO for room, so no write overtakes an earlier one.
  */
 export class EventWriter {
+  static {
+    releaseBytes = (writer, bytes) => writer.#release(bytes);
+    retireSegmentWriter = (writer, segmentWriter) => writer.#retire(segmentWriter);
+  }
+
   readonly stream: string;
   readonly #context: ClientContext;
   readonly #settings: WriterSettings;
   readonly #counters = newWriterCounters();
-  readonly #segmentWriters = new Map<number, SegmentWriter>();
-  /** Per segment index: how many segment writers failed there; a replacement gets a new writer id. */
-  readonly #replacements = new Map<number, number>();
+  /**
+   * The segment writer of the first segment written, and of the others (a map made when a second
+   * segment is written): most writers write one segment, and an idle one should not carry a map.
+   */
+  #firstSegmentWriter: SegmentWriter | null = null;
+  #moreSegmentWriters: Map<number, SegmentWriter> | null = null;
+  /** Per segment index: how many segment writers failed there (made on the first failure); a replacement gets a new writer id. */
+  #replacements: Map<number, number> | null = null;
   readonly #host: SegmentWriterHost;
-  readonly #untrack: () => void;
   #segmentCount: number | null = null;
   #routing = false;
   #queue: QueuedWrite[] = [];
@@ -58,10 +89,8 @@ export class EventWriter {
     this.stream = stream;
     this.#context = context;
     this.#settings = resolveWriterSettings(options, context.settings.retryWindowMs);
-    const release = (bytes: number): void => this.#release(bytes);
-    const retire = (writer: SegmentWriter): void => this.#retire(writer);
-    this.#host = { context, settings: this.#settings, counters: this.#counters, release, retire };
-    this.#untrack = context.track(this);
+    this.#host = new WriterHost(context, this.#settings, this.#counters, this);
+    context.track(this);
   }
 
   get writerId(): string {
@@ -96,7 +125,7 @@ export class EventWriter {
   async flush(): Promise<void> {
     const pending: Promise<void>[] = [];
     for (let index = this.#queueHead; index < this.#queue.length; index++) pending.push(this.#queue[index]!.promise);
-    for (const writer of this.#segmentWriters.values()) pending.push(...writer.flushPending());
+    for (const writer of this.#segmentWriters()) pending.push(...writer.flushPending());
     const results = await Promise.allSettled(pending);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
@@ -112,7 +141,7 @@ export class EventWriter {
     return {
       ...this.#counters,
       writerId: this.#settings.writerId,
-      segmentWriters: this.#segmentWriters.size,
+      segmentWriters: this.#segmentWriters().length,
       inflightBytes: this.#inflightBytes,
       peakInflightBytes: this.#peakInflightBytes,
       maxInflightBytes: this.#settings.maxInflightBytes,
@@ -127,9 +156,11 @@ export class EventWriter {
     } catch {
       // Each failed write already reported its error through its own promise.
     }
-    for (const writer of this.#segmentWriters.values()) writer.close();
-    this.#segmentWriters.clear();
-    this.#untrack();
+    const writers = this.#segmentWriters();
+    this.#firstSegmentWriter = null;
+    this.#moreSegmentWriters = null;
+    for (const writer of writers) writer.close();
+    this.#context.untrack(this);
   }
 
   #hasRoom(bytes: number): boolean {
@@ -206,15 +237,23 @@ export class EventWriter {
 
   #segmentWriterFor(routingKey: string): SegmentWriter {
     const index = segmentIndexForKey(routingKey, this.#segmentCount!);
-    let writer = this.#segmentWriters.get(index);
+    const first = this.#firstSegmentWriter;
+    let writer = first !== null && first.index === index ? first : this.#moreSegmentWriters?.get(index);
     if (writer === undefined) {
-      const replacements = this.#replacements.get(index) ?? 0;
+      const replacements = this.#replacements?.get(index) ?? 0;
       // A replacement must not share the failed writer's id: its blocks may still reach the server.
       const writerId = replacements === 0 ? this.#settings.writerId : `${this.#settings.writerId}.${replacements}`;
       writer = new SegmentWriter(segmentNameOf(this.stream, index), index, writerId, this.#host);
-      this.#segmentWriters.set(index, writer);
+      if (first === null) this.#firstSegmentWriter = writer;
+      else (this.#moreSegmentWriters ??= new Map()).set(index, writer);
     }
     return writer;
+  }
+
+  #segmentWriters(): SegmentWriter[] {
+    const writers = this.#firstSegmentWriter === null ? [] : [this.#firstSegmentWriter];
+    if (this.#moreSegmentWriters !== null) writers.push(...this.#moreSegmentWriters.values());
+    return writers;
   }
 
   #release(bytes: number): void {
@@ -223,8 +262,10 @@ export class EventWriter {
   }
 
   #retire(writer: SegmentWriter): void {
-    if (this.#segmentWriters.get(writer.index) !== writer) return;
-    this.#segmentWriters.delete(writer.index);
+    if (this.#firstSegmentWriter === writer) this.#firstSegmentWriter = null;
+    else if (this.#moreSegmentWriters?.get(writer.index) === writer) this.#moreSegmentWriters.delete(writer.index);
+    else return;
+    this.#replacements ??= new Map();
     this.#replacements.set(writer.index, (this.#replacements.get(writer.index) ?? 0) + 1);
   }
 }

@@ -1,6 +1,6 @@
 import { eventsOf, type Command, type CommandOf } from '@sluice/protocol';
 import type { ClientContext, ClientEvent } from '../client-context.js';
-import type { Flow, FlowOptions, RequestOptions } from '../connection/flow.js';
+import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../connection/flow.js';
 import {
   ClientClosedError,
   ConnectFailedError,
@@ -63,7 +63,8 @@ export class FakeNode {
       adminFlow: (endpoint: string) => this.openFlow(endpoint),
       token: async () => null,
       emit: (event, detail) => this.emitted.push({ event, detail }),
-      track: () => () => undefined,
+      track: () => undefined,
+      untrack: () => undefined,
     };
   }
 
@@ -143,7 +144,7 @@ export class FakeFlow implements Flow {
   readonly setups = new Set<string>();
   private connected = false;
   private readonly pending = new Set<PendingRequest>();
-  private listeners: Array<(error: ConnectionLostError) => void> = [];
+  private listeners: ConnectionLostListener[] = [];
 
   constructor(
     readonly flowId: number,
@@ -181,7 +182,14 @@ export class FakeFlow implements Flow {
     });
   }
 
-  onConnectionLost(listener: (error: ConnectionLostError) => void): () => void {
+  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void {
+    this.request<R>(command, options).then(
+      (reply) => handler.onReply(reply),
+      (error: unknown) => handler.onError(error),
+    );
+  }
+
+  onConnectionLost(listener: ConnectionLostListener): () => void {
     this.listeners.push(listener);
     return () => {
       this.listeners = this.listeners.filter((other) => other !== listener);
@@ -191,6 +199,7 @@ export class FakeFlow implements Flow {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.listeners = [];
     this.failAll(new ClientClosedError('flow'));
   }
 
@@ -199,7 +208,10 @@ export class FakeFlow implements Flow {
     this.connected = false;
     const error = new ConnectionLostError(this.endpoint, 'dropped by the test');
     this.failAll(error);
-    for (const listener of this.listeners) listener(error);
+    for (const listener of [...this.listeners]) {
+      if (typeof listener === 'function') listener(error);
+      else listener.connectionLost(error);
+    }
   }
 
   private failAll(error: SluiceError): void {

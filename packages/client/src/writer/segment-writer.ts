@@ -1,6 +1,6 @@
 import { framedSize, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { backoffDelay, sleep } from '../connection/backoff.js';
+import { backoffDelay, Pauses } from '../connection/backoff.js';
 import type { Flow } from '../connection/flow.js';
 import {
   ClientClosedError,
@@ -62,11 +62,18 @@ type State = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
  *
  * The epoch counts connection losses and recoveries: a failure reported for a request sent in an
  * older epoch is already covered by the recovery that bumped it, and is ignored.
+ *
+ * A client may hold thousands of idle segment writers, so one keeps no callback of its own: it
+ * listens to its flow as itself (connectionLost), queues itself for the shared microtask that sends
+ * open blocks, and makes its linger callback and backoff pause only when it first needs them.
  */
 export class SegmentWriter {
+  /** Writers whose open block goes out at the next microtask, linked through #nextToSend. */
+  static #firstToSend: SegmentWriter | null = null;
+  static #lastToSend: SegmentWriter | null = null;
+
   #state: State = 'idle';
   #flow: Flow | null = null;
-  #stopListening: (() => void) | null = null;
   #epoch = 0;
   #open: PendingBlock | null = null;
   /** Sealed blocks without event numbers yet, waiting for the writer to be set up. */
@@ -76,12 +83,15 @@ export class SegmentWriter {
   #nextEventNumber: number | null = null;
   #capacity = MIN_BLOCK_CAPACITY;
   #sendQueued = false;
+  #nextToSend: SegmentWriter | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
+  #onLinger: (() => void) | null = null;
   #attempt = 0;
   #failingSince: number | null = null;
   #lastError: unknown = null;
   #connecting = false;
-  readonly #closing = new AbortController();
+  /** The backoff pause under way, which close() ends. */
+  #pause: Pauses | null = null;
 
   constructor(
     readonly segment: string,
@@ -135,22 +145,53 @@ export class SegmentWriter {
     if (this.#sent.length === 0 || this.host.settings.lingerMs === 0) {
       if (!this.#sendQueued) {
         this.#sendQueued = true;
-        queueMicrotask(this.#sendOpenBlock);
+        SegmentWriter.#queueSend(this);
       }
     } else if (this.#lingerTimer === null) {
-      this.#lingerTimer = setTimeout(this.#lingerExpired, this.host.settings.lingerMs);
+      this.#onLinger ??= () => this.#lingerExpired();
+      this.#lingerTimer = setTimeout(this.#onLinger, this.host.settings.lingerMs);
     }
   }
 
-  readonly #sendOpenBlock = (): void => {
+  static #queueSend(writer: SegmentWriter): void {
+    const last = SegmentWriter.#lastToSend;
+    SegmentWriter.#lastToSend = writer;
+    if (last !== null) {
+      last.#nextToSend = writer;
+      return;
+    }
+    SegmentWriter.#firstToSend = writer;
+    queueMicrotask(SegmentWriter.#sendQueuedBlocks);
+  }
+
+  static #sendQueuedBlocks(this: void): void {
+    let writer = SegmentWriter.#firstToSend;
+    SegmentWriter.#firstToSend = null;
+    SegmentWriter.#lastToSend = null;
+    while (writer !== null) {
+      const next = writer.#nextToSend;
+      writer.#nextToSend = null;
+      try {
+        writer.#sendOpenBlock();
+      } catch (error) {
+        // Uncaught, as it would have been from a microtask of its own; the other writers still send.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+      writer = next;
+    }
+  }
+
+  #sendOpenBlock(): void {
     this.#sendQueued = false;
     if (this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
-  };
+  }
 
-  readonly #lingerExpired = (): void => {
+  #lingerExpired(): void {
     this.#lingerTimer = null;
     if (this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
-  };
+  }
 
   #seal(reason: SealReason): void {
     const block = this.#open;
@@ -217,14 +258,15 @@ export class SegmentWriter {
     else this.#fail(error);
   }
 
-  readonly #connectionLost = (error: ConnectionLostError): void => {
+  /** Called by the flow (this writer is its ConnectionLostListener). */
+  connectionLost(error: ConnectionLostError): void {
     this.#epoch += 1;
     if (this.#state !== 'ready') return; // a setup in progress fails and is retried by its loop
     this.#state = 'idle';
     this.#clearLinger();
     if (this.#sent.length > 0) this.#recover(error);
     else if (this.#open !== null || this.#unsent.length > 0) this.#connect(false);
-  };
+  }
 
   #recover(error: unknown): void {
     this.#epoch += 1;
@@ -277,7 +319,11 @@ export class SegmentWriter {
           delayMs: Math.round(delayMs),
           reason: reasonOf(this.#lastError),
         });
-        await sleep(delayMs, this.#closing.signal);
+        if (this.#isStopped()) return; // a 'reconnecting' listener closed the writer
+        const pause = new Pauses();
+        this.#pause = pause;
+        await pause.pause(delayMs);
+        this.#pause = null;
         if (this.#isStopped()) return;
       }
       const epoch = this.#epoch;
@@ -310,7 +356,7 @@ export class SegmentWriter {
     const owner = await this.host.context.router.ownerOf(this.segment);
     if (this.#isStopped()) throw new ClientClosedError('writer');
     const flow = this.host.context.openFlow(owner, { pooled: this.host.settings.pooled });
-    this.#stopListening = flow.onConnectionLost(this.#connectionLost);
+    flow.onConnectionLost(this);
     this.#flow = flow;
     return flow;
   }
@@ -348,7 +394,7 @@ export class SegmentWriter {
   #stop(state: 'failed' | 'closed'): void {
     this.#state = state;
     this.#epoch += 1;
-    this.#closing.abort();
+    this.#pause?.endAll();
     this.#clearLinger();
     this.#dropFlow();
   }
@@ -373,9 +419,8 @@ export class SegmentWriter {
     this.host.release(block.byteLength);
   }
 
+  /** Closing the flow also drops this writer from its listeners. */
   #dropFlow(): void {
-    this.#stopListening?.();
-    this.#stopListening = null;
     this.#flow?.close();
     this.#flow = null;
   }
