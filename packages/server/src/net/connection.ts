@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 
 import {
@@ -18,6 +19,7 @@ import type { Logger } from 'pino';
 
 import { errorMessage, errorReplyOf } from './error-replies.js';
 import { FlowControl } from './flow-control.js';
+import { BULK_REPLY_BYTES, readReplyParts } from './read-reply-frame.js';
 import { ReplyBudget } from './reply-budget.js';
 import { ReplyWriter } from './reply-writer.js';
 import {
@@ -63,7 +65,8 @@ type State = 'awaiting-hello' | 'open' | 'draining' | 'closed';
 /**
  * One client or peer connection: Hello first, then requests of any number of flows, each answered
  * exactly once with its request id. Requests are served independently (a read waiting at the tail
- * never delays another flow's append ack); replies are coalesced by ReplyWriter; FlowControl stops
+ * never delays another flow's append ack); replies are coalesced by ReplyWriter, large read replies
+ * behind small ones, so a reader's megabytes do not hold up a writer's acks; FlowControl stops
  * reading while too many request bytes wait for replies. A protocol error closes this connection
  * only, after an ErrorMessage saying why.
  */
@@ -96,6 +99,9 @@ export class Connection {
     this.log = services.logger.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     this.decoder = new FrameDecoder({ maxFrameSize: this.limits.maxFrameSize });
     this.writer = new ReplyWriter(socket);
+    // Every read parked at the tail listens on this one signal, and a reader of a many-segment stream
+    // parks dozens per connection; each listener goes when its wait ends, so there is no leak to warn of.
+    setMaxListeners(0, this.readAbort.signal);
     this.flowControl = new FlowControl(this.limits.maxUnackedBytes, {
       pause: () => this.pauseReading(),
       resume: () => this.resumeReading(),
@@ -153,7 +159,7 @@ export class Connection {
     this.state = 'closed';
     this.log.debug({ reason }, 'closing connection');
     this.stopEverything();
-    this.writer.flush();
+    this.writer.flushAll();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
@@ -317,13 +323,30 @@ export class Connection {
     this.inFlight -= 1;
     this.unackedBytes -= request.bytes;
     if (this.state !== 'closed') {
-      this.writer.write(this.encodeReply(request, reply));
+      this.send(request, reply);
       this.updateFlowControl();
     }
     if (this.inFlight === 0 && this.onDrained !== null) {
       this.onDrained();
       this.onDrained = null;
     }
+  }
+
+  /** Large read replies take the writer's bulk lane, so they never hold up another flow's small reply. */
+  private send(request: PendingRequest, reply: Command): void {
+    if (reply.type === 'SegmentRead' && reply.data.byteLength >= BULK_REPLY_BYTES) {
+      let parts: Buffer[] | null = null;
+      try {
+        parts = readReplyParts(request.flowId, request.sequence, reply);
+      } catch {
+        // encodeReply below meets the same problem and answers with an error reply.
+      }
+      if (parts !== null) {
+        this.writer.writeBulkFrame(parts);
+        return;
+      }
+    }
+    this.writer.write(this.encodeReply(request, reply));
   }
 
   private encodeReply(request: PendingRequest, reply: Command): Buffer {

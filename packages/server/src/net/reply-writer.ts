@@ -10,39 +10,90 @@ const CONCAT_LIMIT_BYTES = 1024 * 1024;
  * replies to the frames of one received chunk, or to the appends one group commit made durable, go
  * out together. A socket.write costs ~6 µs here, so one write per reply would cap a node near 160k
  * replies/s; waiting for setImmediate instead would add a loop turn to every awaited request.
+ *
+ * Bulk replies (large reads) take a separate lane, so that flows stay independent: a frame cannot be
+ * cut once its first byte is in the socket, so a 1 MiB read reply written ahead of an append ack
+ * holds that ack until the peer has taken the whole megabyte. Small replies therefore go out first,
+ * and bulk frames are handed to the socket one at a time, the next only once the socket has taken
+ * the previous one ('drain'); until then they wait here, where later small replies pass them. An ack
+ * waits behind at most the one bulk frame in progress. Bulk frames are written as their parts (the
+ * read data is not copied into the frame) and keep their order among themselves.
  */
 export class ReplyWriter {
   private chunks: Buffer[] = [];
   private bytes = 0;
+  private bulk: Array<readonly Buffer[]> = [];
+  private bulkBytes = 0;
   private scheduled = false;
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
     this.flush();
   };
+  private readonly writeBulk = (): void => {
+    while (this.bulk.length > 0 && !this.socket.writableNeedDrain) this.writeNextBulk();
+  };
 
   constructor(
     private readonly socket: Socket,
     private readonly thresholdBytes = FLUSH_THRESHOLD_BYTES,
-  ) {}
+  ) {
+    socket.on('drain', this.writeBulk);
+    socket.once('close', () => {
+      this.bulk = [];
+      this.bulkBytes = 0;
+    });
+  }
 
   /** Bytes encoded but not yet handed to the socket. */
   get pendingBytes(): number {
-    return this.bytes;
+    return this.bytes + this.bulkBytes;
   }
 
+  /** Bulk frames waiting for the socket to take the one before them. */
+  get queuedBulkFrames(): number {
+    return this.bulk.length;
+  }
+
+  /** Queues a small reply: it goes out at the next flush, ahead of any bulk frame still waiting. */
   write(frame: Buffer): void {
     if (this.socket.destroyed) return;
     this.chunks.push(frame);
     this.bytes += frame.byteLength;
     if (this.bytes >= this.thresholdBytes) {
       this.flush();
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushScheduled);
+    } else {
+      this.schedule();
     }
   }
 
+  /** Queues a bulk reply, one frame given as its parts in order. */
+  writeBulkFrame(parts: readonly Buffer[]): void {
+    if (this.socket.destroyed) return;
+    this.bulk.push(parts);
+    for (const part of parts) this.bulkBytes += part.byteLength;
+    // Not at once: small replies made in this same tick still go ahead of it.
+    this.schedule();
+  }
+
+  /** Writes the small replies, then bulk frames while the socket takes them. */
   flush(): void {
+    this.flushSmall();
+    this.writeBulk();
+  }
+
+  /** Writes everything now, bulk frames included, whatever the socket holds: the connection is closing. */
+  flushAll(): void {
+    this.flushSmall();
+    while (this.bulk.length > 0) this.writeNextBulk();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushScheduled);
+  }
+
+  private flushSmall(): void {
     if (this.bytes === 0) return;
     const chunks = this.chunks;
     const bytes = this.bytes;
@@ -58,5 +109,22 @@ export class ReplyWriter {
       for (const chunk of chunks) this.socket.write(chunk);
       this.socket.uncork();
     }
+  }
+
+  private writeNextBulk(): void {
+    const parts = this.bulk.shift()!;
+    for (const part of parts) this.bulkBytes -= part.byteLength;
+    if (this.socket.destroyed || !this.socket.writable) {
+      this.bulk = [];
+      this.bulkBytes = 0;
+      return;
+    }
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
+      return;
+    }
+    this.socket.cork();
+    for (const part of parts) this.socket.write(part);
+    this.socket.uncork();
   }
 }
