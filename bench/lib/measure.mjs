@@ -213,3 +213,15 @@ export function heapUsedAfterGc() {
   forceGc();
   return process.memoryUsage().heapUsed;
 }
+
+/**
+ * The append-awaited measurement every system shares: a warm-up, then one awaited `op(i)` at a time
+ * for the scenario's duration. Returns { perSecond, p50Us, p99Us, p999Us, maxUs }.
+ */
+export async function awaitedLoop(ctx, onProgress, op) {
+  await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, op);
+  const latency = new LatencyRecorder();
+  const result = await sequentialLoop({ durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency }, op);
+  const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
+  return { perSecond: result.perSecond, p50Us, p99Us, p999Us, maxUs };
+}

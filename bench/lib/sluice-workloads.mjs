@@ -1,6 +1,6 @@
 // The Sluice side of the scenarios: real sluice-server processes (fsync on, as users run them),
 // driven through the real @sluice/client. Every loop is bounded by time and by count.
-import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
+import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
 import { startSluiceServer, withSluiceServer } from './sluice-server.mjs';
@@ -64,14 +64,8 @@ export function sluiceAppendAwaited(ctx, onProgress, { system = 'sluice' } = {})
     const writer = client.createWriter('bench/awaited');
     const pool = payloads(100);
     const write = (i) => writer.write('k', pool[i & 1023]).then(() => 1);
-    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, write);
-    const latency = new LatencyRecorder();
-    const result = await sequentialLoop(
-      { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency },
-      write,
-    );
-    const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
-    return row(system, sig3(result.perSecond), 'events/s', { p50Us, p99Us, p999Us, maxUs });
+    const { perSecond, ...latency } = await awaitedLoop(ctx, onProgress, write);
+    return row(system, sig3(perSecond), 'events/s', latency);
   });
 }
 

@@ -1,6 +1,6 @@
 // The peers' side of the append/read/tail workloads, written once and used by the scenarios.
 // Each function measures one system and returns one row; a missing binary gives a skipped row.
-import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
+import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
 import { lowerRow, row, skippedRow } from '../lib/rows.mjs';
 import { createInbox } from 'nats';
 import { natsBinary, startNats } from './nats.mjs';
@@ -72,20 +72,8 @@ export async function redisAppendAwaited(ctx, onProgress, { system = 'redis-alwa
     const client = await redis.client();
     const pool = payloads(size);
     const write = (i) => client.xadd('bench', '*', 'd', pool[i & 1023]).then(() => 1);
-    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, write);
-    const latency = new LatencyRecorder();
-    const result = await sequentialLoop(
-      { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency },
-      write,
-    );
-    const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
-    return row(system, sig3(result.perSecond), 'events/s', {
-      p50Us,
-      p99Us,
-      p999Us,
-      maxUs,
-      durability: REDIS_DURABILITY[appendfsync],
-    });
+    const { perSecond, ...latency } = await awaitedLoop(ctx, onProgress, write);
+    return row(system, sig3(perSecond), 'events/s', { ...latency, durability: REDIS_DURABILITY[appendfsync] });
   } finally {
     await redis.stop();
   }
@@ -274,14 +262,8 @@ export async function natsAppendAwaited(ctx, onProgress, { system = 'nats', size
     const { js } = await nats.connection();
     const pool = payloads(size);
     const publish = (i) => js.publish('bench.awaited', pool[i & 1023]).then(() => 1);
-    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 100_000, signal: ctx.signal }, publish);
-    const latency = new LatencyRecorder();
-    const result = await sequentialLoop(
-      { durationMs: ctx.durationMs, maxOps: 1_000_000, signal: ctx.signal, onProgress, latency },
-      publish,
-    );
-    const { p50Us, p99Us, p999Us, maxUs } = latency.summary();
-    return row(system, sig3(result.perSecond), 'events/s', { p50Us, p99Us, p999Us, maxUs, durability: NATS_DURABILITY });
+    const { perSecond, ...latency } = await awaitedLoop(ctx, onProgress, publish);
+    return row(system, sig3(perSecond), 'events/s', { ...latency, durability: NATS_DURABILITY });
   } finally {
     await nats.stop();
   }

@@ -159,9 +159,7 @@ async function appendBlock(
     throw new RequestError('NO_APPEND_SETUP', `writer ${writerId} sent AppendBlock to ${segment} without SetupAppend on this connection`);
   }
   validatedEventCount(data, eventCount, services.maxEventSize);
-  const result = await container.append(segment, data, eventCount, { writer: { writerId, lastEventNumber, eventCount } });
-  if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
-  return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
+  return appended(container, services, segment, data, eventCount, writerId, { writer: { writerId, lastEventNumber, eventCount } });
 }
 
 async function conditionalAppend(
@@ -172,7 +170,20 @@ async function conditionalAppend(
   const { segment, writerId, eventNumber, expectedOffset, data } = request;
   const eventCount = validatedEventCount(data, null, services.maxEventSize);
   const writer = writerId !== null && eventNumber >= 0 ? { writerId, lastEventNumber: eventNumber, eventCount } : undefined;
-  const result = await container.append(segment, data, eventCount, { writer, expectedOffset });
+  return appended(container, services, segment, data, eventCount, writerId, { writer, expectedOffset });
+}
+
+/** Stores a validated block, counts what was really written (not duplicates), and acknowledges it. */
+async function appended(
+  container: Container,
+  services: SegmentServices,
+  segment: string,
+  data: Buffer,
+  eventCount: number,
+  writerId: string | null,
+  options: Parameters<Container['append']>[3],
+): Promise<Command> {
+  const result = await container.append(segment, data, eventCount, options);
   if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
   return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
 }
