@@ -3,6 +3,7 @@ import { DEFAULT_LIMITS } from '@sluice/protocol';
 
 import { BlockCache } from './block-cache.js';
 import { SegmentContainer, type StoreCounters } from './container.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { Container, SegmentStore, StoreOptions, StoreStats } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -18,11 +19,22 @@ export const DEFAULT_STORE_OPTIONS: Readonly<Omit<StoreOptions, 'dataDir' | 'con
 
 /**
  * Opens (recovering as needed) every container this node owns under `<dataDir>/containers/<id>/`.
+ * The data dir is locked first (DataDirInUseError when another node holds it).
  * Containers recover in parallel; if any fails, the ones already open are closed and the error
  * (e.g. LogCorruptionError, CheckpointCorruptError) is thrown.
  */
 export async function openSegmentStore(options: StoreOptions): Promise<SegmentStore> {
   validateStoreOptions(options);
+  const lock = await lockDataDir(options.dataDir);
+  try {
+    return await openLocked(options, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function openLocked(options: StoreOptions, lock: DataDirLock): Promise<SegmentStore> {
   const started = performance.now();
   const cache = new BlockCache(options.cacheBytes);
   const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0 };
@@ -39,7 +51,7 @@ export async function openSegmentStore(options: StoreOptions): Promise<SegmentSt
     logBytes: opened.reduce((sum, { replayedBytes }) => sum + replayedBytes, 0),
   };
   options.logger.info({ containers: opened.length, recoveryMs: Math.round(recovery.ms), replayedLogBytes: recovery.logBytes }, 'segment store open');
-  return new DurableSegmentStore(new Map(opened.map(({ container }) => [container.id, container])), cache, counters, recovery);
+  return new DurableSegmentStore(new Map(opened.map(({ container }) => [container.id, container])), cache, counters, recovery, lock);
 }
 
 class DurableSegmentStore implements SegmentStore {
@@ -50,6 +62,7 @@ class DurableSegmentStore implements SegmentStore {
     private readonly cache: BlockCache,
     private readonly counters: StoreCounters,
     private readonly recovery: { ms: number; logBytes: number },
+    private readonly lock: DataDirLock,
   ) {}
 
   container(id: number): Container {
@@ -70,7 +83,7 @@ class DurableSegmentStore implements SegmentStore {
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.all([...this.containers.values()].map((container) => container.close())).then(() => undefined);
+    this.closing ??= Promise.all([...this.containers.values()].map((container) => container.close())).then(() => this.lock.release());
     return this.closing;
   }
 }
