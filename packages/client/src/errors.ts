@@ -71,6 +71,33 @@ export class StreamConflictError extends SluiceError {
   readonly code = 'STREAM_CONFLICT';
 }
 
+/** scaleStream on a sealed stream: a sealed stream takes no more appends, so it has nothing to scale. */
+export class StreamSealedError extends SluiceError {
+  readonly code = 'STREAM_SEALED';
+  constructor(readonly stream: string) {
+    super(`stream ${stream} is sealed and cannot be scaled; create a new stream to write more`);
+  }
+}
+
+/** scaleStream on a stream whose segment offsets are revisions (a revisioned client uses it). */
+export class StreamNotScalableError extends SluiceError {
+  readonly code = 'STREAM_NOT_SCALABLE';
+  constructor(readonly stream: string) {
+    super(
+      `stream ${stream} is used by a revisioned client, whose revisions are offsets of its one segment; ` +
+        'it cannot be scaled (use a separate stream for scalable event data)',
+    );
+  }
+}
+
+/** The stream's layout attribute holds something this client cannot read. */
+export class StreamLayoutCorruptError extends SluiceError {
+  readonly code = 'STREAM_LAYOUT_CORRUPT';
+  constructor(readonly stream: string, why: string, options?: { cause?: unknown }) {
+    super(`the layout of stream ${stream} cannot be read: ${why}; was it written by a newer client version?`, options);
+  }
+}
+
 export class SegmentIsSealedError extends SluiceError {
   readonly code = 'SEGMENT_IS_SEALED';
   constructor(readonly segment: string, readonly length: number) {

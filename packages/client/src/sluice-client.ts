@@ -71,7 +71,7 @@ export class SluiceClient extends EventEmitter {
       },
     };
     const segments = new SegmentAdmin(context);
-    const streams = new StreamAdmin(context, segments);
+    const streams = new StreamAdmin(segments);
     this.#context = context;
     this.#segments = segments;
     this.#streams = streams;
@@ -101,6 +101,17 @@ export class SluiceClient extends EventEmitter {
   async getStreamInfo(stream: string): Promise<StreamInfo> {
     this.#assertOpen();
     return this.#streams.getStreamInfo(stream);
+  }
+
+  /**
+   * Seals the active segments and puts `segments` successors over equal key ranges in their place
+   * (one new epoch, recorded atomically). Writers and readers follow on their own, keeping each
+   * routing key's order. Refused for sealed streams (StreamSealedError) and streams a revisioned
+   * client uses (StreamNotScalableError).
+   */
+  async scaleStream(stream: string, options: { segments: number }): Promise<void> {
+    this.#assertOpen();
+    await this.#streams.scaleStream(stream, options);
   }
 
   async sealStream(stream: string): Promise<void> {

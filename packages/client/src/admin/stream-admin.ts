@@ -1,110 +1,140 @@
 import { metadataSegmentOf, segmentNameOf, streamNameProblem } from '@sluice/protocol';
-import type { ClientContext } from '../client-context.js';
-import { InvalidOptionError, NoSuchSegmentError, NoSuchStreamError, StreamConflictError } from '../errors.js';
+import { InvalidOptionError, StreamConflictError } from '../errors.js';
+import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
+import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
 import type { SegmentAdmin, SegmentInfo } from './segment-admin.js';
 
 export interface StreamInfo {
   stream: string;
+  /** Active segments now (the count the stream was created with until it is scaled). */
   segments: number;
   sealed: boolean;
-  /** Each segment's offsets and state, in index order. */
+  /** The active segments' offsets and state, by ascending key range. */
   segmentInfos: SegmentInfo[];
+  /** The current epoch: 0 at creation, one more per scale. */
+  epoch: number;
+  /** Each epoch with its segment count and when it began. */
+  history: EpochRecord[];
 }
 
 export const MAX_SEGMENTS_PER_STREAM = 4096;
-const SEGMENT_COUNT = 'segmentCount';
-const SEALED = 'sealed';
 
 /**
  * Streams are kept in a metadata segment (`scope/name/#meta`) owned like any other segment: its
- * `segmentCount` attribute, set once by compare-and-set, is the stream's definition. Every step of
- * createStream tolerates having been done before, so a retry after a crash midway completes the
- * stream, and two clients creating it at once agree.
+ * `segmentCount` attribute, set once by compare-and-set, is the stream's definition, and its `layout`
+ * attribute (stream/layout-store.ts) the epochs once it was scaled. Every step of createStream
+ * tolerates having been done before, so a retry after a crash midway completes the stream, and two
+ * clients creating it at once agree.
  */
 export class StreamAdmin {
-  private readonly segmentCounts = new Map<string, number>();
+  /** The last layout seen per stream: routing starts from it, and a sealed segment refreshes it. */
+  private readonly layouts = new Map<string, StreamLayout>();
+  readonly layoutStore: LayoutStore;
 
-  constructor(
-    private readonly context: ClientContext,
-    private readonly segments: SegmentAdmin,
-  ) {}
+  constructor(private readonly segments: SegmentAdmin) {
+    this.layoutStore = new LayoutStore(segments);
+  }
 
   async createStream(stream: string, options: { segments: number }): Promise<void> {
     assertStreamName(stream);
-    const count = options?.segments;
-    if (!Number.isInteger(count) || count < 1 || count > MAX_SEGMENTS_PER_STREAM) {
-      throw new InvalidOptionError('segments', `must be an integer from 1 to ${MAX_SEGMENTS_PER_STREAM}, got ${String(count)}`);
-    }
+    const count = checkSegmentCount(options?.segments);
     const meta = metadataSegmentOf(stream);
     await this.segments.createSegment(meta);
-    const { current } = await this.segments.updateAttribute(meta, SEGMENT_COUNT, null, count);
+    const { current } = await this.segments.updateAttribute(meta, META.segmentCount, null, count);
     if (current !== count) {
       throw new StreamConflictError(
         `stream ${stream} already exists with ${String(current)} segments, not ${count}; use another name or delete it first`,
       );
     }
+    // A scaled stream was created long ago, and retention may have deleted its first segments.
+    if ((await this.segments.getAttribute(meta, META.layout)) !== null) return;
     await Promise.all(Array.from({ length: count }, (_, index) => this.segments.createSegment(segmentNameOf(stream, index))));
-    this.segmentCounts.set(stream, count);
   }
 
-  /** The stream's segment count; cached, since it never changes once created. */
-  async segmentCount(stream: string): Promise<number> {
-    const cached = this.segmentCounts.get(stream);
-    if (cached !== undefined) return cached;
+  /** The stream's committed layout as last seen by this client (read once, then on refreshLayout). */
+  async layout(stream: string): Promise<StreamLayout> {
+    return this.layouts.get(stream) ?? this.refreshLayout(stream);
+  }
+
+  /** Reads the committed layout again (carrying out a scale found half done). */
+  async refreshLayout(stream: string): Promise<StreamLayout> {
     assertStreamName(stream);
-    const count = await this.readSegmentCount(stream);
-    this.segmentCounts.set(stream, count);
-    return count;
+    const layout = await this.layoutStore.current(stream);
+    this.layouts.set(stream, layout);
+    return layout;
+  }
+
+  /** The number of active segments. */
+  async segmentCount(stream: string): Promise<number> {
+    return activeSegments(await this.refreshLayout(stream)).length;
   }
 
   async getStreamInfo(stream: string): Promise<StreamInfo> {
-    const segments = await this.segmentCount(stream);
-    const meta = metadataSegmentOf(stream);
+    const layout = await this.refreshLayout(stream);
+    const active = activeSegments(layout);
     const [sealed, segmentInfos] = await Promise.all([
-      this.segments.getAttribute(meta, SEALED),
-      Promise.all(Array.from({ length: segments }, (_, index) => this.segments.getSegmentInfo(segmentNameOf(stream, index)))),
+      this.segments.getAttribute(metadataSegmentOf(stream), META.sealed),
+      Promise.all(active.map((segment) => this.segments.getSegmentInfo(segmentNameOf(stream, segment.number)))),
     ]);
-    return { stream, segments, sealed: sealed !== null, segmentInfos };
+    return { stream, segments: active.length, sealed: sealed !== null, segmentInfos, epoch: layout.epoch, history: [...layout.history] };
   }
 
-  /** Seals every segment: writers get SegmentIsSealedError, readers reach the end. */
-  async sealStream(stream: string): Promise<void> {
-    const segments = await this.segmentCount(stream);
+  /**
+   * Seals the active segments and creates `segments` successors over equal key ranges, as one new
+   * epoch. Writers move each key to its successor after its events in the sealed segment are durable;
+   * readers read a successor after every predecessor overlapping its range. Resolves once done.
+   */
+  async scaleStream(stream: string, options: { segments: number }): Promise<void> {
+    assertStreamName(stream);
+    const count = checkSegmentCount(options?.segments);
+    const layout = await this.layoutStore.change(stream, (current) => planScale(current, count, Date.now()));
+    this.layouts.set(stream, layout);
+  }
+
+  /**
+   * Marks the stream as a revisioned client's (never to be scaled) and checks it has one segment that
+   * was never scaled. A scale recording its plan at the same time sees the mark and backs off.
+   */
+  async claimForRevisions(stream: string): Promise<void> {
+    assertStreamName(stream);
     const meta = metadataSegmentOf(stream);
-    const current = await this.segments.getAttribute(meta, SEALED);
-    if (current === null) await this.segments.updateAttribute(meta, SEALED, null, 1);
-    await Promise.all(Array.from({ length: segments }, (_, index) => this.segments.sealSegment(segmentNameOf(stream, index))));
+    if ((await this.segments.getAttribute(meta, META.revisioned)) === null) await this.segments.updateAttribute(meta, META.revisioned, null, 1);
+    const { layout } = await this.layoutStore.read(stream);
+    const count = activeSegments(layout).length;
+    if (count !== 1 || layout.epoch !== 0 || layout.pending !== null) {
+      const why = count === 1 ? 'was scaled' : `has ${count} segments`;
+      throw new InvalidOptionError('stream', `${stream} ${why}; a revisioned client needs a stream created with { segments: 1 } and never scaled`);
+    }
+  }
+
+  /** Seals every active segment: writers get SegmentIsSealedError, readers reach the end. */
+  async sealStream(stream: string): Promise<void> {
+    assertStreamName(stream);
+    const meta = metadataSegmentOf(stream);
+    // Marked first: a scale that starts later is refused, and one under way is carried out below.
+    if ((await this.segments.getAttribute(meta, META.sealed)) === null) await this.segments.updateAttribute(meta, META.sealed, null, 1);
+    const layout = await this.refreshLayout(stream);
+    await Promise.all(activeSegments(layout).map((segment) => this.segments.sealSegment(segmentNameOf(stream, segment.number))));
   }
 
   async deleteStream(stream: string): Promise<void> {
-    const segments = await this.segmentCount(stream);
-    await Promise.all(
-      Array.from({ length: segments }, (_, index) => ignoreMissing(this.segments.deleteSegment(segmentNameOf(stream, index)))),
-    );
-    await ignoreMissing(this.segments.deleteSegment(metadataSegmentOf(stream)));
-    this.segmentCounts.delete(stream);
+    assertStreamName(stream);
+    const { layout } = await this.layoutStore.read(stream);
+    const numbers = [...layout.segments, ...(layout.pending?.created ?? [])].map((segment) => segment.number);
+    await Promise.all(numbers.map((number) => deleteIfPresent(this.segments, segmentNameOf(stream, number))));
+    await deleteIfPresent(this.segments, metadataSegmentOf(stream));
+    this.layouts.delete(stream);
   }
+}
 
-  private async readSegmentCount(stream: string): Promise<number> {
-    try {
-      const count = await this.segments.getAttribute(metadataSegmentOf(stream), SEGMENT_COUNT);
-      if (typeof count === 'number') return count;
-    } catch (error) {
-      if (!(error instanceof NoSuchSegmentError)) throw error;
-    }
-    throw new NoSuchStreamError(stream);
+function checkSegmentCount(count: unknown): number {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEGMENTS_PER_STREAM) {
+    throw new InvalidOptionError('segments', `must be an integer from 1 to ${MAX_SEGMENTS_PER_STREAM}, got ${String(count)}`);
   }
+  return count;
 }
 
 function assertStreamName(stream: string): void {
   const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
   if (problem) throw new InvalidOptionError('stream', problem);
-}
-
-async function ignoreMissing(operation: Promise<void>): Promise<void> {
-  try {
-    await operation;
-  } catch (error) {
-    if (!(error instanceof NoSuchSegmentError)) throw error;
-  }
 }

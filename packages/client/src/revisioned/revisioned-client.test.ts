@@ -22,7 +22,7 @@ class FakeSegment {
 
   context(): ClientContext {
     return {
-      streams: { segmentCount: async () => 1 },
+      streams: { claimForRevisions: async () => undefined },
       track: () => undefined,
       untrack: () => undefined,
       segments: { request: (_segment: string, build: (token: string | null) => Command) => this.request(build) },

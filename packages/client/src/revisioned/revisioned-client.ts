@@ -212,20 +212,10 @@ export class RevisionedClient {
 
   async #ready(): Promise<void> {
     if (this.#closed) throw new ClientClosedError('revisioned client');
-    this.#checked ??= this.#context.streams.segmentCount(this.stream).then(
-      (count) => {
-        if (count !== 1) {
-          throw new InvalidOptionError(
-            'stream',
-            `${this.stream} has ${count} segments; a revisioned client needs a stream created with { segments: 1 }`,
-          );
-        }
-      },
-      (error: unknown) => {
-        this.#checked = null;
-        throw error;
-      },
-    );
+    this.#checked ??= this.#context.streams.claimForRevisions(this.stream).catch((error: unknown) => {
+      this.#checked = null;
+      throw error;
+    });
     await this.#checked;
   }
 }
