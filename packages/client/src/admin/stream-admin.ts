@@ -98,6 +98,7 @@ export class StreamAdmin {
   async claimForRevisions(stream: string): Promise<void> {
     assertStreamName(stream);
     const meta = metadataSegmentOf(stream);
+    await this.layoutStore.read(stream); // NoSuchStreamError before anything is marked
     if ((await this.segments.getAttribute(meta, META.revisioned)) === null) await this.segments.updateAttribute(meta, META.revisioned, null, 1);
     const { layout } = await this.layoutStore.read(stream);
     const count = activeSegments(layout).length;
