@@ -2,11 +2,13 @@
  * What a node acknowledged survives a crash (kill -9, --fsync always) exactly once and in order,
  * and writer dedup survives it too; SIGTERM drains, answers what is in flight and exits 0.
  */
+import { constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
 import { type Command } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 
 import { RawClient, block, eventStrings, expectReply } from './helpers/raw-client.js';
-import { startServer } from './helpers/server-process.js';
+import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 async function readAll(client: RawClient, segment: string): Promise<string[]> {
   const events: string[] = [];
@@ -106,6 +108,44 @@ describe('crash recovery', () => {
     }
     after.close();
     expect(await server.stop()).toBe(0);
+  });
+});
+
+/** The open flags (as the kernel holds them) of every log file the process has open. */
+function logFileFlags(server: ServerProcess): number[] {
+  const flags: number[] = [];
+  for (const fd of readdirSync(`/proc/${server.pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${server.pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (!target.startsWith(server.dataDir) || !target.endsWith('.log')) continue;
+    const line = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${server.pid}/fdinfo/${fd}`, 'utf8'));
+    flags.push(Number.parseInt(line![1]!, 8));
+  }
+  return flags;
+}
+
+describe('log files of a running node', () => {
+  // Killing a process keeps the page cache, so no crash test sees a log that is never synced: look
+  // at what the kernel was asked for instead.
+  it.skipIf(!existsSync('/proc/self/fdinfo'))('are open O_DSYNC with --fsync always (and not with --fsync none)', async () => {
+    for (const fsync of ['always', 'none'] as const) {
+      const server = await startServer({ fsync });
+      const client = await RawClient.connect(server.address);
+      await client.hello();
+      const segment = `sync-${fsync}/s/0`;
+      expectReply(await client.call({ type: 'CreateSegment', segment, token: null }), 'SegmentCreated');
+      expectReply(await client.call({ type: 'SetupAppend', segment, writerId: 'writer', token: null }), 'AppendSetup');
+      expectReply(await client.call(appendOf(segment, 0)), 'DataAppended');
+      const flags = logFileFlags(server);
+      client.close();
+      expect(await server.stop()).toBe(0);
+      expect(flags.length, `log files open with --fsync ${fsync}`).toBeGreaterThan(0);
+      for (const fileFlags of flags) expect(fileFlags & constants.O_DSYNC, `--fsync ${fsync}`).toBe(fsync === 'always' ? constants.O_DSYNC : 0);
+    }
   });
 });
 

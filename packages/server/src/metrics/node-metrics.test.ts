@@ -14,6 +14,7 @@ function nodeMetrics(stats: Partial<StoreStats> = {}): NodeMetrics {
     events: 0,
     bytes: 0,
     fsyncs: 0,
+    syncs: 0,
     cacheBytes: 0,
     cacheHits: 0,
     cacheMisses: 0,

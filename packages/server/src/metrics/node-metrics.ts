@@ -73,7 +73,8 @@ export function createNodeRegistry(sources: MetricSources, options: { defaultMet
   totalCounter(registry, name('appends_total'), 'Append records made durable', () => storeStats().appends);
   totalCounter(registry, name('events_total'), 'Events in durable appends', () => storeStats().events);
   totalCounter(registry, name('appended_bytes_total'), 'Bytes of events made durable', () => storeStats().bytes);
-  totalCounter(registry, name('fsyncs_total'), 'fsync calls of the container logs (group commits)', () => storeStats().fsyncs);
+  totalCounter(registry, name('fsyncs_total'), 'Log writes that returned once on disk (O_DSYNC): one per group commit and file', () => storeStats().fsyncs);
+  totalCounter(registry, name('syncs_total'), 'Every sync call: those log writes, checkpoint file and directory fsyncs', () => storeStats().syncs);
   new Gauge({
     name: name('appends_per_fsync'),
     help: 'Append records per fsync since start (group commit batching); rate(appends)/rate(fsyncs) for a window',

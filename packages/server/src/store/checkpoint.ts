@@ -162,8 +162,11 @@ export async function loadCheckpoint(directory: string): Promise<Checkpoint | nu
   return decodeCheckpoint(file, path);
 }
 
-/** Temp file, fsync, rename, fsync the directory: the new checkpoint replaces the old atomically. */
-export async function writeCheckpointFile(directory: string, encoded: Buffer[], sync: boolean): Promise<void> {
+/**
+ * Temp file, fsync, rename, fsync the directory: the new checkpoint replaces the old atomically.
+ * Returns the sync calls made (two with sync, else none), which the store counts.
+ */
+export async function writeCheckpointFile(directory: string, encoded: Buffer[], sync: boolean): Promise<number> {
   const temporary = join(directory, TEMPORARY_FILE);
   const handle = await open(temporary, 'w');
   try {
@@ -175,7 +178,9 @@ export async function writeCheckpointFile(directory: string, encoded: Buffer[], 
     await handle.close();
   }
   await rename(temporary, join(directory, CHECKPOINT_FILE));
-  if (sync) await syncDirectory(directory);
+  if (!sync) return 0;
+  await syncDirectory(directory);
+  return 2;
 }
 
 export async function removeCheckpointLeftovers(directory: string): Promise<void> {

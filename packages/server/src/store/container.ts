@@ -43,7 +43,10 @@ export interface StoreCounters {
   appends: number;
   events: number;
   bytes: number;
+  /** Log writes that returned only once their data was on disk: one per group commit and file. */
   fsyncs: number;
+  /** Every sync call while running: those log writes, checkpoint file and directory syncs. */
+  syncs: number;
 }
 
 export interface ContainerContext {
@@ -104,6 +107,7 @@ export class SegmentContainer implements Container {
       fsync: options.fsync === 'always',
       counters: context.counters,
       activity: context.activity,
+      io: options.logIo,
       onDurable: (end, bytes) => container?.afterDurable(end, bytes),
     });
     container = new SegmentContainer(context, directory, recovered.segments, recovered.nextSegmentId, recovered.replayedBytes, log);
@@ -499,7 +503,7 @@ export class SegmentContainer implements Container {
     const { checkpoint, firstFileInUse } = this.captureCheckpoint(position);
     const encoded = encodeCheckpoint(checkpoint);
     this.bytesSinceCheckpoint = 0;
-    await writeCheckpointFile(this.directory, encoded, this.context.options.fsync === 'always');
+    this.context.counters.syncs += await writeCheckpointFile(this.directory, encoded, this.context.options.fsync === 'always');
     await this.removeLogFilesBefore(Math.min(firstFileInUse, position.fileNumber));
   }
 

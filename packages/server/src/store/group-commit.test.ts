@@ -62,6 +62,6 @@ describe('group commit', () => {
     const container = store.container(0);
     await container.createSegment('s/t/0');
     await Promise.all(Array.from({ length: 20 }, (_, n) => container.append('s/t/0', block(`e${n}`), 1)));
-    expect(store.stats()).toMatchObject({ appends: 20, fsyncs: 0 });
+    expect(store.stats()).toMatchObject({ appends: 20, fsyncs: 0, syncs: 0 });
   });
 });

@@ -1,7 +1,7 @@
-import { constants, writevSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 
-import { logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import { logFilePath, type LogPosition } from './log-files.js';
+import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
 import type { EncodedRecord } from './record-codec.js';
 
 /** Shared by the containers of a store: whether any of them is writing right now. */
@@ -34,7 +34,10 @@ export interface LogWriterOptions {
   logFileBytes: number;
   /** False only for tests: records are written but never fsynced. */
   fsync: boolean;
-  counters: { fsyncs: number };
+  /** fsyncs: log writes that returned once on disk; syncs: those and the directory syncs. */
+  counters: { fsyncs: number; syncs: number };
+  /** Default node:fs; tests record or hold the log's writes. */
+  io?: LogIo;
   /** Log writes in progress on the thread pool, across every container of the node. */
   activity: DiskActivity;
   /**
@@ -62,7 +65,8 @@ export class LogWriter {
 
   private constructor(
     private readonly options: LogWriterOptions,
-    private handle: FileHandle,
+    private readonly io: LogIo,
+    private handle: LogFile,
     private handleFileNumber: number,
     end: LogPosition,
   ) {
@@ -72,16 +76,20 @@ export class LogWriter {
 
   /** Opens the log to append at end (the file is created when it does not exist yet). */
   static async open(end: LogPosition, options: LogWriterOptions): Promise<LogWriter> {
+    const io = options.io ?? nodeLogIo;
     const path = logFilePath(options.directory, end.fileNumber);
-    let handle: FileHandle;
+    let handle: LogFile;
     try {
-      handle = await open(path, openFlags(options.fsync, false));
+      handle = await io.open(path, openFlags(options.fsync, false));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      handle = await open(path, openFlags(options.fsync, true));
-      if (options.fsync) await syncDirectory(options.directory);
+      handle = await io.open(path, openFlags(options.fsync, true));
+      if (options.fsync) {
+        await io.syncDirectory(options.directory);
+        options.counters.syncs += 1;
+      }
     }
-    return new LogWriter(options, handle, end.fileNumber, end);
+    return new LogWriter(options, io, handle, end.fileNumber, end);
   }
 
   get durablePosition(): LogPosition {
@@ -188,7 +196,10 @@ export class LogWriter {
         throw new Error(`short write to log file ${fileNumber}: ${bytesWritten} of ${runBytes} bytes at ${position}`);
       }
       // With O_DSYNC the writev above returned only once its data was on disk: that was the fsync.
-      if (this.options.fsync) this.options.counters.fsyncs += 1;
+      if (this.handle.syncsEachWrite) {
+        this.options.counters.fsyncs += 1;
+        this.options.counters.syncs += 1;
+      }
       written += runBytes;
     }
     return written;
@@ -196,10 +207,10 @@ export class LogWriter {
 
   private async write(chunks: Buffer[], bytes: number, position: number): Promise<number> {
     const { activity } = this.options;
-    if (activity.writesInFlight === 0 && bytes <= SYNC_WRITE_MAX_BYTES) return writevSync(this.handle.fd, chunks, position);
+    if (activity.writesInFlight === 0 && bytes <= SYNC_WRITE_MAX_BYTES) return this.handle.writevSync(chunks, position);
     activity.writesInFlight += 1;
     try {
-      return (await this.handle.writev(chunks, position)).bytesWritten;
+      return await this.handle.writev(chunks, position);
     } finally {
       activity.writesInFlight -= 1;
     }
@@ -208,9 +219,12 @@ export class LogWriter {
   /** The previous file is already fsynced (every run is); the new one's name must be durable too. */
   private async rollTo(fileNumber: number): Promise<void> {
     await this.handle.close();
-    this.handle = await open(logFilePath(this.options.directory, fileNumber), openFlags(this.options.fsync, true));
+    this.handle = await this.io.open(logFilePath(this.options.directory, fileNumber), openFlags(this.options.fsync, true));
     this.handleFileNumber = fileNumber;
-    if (this.options.fsync) await syncDirectory(this.options.directory);
+    if (this.options.fsync) {
+      await this.io.syncDirectory(this.options.directory);
+      this.options.counters.syncs += 1;
+    }
   }
 
   private fail(error: Error, group: QueuedRecord[]): void {

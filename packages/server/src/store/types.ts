@@ -1,5 +1,7 @@
 import type { AttributeValue } from '@sluice/protocol';
 
+import type { LogIo } from './log-io.js';
+
 /**
  * The storage contract the network layer is written against. One SegmentStore per node; it owns
  * one Container per container id this node owns. Every method that changes state resolves only
@@ -19,6 +21,8 @@ export interface StoreOptions {
   checkpointIntervalBytes: number;
   maxEventSize: number;
   logger: StoreLogger;
+  /** The log's file calls; node:fs unless a test records or holds them. */
+  logIo?: LogIo;
 }
 
 export interface StoreLogger {
@@ -127,7 +131,10 @@ export interface StoreStats {
   /** Events in those records. */
   events: number;
   bytes: number;
+  /** Log writes that returned only once on disk (O_DSYNC): one per group commit and file. */
   fsyncs: number;
+  /** Every sync call while running: those log writes, checkpoint file and directory syncs. */
+  syncs: number;
   cacheBytes: number;
   cacheHits: number;
   cacheMisses: number;

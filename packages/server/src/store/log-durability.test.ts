@@ -1,0 +1,116 @@
+import { constants } from 'node:fs';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
+import { block, openTestStore, TempDirs } from './test-support.js';
+import type { SegmentStore } from './types.js';
+
+const dirs = new TempDirs();
+const stores: SegmentStore[] = [];
+const ios: WatchedLogIo[] = [];
+afterEach(async () => {
+  // A held write would keep close() waiting: let it finish first.
+  for (const io of ios.splice(0)) io.release();
+  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
+  await dirs.cleanup();
+});
+
+/**
+ * The real file calls, watched: the flags each log file was opened with, each write as it returns,
+ * and, while `holding`, writes through the thread pool that return only when the test says so.
+ */
+class WatchedLogIo implements LogIo {
+  readonly openFlags: number[] = [];
+  readonly events: string[] = [];
+  holding = false;
+  private held: Array<() => void> = [];
+  private onHeld: (() => void) | null = null;
+
+  constructor() {
+    ios.push(this);
+  }
+
+  async open(path: string, flags: number): Promise<LogFile> {
+    this.openFlags.push(flags);
+    const file = await nodeLogIo.open(path, flags);
+    return {
+      syncsEachWrite: file.syncsEachWrite,
+      writevSync: (chunks, position) => {
+        const written = file.writevSync(chunks, position);
+        this.events.push(`wrote ${written}`);
+        return written;
+      },
+      writev: async (chunks, position) => {
+        const written = await file.writev(chunks, position);
+        if (this.holding) {
+          await new Promise<void>((resolve) => {
+            this.held.push(resolve);
+            this.onHeld?.();
+          });
+        }
+        this.events.push(`wrote ${written}`);
+        return written;
+      },
+      close: () => file.close(),
+    };
+  }
+
+  syncDirectory(directory: string): Promise<void> {
+    return nodeLogIo.syncDirectory(directory);
+  }
+
+  /** Resolves once a write is being held. */
+  writeHeld(): Promise<void> {
+    if (this.held.length > 0) return Promise.resolve();
+    return new Promise((resolve) => (this.onHeld = resolve));
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const resume of this.held.splice(0)) resume();
+  }
+}
+
+/** Lets timers, I/O callbacks and microtasks run for a while. */
+const settleFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('log durability', () => {
+  it("opens every log file O_DSYNC with fsync 'always', so each write returns once on disk", async () => {
+    const io = new WatchedLogIo();
+    const store = await openTestStore(await dirs.make(), { fsync: 'always', logIo: io, logFileBytes: 4096 });
+    stores.push(store);
+    const container = store.container(0);
+    await container.createSegment('s/t/0');
+    // Past logFileBytes the log rolls over: the new file must be opened the same way.
+    for (let n = 0; n < 4; n++) await container.append('s/t/0', block('x'.repeat(3000)), 1);
+    expect(io.openFlags.length).toBeGreaterThanOrEqual(2);
+    for (const flags of io.openFlags) expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    expect(store.stats().fsyncs).toBe(5);
+  });
+
+  it('acknowledges no append before the write carrying it has returned from the disk', async () => {
+    const io = new WatchedLogIo();
+    const store = await openTestStore(await dirs.make(), { fsync: 'always', logIo: io });
+    stores.push(store);
+    const container = store.container(0);
+    await container.createSegment('s/t/0');
+
+    // Over 64 KiB, so the write goes through the thread pool, where the test holds it.
+    io.holding = true;
+    const before = io.events.length;
+    const big = block('b'.repeat(100 * 1024));
+    const append = container.append('s/t/0', big, 1).then(() => io.events.push('acknowledged'));
+    await io.writeHeld();
+    await settleFor(50);
+    expect(io.events.slice(before)).toEqual([]);
+    expect(container.getInfo('s/t/0').length).toBe(0);
+
+    io.release();
+    await append;
+    const [wrote, acknowledged, ...rest] = io.events.slice(before);
+    expect(Number(wrote!.split(' ')[1])).toBeGreaterThan(big.length);
+    expect([acknowledged, ...rest]).toEqual(['acknowledged']);
+    expect(container.getInfo('s/t/0').length).toBe(big.length);
+  });
+});
