@@ -140,6 +140,19 @@ export class ConditionalCheckFailedError extends SluiceError {
   }
 }
 
+/**
+ * The segment's container has fewer than a majority of its replicas in sync, so the append could not
+ * be made durable on a majority and was not acknowledged. Writers keep retrying within their retry
+ * window; it passes once enough replicas are back (or the cluster has chosen a new primary).
+ */
+export class NotEnoughReplicasError extends SluiceError {
+  readonly code = 'NOT_ENOUGH_REPLICAS';
+  override readonly retriable = true;
+  constructor(readonly segment: string, reason: string) {
+    super(`${segment} is not writable right now: ${reason}`);
+  }
+}
+
 /** An ErrorMessage reply: the server could not do what was asked, for the reason it gives. */
 export class ServerError extends SluiceError {
   readonly code = 'SERVER_ERROR';
@@ -215,5 +228,7 @@ export function errorFromReply(reply: ErrorReply): SluiceError {
       return new ConditionalCheckFailedError(reply.segment, reply.length);
     case 'ErrorMessage':
       return new ServerError(reply.code, reply.message);
+    case 'NotEnoughReplicas':
+      return new NotEnoughReplicasError(reply.segment, reply.message);
   }
 }

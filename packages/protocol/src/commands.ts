@@ -90,6 +90,34 @@ export const COMMANDS = {
     fields: { segment: 'string', offset: 'uint', length: 'uint', endOfSegment: 'bool', data: 'bytes' },
   },
 
+  // Node to node: a container's primary replicates its log to the backups (docs/protocol.md,
+  // "Replication"). A log position is (fileNumber, position): replicas hold byte-identical logs.
+  Replicate: {
+    code: 0x40,
+    fields: {
+      container: 'uint',
+      epoch: 'uint',
+      /** The epoch the records were written in (a batch never spans two): may be older than `epoch` during catch-up. */
+      dataEpoch: 'uint',
+      fileNumber: 'uint',
+      position: 'uint',
+      data: 'bytes',
+    },
+  },
+  Replicated: {
+    code: 0x41,
+    fields: { container: 'uint', status: 'string', epoch: 'uint', fileNumber: 'uint', position: 'uint' },
+  },
+  FenceReplica: { code: 0x42, fields: { container: 'uint', epoch: 'uint' } },
+  ReplicaFenced: {
+    code: 0x43,
+    fields: { container: 'uint', status: 'string', epoch: 'uint', lastEpoch: 'uint', fileNumber: 'uint', position: 'uint' },
+  },
+  GetEpochEnd: { code: 0x44, fields: { container: 'uint', epoch: 'uint' } },
+  EpochEnd: { code: 0x45, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint' } },
+  FetchLog: { code: 0x46, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', maxBytes: 'uint' } },
+  LogFetched: { code: 0x47, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', data: 'bytes' } },
+
   // Error replies, each carrying the request id of the request it answers.
   WrongHost: { code: 0x60, fields: { segment: 'string', owner: 'string' } },
   NoSuchSegment: { code: 0x61, fields: { segment: 'string' } },
@@ -100,6 +128,7 @@ export const COMMANDS = {
   AuthTokenCheckFailed: { code: 0x66, fields: { segment: 'string?', message: 'string' } },
   OperationUnsupported: { code: 0x67, fields: { message: 'string' } },
   ErrorMessage: { code: 0x68, fields: { code: 'string', message: 'string' } },
+  NotEnoughReplicas: { code: 0x69, fields: { segment: 'string', message: 'string' } },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -132,6 +161,10 @@ export const SEGMENT_REQUESTS = [
 ] as const satisfies readonly CommandName[];
 export type SegmentRequestName = (typeof SEGMENT_REQUESTS)[number];
 
+/** Requests one node sends another to replicate a container's log; never sent by clients. */
+export const REPLICATION_REQUESTS = ['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog'] as const satisfies readonly CommandName[];
+export type ReplicationRequestName = (typeof REPLICATION_REQUESTS)[number];
+
 /** Replies that report a failure; the client turns each into an error class with the same code. */
 export const ERROR_REPLIES = [
   'WrongHost',
@@ -144,6 +177,7 @@ export const ERROR_REPLIES = [
   'OperationUnsupported',
   'ErrorMessage',
   'ConditionalCheckFailed',
+  'NotEnoughReplicas',
 ] as const satisfies readonly CommandName[];
 export type ErrorReplyName = (typeof ERROR_REPLIES)[number];
 export type ErrorReply = CommandOf<ErrorReplyName>;

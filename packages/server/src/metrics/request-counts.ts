@@ -59,6 +59,7 @@ const ERROR_CODES: Readonly<Record<string, string>> = {
   AuthTokenCheckFailed: 'AUTH_TOKEN_CHECK_FAILED',
   OperationUnsupported: 'OPERATION_UNSUPPORTED',
   ConditionalCheckFailed: 'CONDITIONAL_CHECK_FAILED',
+  NotEnoughReplicas: 'NOT_ENOUGH_REPLICAS',
 };
 
 /** The code an error reply is counted under (the same codes the client's error classes carry); null for a success. */

@@ -1,5 +1,6 @@
 import { ProtocolError, type Command } from '@sluice/protocol';
 
+import { FencedError, NotEnoughReplicasError } from '../replication/errors.js';
 import { StoreError } from '../store/types.js';
 
 /** A request-scoped failure the handler raises itself; it becomes an ErrorMessage with this code. */
@@ -42,6 +43,7 @@ export function errorReplyOf(error: unknown, segment: string, writerId: string |
         return errorMessage(error.code, error.message);
     }
   }
+  if (error instanceof NotEnoughReplicasError || error instanceof FencedError) return { type: 'NotEnoughReplicas', segment, message: error.message };
   if (error instanceof RequestError || error instanceof ProtocolError) return errorMessage(error.code, error.message);
   return null;
 }

@@ -13,6 +13,7 @@ import { BlockCache } from './block-cache.js';
 import { encodeCheckpoint, writeCheckpointFile, type Checkpoint, type CheckpointSegment } from './checkpoint.js';
 import { containerDirectory, listLogFiles, logFilePath, syncDirectory, type LogPosition } from './log-files.js';
 import { LogReader } from './log-reader.js';
+import type { ContainerLog, Replication } from './container-log.js';
 import { LogWriter, type DiskActivity, type SettleRecord } from './log-writer.js';
 import {
   encodeAppend,
@@ -22,9 +23,11 @@ import {
   encodeSeal,
   encodeTruncate,
   MAX_RECORD_BODY,
+  RecordType,
   type EncodedRecord,
+  type LogRecord,
 } from './record-codec.js';
-import { recoverContainer } from './recovery.js';
+import { recoverContainer, Replay } from './recovery.js';
 import type { IndexEntry } from './segment-index.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
 import {
@@ -55,6 +58,8 @@ export interface ContainerContext {
   cache: BlockCache;
   counters: StoreCounters;
   activity: DiskActivity;
+  /** Present when the container is replicated: records are durable once a majority of replicas has them. */
+  replication?: Replication;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -86,7 +91,7 @@ export class SegmentContainer implements Container {
     private readonly byId: Map<number, SegmentState>,
     nextSegmentId: number,
     replayedBytes: number,
-    private readonly log: LogWriter,
+    private readonly log: ContainerLog,
   ) {
     this.nextSegmentId = nextSegmentId;
     // A long replay means the next crash would replay it again: checkpoint soon.
@@ -101,15 +106,29 @@ export class SegmentContainer implements Container {
     await createDurably(directory, options.fsync === 'always');
     const recovered = await recoverContainer(directory, id, options.logger);
     let container: SegmentContainer | null = null;
-    const log = await LogWriter.open(recovered.logEnd, {
+    const afterDurable = (end: LogPosition, bytes: number): void => container?.afterDurable(end, bytes);
+    const { replication } = context;
+    const local = await LogWriter.open(recovered.logEnd, {
       directory,
       logFileBytes: options.logFileBytes,
       fsync: options.fsync === 'always',
       counters: context.counters,
       activity: context.activity,
       io: options.logIo,
-      onDurable: (end, bytes) => container?.afterDurable(end, bytes),
+      // Replicated, the container's after-durable work waits for a majority: replication runs it.
+      onDurable: replication ? undefined : afterDurable,
     });
+    const replay = new Replay(null, options.logger, id, recovered.segments);
+    replay.nextSegmentId = recovered.nextSegmentId;
+    const log = replication
+      ? await replication.attach({
+          id,
+          directory,
+          local,
+          onCommitted: afterDurable,
+          apply: (record, fileNumber, position) => container?.applyReplicated(replay, record, fileNumber, position),
+        })
+      : local;
     container = new SegmentContainer(context, directory, recovered.segments, recovered.nextSegmentId, recovered.replayedBytes, log);
     return { container, replayedBytes: recovered.replayedBytes };
   }
@@ -316,12 +335,27 @@ export class SegmentContainer implements Container {
     return this.closing;
   }
 
+  /**
+   * A backup's copy of a record the primary wrote, durable here: its state changes as replay would
+   * change it (the primary decided the record; this replica only follows).
+   */
+  private applyReplicated(replay: Replay, record: LogRecord, fileNumber: number, position: number): void {
+    const deleted = record.type === RecordType.Delete ? this.byId.get(record.segmentId) : undefined;
+    replay.apply(record, fileNumber, position);
+    if (record.type === RecordType.CreateSegment) {
+      this.byName.set(record.name, this.byId.get(record.segmentId)!);
+      this.nextSegmentId = Math.max(this.nextSegmentId, replay.nextSegmentId);
+    } else if (deleted && this.byName.get(deleted.name) === deleted) {
+      this.byName.delete(deleted.name);
+    }
+  }
+
   private async shutDown(): Promise<void> {
     await this.log.whenDurable().catch(() => undefined);
     await this.checkpointing;
     for (const segment of this.byId.values()) segment.releaseWaiters();
     try {
-      if (!this.log.failed) await this.writeCheckpoint(this.log.durablePosition);
+      if (!this.log.failed && this.log.checkpointable) await this.writeCheckpoint(this.log.durablePosition);
     } finally {
       await Promise.allSettled([...this.reads]);
       await this.log.close();
@@ -486,6 +520,7 @@ export class SegmentContainer implements Container {
   private afterDurable(end: LogPosition, bytes: number): void {
     this.bytesSinceCheckpoint += bytes;
     if (!this.accepting || this.checkpointing || this.bytesSinceCheckpoint < this.context.options.checkpointIntervalBytes) return;
+    if (!this.log.checkpointable) return;
     this.checkpointing = this.writeCheckpoint(end)
       .catch((error: unknown) => {
         this.context.options.logger.error({ container: this.id, err: error }, 'writing a checkpoint failed; the next one will retry');

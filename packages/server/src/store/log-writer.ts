@@ -55,6 +55,8 @@ export interface LogWriterOptions {
  * and one fdatasync, then settles every record in it. Under load, one fsync covers many appends.
  */
 export class LogWriter {
+  /** A log of its own: everything durable in it is acknowledged, so checkpoints may cover all of it. */
+  readonly checkpointable = true;
   private queue: QueuedRecord[] = [];
   private flushing = false;
   private failure: Error | null = null;
@@ -103,12 +105,41 @@ export class LogWriter {
 
   /** Queues the record and returns where it starts; settle is called after the fsync covering it. */
   append(record: EncodedRecord, settle: SettleRecord): LogPosition {
+    this.checkWritable();
+    if (this.tail.position > 0 && this.tail.position + record.byteLength > this.options.logFileBytes) this.rollTail();
+    return this.enqueue(record, settle);
+  }
+
+  /**
+   * For a replica: queues records another replica wrote at `at`, so both logs stay byte-identical.
+   * `at` must be this log's end, or the start of the next file (the writer of the records rolled
+   * over there); returns false and queues nothing otherwise.
+   */
+  appendAt(at: LogPosition, record: EncodedRecord, settle: SettleRecord): boolean {
+    this.checkWritable();
+    const rolls = at.fileNumber === this.tail.fileNumber + 1 && at.position === 0 && this.tail.position > 0;
+    if (!rolls && (at.fileNumber !== this.tail.fileNumber || at.position !== this.tail.position)) return false;
+    if (rolls) this.rollTail();
+    this.enqueue(record, settle);
+    return true;
+  }
+
+  /** Where the next record goes: the end of the log including records not yet durable. */
+  get endPosition(): LogPosition {
+    return { ...this.tail };
+  }
+
+  private checkWritable(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('the log writer is closed');
-    if (this.tail.position > 0 && this.tail.position + record.byteLength > this.options.logFileBytes) {
-      this.tail.fileNumber += 1;
-      this.tail.position = 0;
-    }
+  }
+
+  private rollTail(): void {
+    this.tail.fileNumber += 1;
+    this.tail.position = 0;
+  }
+
+  private enqueue(record: EncodedRecord, settle: SettleRecord): LogPosition {
     const at = { ...this.tail };
     this.queue.push({ chunks: record.chunks, byteLength: record.byteLength, fileNumber: at.fileNumber, position: at.position, settle });
     this.tail.position += record.byteLength;

@@ -115,9 +115,11 @@ async function dropTornTail(
   if (laterFiles.length > 0) await syncDirectory(directory);
 }
 
-/** Applies records to the recovered state: each is accepted and committed at once. */
-class Replay {
-  readonly segments = new Map<number, SegmentState>();
+/**
+ * Applies log records to a container's state, each accepted and committed at once: what recovery
+ * does with the log after the checkpoint, and what a backup does with each record it replicates.
+ */
+export class Replay {
   nextSegmentId = 0;
   unknownSegmentRecords = 0;
 
@@ -125,6 +127,8 @@ class Replay {
     checkpoint: Checkpoint | null,
     private readonly logger: StoreLogger,
     private readonly containerId: number,
+    /** Live segments by id; a backup passes its container's own map. */
+    readonly segments = new Map<number, SegmentState>(),
   ) {
     if (!checkpoint) return;
     this.nextSegmentId = checkpoint.nextSegmentId;

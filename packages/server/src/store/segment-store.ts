@@ -39,7 +39,7 @@ async function openLocked(options: StoreOptions, lock: DataDirLock): Promise<Seg
   const cache = new BlockCache(options.cacheBytes);
   const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0 };
   const activity: DiskActivity = { writesInFlight: 0 };
-  const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters, activity })));
+  const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters, activity, replication: options.replication })));
   const failed = opening.find((result) => result.status === 'rejected');
   const opened = opening.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   if (failed) {

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@sluice/protocol';
 
 import type { LogIo } from './log-io.js';
+import type { Replication } from './container-log.js';
 
 /**
  * The storage contract the network layer is written against. One SegmentStore per node; it owns
@@ -23,6 +24,8 @@ export interface StoreOptions {
   logger: StoreLogger;
   /** The log's file calls; node:fs unless a test records or holds them. */
   logIo?: LogIo;
+  /** Present on a replicated node: each container's records are durable once a majority of its replicas hold them. */
+  replication?: Replication;
 }
 
 export interface StoreLogger {

@@ -1,0 +1,268 @@
+import { readFile } from 'node:fs/promises';
+
+import type { Command, CommandOf, ReplicationRequestName } from '@sluice/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { BlockCache } from '../store/block-cache.js';
+import { SegmentContainer } from '../store/container.js';
+import { EpochHistory } from '../store/epoch-history.js';
+import { containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
+import { block, recordingLogger, TempDirs, testOptions, texts } from '../store/test-support.js';
+import { cutDivergentTail } from './divergent-tail.js';
+import { FencedError, NotEnoughReplicasError } from './errors.js';
+import type { PeerLink, ReplicationReplies } from './peer-link.js';
+import { promote } from './promotion.js';
+import { ReplicatedLog } from './replicated-log.js';
+import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
+
+const ACK_TIMEOUT_MS = 400;
+
+interface Replica {
+  name: string;
+  dataDir: string;
+  container: SegmentContainer;
+  log: ReplicatedLog;
+}
+
+/** Three (or more) replicas of container 0 in one process, linked in memory; a replica can be cut off. */
+class Cluster {
+  readonly replicas = new Map<string, Replica>();
+  readonly unreachable = new Set<string>();
+  readonly deposed: string[] = [];
+  readonly divergent = new Map<string, LogPosition>();
+  private readonly dirs = new TempDirs();
+
+  async start(...names: string[]): Promise<void> {
+    for (const name of names) await this.open(name, await this.dirs.make());
+  }
+
+  async open(name: string, dataDir: string): Promise<Replica> {
+    let log: ReplicatedLog | null = null;
+    const options = testOptions(dataDir, {
+      replication: {
+        attach: async (container) => {
+          const history = await EpochHistory.load(container.directory, false);
+          log = new ReplicatedLog(container, history, {
+            ackTimeoutMs: ACK_TIMEOUT_MS,
+            logger: recordingLogger(),
+            onDeposed: () => void this.deposed.push(name),
+            onDivergentTail: (_id, end) => void this.divergent.set(name, end),
+          });
+          return log;
+        },
+      },
+    });
+    const context = { id: 0, options, replication: options.replication, cache: new BlockCache(1 << 24), counters: { appends: 0, events: 0, bytes: 0, fsyncs: 0 }, activity: { writesInFlight: 0 } };
+    const { container } = await SegmentContainer.open(context);
+    const replica = { name, dataDir, container, log: log! };
+    this.replicas.set(name, replica);
+    return replica;
+  }
+
+  get(name: string): Replica {
+    return this.replicas.get(name)!;
+  }
+
+  link(to: string): PeerLink {
+    return {
+      node: to,
+      request: async <N extends ReplicationRequestName>(command: CommandOf<N>) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.unreachable.has(to)) throw new Error(`${to} is unreachable`);
+        const reply: Command = await serveReplicationRequest(this.get(to).log, command as ReplicationRequest);
+        return reply as unknown as ReplicationReplies[N];
+      },
+      close: () => undefined,
+    };
+  }
+
+  async promote(name: string, epoch: number, backups: string[]): Promise<void> {
+    const outcome = await promote(this.get(name).log, 0, epoch, backups.map((backup) => this.link(backup)), backups.length + 1, recordingLogger());
+    expect(outcome.kind).toBe('primary');
+  }
+
+  follow(name: string, primary: string, epoch: number): void {
+    this.get(name).log.becomeBackup(epoch, this.link(primary));
+  }
+
+  /** Closes, cuts at the divergence point it reported, opens again (what the node does on onDivergentTail). */
+  async cutAndReopen(name: string): Promise<Replica> {
+    const replica = this.get(name);
+    const end = this.divergent.get(name)!;
+    await replica.container.close();
+    await cutDivergentTail(containerDirectory(replica.dataDir, 0), end, false);
+    this.divergent.delete(name);
+    return this.open(name, replica.dataDir);
+  }
+
+  async logBytes(name: string): Promise<Buffer> {
+    return readFile(logFilePath(containerDirectory(this.get(name).dataDir, 0), 1));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.replicas.values()].map((replica) => replica.container.close()));
+    await this.dirs.cleanup();
+  }
+}
+
+let cluster: Cluster;
+afterEach(async () => {
+  await cluster.close();
+});
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function readAll(container: SegmentContainer, segment: string): Promise<string[]> {
+  const events: string[] = [];
+  let offset = container.getInfo(segment).startOffset;
+  for (;;) {
+    const result = await container.read(segment, offset, 1 << 20);
+    if (result.data.byteLength === 0) return events;
+    events.push(...texts(result.data));
+    offset += result.data.byteLength;
+  }
+}
+
+async function writeEvents(container: SegmentContainer, writerId: string, from: number, count: number): Promise<void> {
+  for (let n = from; n < from + count; n++) {
+    await container.append('s', block(`${writerId}${n}`), 1, { writer: { writerId, lastEventNumber: n, eventCount: 1 } });
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('replicated container log', () => {
+  it('acknowledges appends held by a majority; the backups hold byte-identical logs', async () => {
+    cluster = new Cluster();
+    await cluster.start('a', 'b', 'c');
+    cluster.follow('b', 'a', 1);
+    cluster.follow('c', 'a', 1);
+    await cluster.promote('a', 1, ['b', 'c']);
+    const primary = cluster.get('a').container;
+    await until(() => cluster.get('a').log.isServing, 'a serves');
+    await primary.createSegment('s');
+    await writeEvents(primary, 'w', 0, 50);
+    expect(await readAll(primary, 's')).toEqual(Array.from({ length: 50 }, (_, n) => `w${n}`));
+    const original = await cluster.logBytes('a');
+    await until(async () => (await cluster.logBytes('b')).equals(original) && (await cluster.logBytes('c')).equals(original), 'backups match');
+  });
+
+  it('keeps acknowledging with one backup gone, fails typed without a majority, and resumes when one returns', async () => {
+    cluster = new Cluster();
+    await cluster.start('a', 'b', 'c');
+    cluster.follow('b', 'a', 1);
+    cluster.follow('c', 'a', 1);
+    await cluster.promote('a', 1, ['b', 'c']);
+    const primary = cluster.get('a').container;
+    await until(() => cluster.get('a').log.isServing, 'a serves');
+    await primary.createSegment('s');
+    cluster.unreachable.add('c');
+    await writeEvents(primary, 'w', 0, 10);
+    cluster.unreachable.add('b');
+    const failure = await rejection(writeEvents(primary, 'w', 10, 1));
+    expect(failure).toBeInstanceOf(NotEnoughReplicasError);
+    expect(() => primary.getInfo('s')).toThrow(NotEnoughReplicasError);
+
+    cluster.unreachable.delete('b');
+    await until(() => cluster.get('a').log.isServing, 'a serves again');
+    // The writer resends event 10: it is in the primary's log and now on a majority, so it is a duplicate.
+    await writeEvents(primary, 'w', 10, 5);
+    expect(await readAll(primary, 's')).toEqual(Array.from({ length: 15 }, (_, n) => `w${n}`));
+  });
+
+  it('fails over to a backup holding every acknowledged append, with writer dedup intact', async () => {
+    cluster = new Cluster();
+    await cluster.start('a', 'b', 'c');
+    cluster.follow('b', 'a', 1);
+    cluster.follow('c', 'a', 1);
+    await cluster.promote('a', 1, ['b', 'c']);
+    const old = cluster.get('a').container;
+    await until(() => cluster.get('a').log.isServing, 'a serves');
+    await old.createSegment('s');
+    cluster.unreachable.add('c'); // c lags: b alone holds the newest appends with a
+    await writeEvents(old, 'w', 0, 20);
+    cluster.unreachable.add('a'); // a dies
+    cluster.get('a').log.stepDown('test: dead');
+    cluster.unreachable.delete('c');
+
+    // c becomes primary: it must fetch the longest log (b's) before serving.
+    cluster.follow('b', 'c', 2);
+    await cluster.promote('c', 2, ['a', 'b']);
+    const primary = cluster.get('c').container;
+    await until(() => cluster.get('c').log.isServing, 'c serves');
+    expect(await readAll(primary, 's')).toEqual(Array.from({ length: 20 }, (_, n) => `w${n}`));
+    const resent = await primary.append('s', block('w19'), 1, { writer: { writerId: 'w', lastEventNumber: 19, eventCount: 1 } });
+    expect(resent.duplicate).toBe(true);
+    await writeEvents(primary, 'w', 20, 5);
+    expect(await readAll(primary, 's')).toHaveLength(25);
+  });
+
+  it('a returning primary cuts the tail nobody acknowledged, catches up and follows', async () => {
+    cluster = new Cluster();
+    await cluster.start('a', 'b', 'c');
+    cluster.follow('b', 'a', 1);
+    cluster.follow('c', 'a', 1);
+    await cluster.promote('a', 1, ['b', 'c']);
+    const old = cluster.get('a').container;
+    await until(() => cluster.get('a').log.isServing, 'a serves');
+    await old.createSegment('s');
+    await writeEvents(old, 'w', 0, 5);
+    cluster.unreachable.add('b');
+    cluster.unreachable.add('c');
+    expect(await rejection(writeEvents(old, 'w', 5, 1))).toBeInstanceOf(NotEnoughReplicasError); // written at a only
+    cluster.unreachable.add('a');
+    cluster.get('a').log.stepDown('test: dead');
+    cluster.unreachable.delete('b');
+    cluster.unreachable.delete('c');
+
+    cluster.follow('c', 'b', 2);
+    await cluster.promote('b', 2, ['a', 'c']);
+    const primary = cluster.get('b').container;
+    await until(() => cluster.get('b').log.isServing, 'b serves');
+    await writeEvents(primary, 'v', 0, 3);
+
+    cluster.unreachable.delete('a');
+    cluster.follow('a', 'b', 2);
+    await until(() => cluster.divergent.has('a'), 'a finds its divergent tail');
+    await cluster.cutAndReopen('a');
+    cluster.follow('a', 'b', 2);
+    await writeEvents(primary, 'v', 3, 2);
+    await until(async () => (await cluster.logBytes('a')).equals(await cluster.logBytes('b')), 'a caught up');
+    // w5 reached only the old primary: it was cut, never acknowledged nor read.
+    expect(await readAll(primary, 's')).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'v0', 'v1', 'v2', 'v3', 'v4']);
+  });
+
+  it('a deposed primary acknowledges nothing once a majority is fenced at a newer epoch', async () => {
+    cluster = new Cluster();
+    await cluster.start('a', 'b', 'c');
+    cluster.follow('b', 'a', 1);
+    cluster.follow('c', 'a', 1);
+    await cluster.promote('a', 1, ['b', 'c']);
+    const stale = cluster.get('a').container;
+    await until(() => cluster.get('a').log.isServing, 'a serves');
+    await stale.createSegment('s');
+    await writeEvents(stale, 'w', 0, 3);
+
+    // b is promoted while a still believes it is primary (paused, partitioned from etcd).
+    cluster.follow('c', 'b', 2);
+    await cluster.promote('b', 2, ['a', 'c']);
+    const failure = await rejection(writeEvents(stale, 'w', 3, 1));
+    expect(failure instanceof FencedError || failure instanceof NotEnoughReplicasError).toBe(true);
+    expect(cluster.deposed).toContain('a');
+    await until(() => cluster.get('b').log.isServing, 'b serves');
+    expect(await readAll(cluster.get('b').container, 's')).toEqual(['w0', 'w1', 'w2']);
+  });
+});

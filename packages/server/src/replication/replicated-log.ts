@@ -1,0 +1,416 @@
+import type { CommandOf } from '@sluice/protocol';
+
+import type { ContainerLog, ReplicatedContainer } from '../store/container-log.js';
+import { formatPosition, type EpochHistory } from '../store/epoch-history.js';
+import { extractRecords } from '../store/log-extract.js';
+import { comparePositions, type LogPosition } from '../store/log-files.js';
+import type { SettleRecord } from '../store/log-writer.js';
+import type { EncodedRecord } from '../store/record-codec.js';
+import type { StoreLogger } from '../store/types.js';
+import { FencedError, NotEnoughReplicasError } from './errors.js';
+import { LogShipper } from './log-shipper.js';
+import type { PeerLink } from './peer-link.js';
+import { majorityPosition } from './quorum.js';
+import { splitBatch } from './record-batch.js';
+
+export interface ReplicatedLogOptions {
+  /** An append no majority confirmed within this long fails with NotEnoughReplicas (never acknowledged). */
+  ackTimeoutMs: number;
+  logger: StoreLogger;
+  /** Told when a replica refused this primary for a newer epoch: it stopped acknowledging anything. */
+  onDeposed?: (container: number, newerEpoch: number) => void;
+  /**
+   * Told when this backup holds a tail the primary's log does not (written under an older epoch and
+   * never acknowledged): the caller closes the container, cuts its log there, opens it again.
+   */
+  onDivergentTail?: (container: number, end: LogPosition) => void;
+}
+
+interface PendingRecord {
+  end: LogPosition;
+  bytes: number;
+  settle: SettleRecord;
+  since: number;
+}
+
+type Role = 'none' | 'backup' | 'primary';
+
+const START: LogPosition = { fileNumber: 0, position: 0 };
+const MAX_FETCH_BYTES = 1024 * 1024;
+
+/**
+ * A container's log, replicated. As primary of an epoch it writes each record to its own log and
+ * ships it to the backups (one LogShipper each); a record is durable, and its append acknowledged,
+ * once a majority of the replicas (itself included) have it durable. It serves nothing until a
+ * majority holds its whole log (just promoted, or after a majority was lost), so nothing it returns
+ * or acknowledges can be lost by a failover. As backup it writes what the primary sends at the same
+ * positions (the logs stay byte-identical) and applies it as recovery would. Every request carries
+ * the epoch; one from an epoch older than any seen is refused (fenced).
+ */
+export class ReplicatedLog implements ContainerLog {
+  private role: Role = 'none';
+  private epoch = 0;
+  private replicas = 1;
+  private shippers: LogShipper[] = [];
+  private pending: PendingRecord[] = [];
+  /** The end of what a majority holds (never moves back). */
+  private committed: LogPosition = START;
+  /** While set, this primary waits for a majority to hold its log up to here before serving. */
+  private readyAt: LogPosition | null = null;
+  private unavailable: Error;
+  /** Replicated batches are written one after another, each after the previous one's checks. */
+  private receiving: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** As backup: the primary followed, whether this log is known to be a prefix of its log, and that check. */
+  private primary: PeerLink | null = null;
+  private inSync = false;
+  private checkingTail: Promise<void> | null = null;
+
+  constructor(
+    private readonly container: ReplicatedContainer,
+    readonly history: EpochHistory,
+    private readonly options: ReplicatedLogOptions,
+  ) {
+    this.unavailable = new NotEnoughReplicasError(`container ${container.id} has no role on this node yet`);
+  }
+
+  // --- ContainerLog -------------------------------------------------------------------------
+
+  get failed(): Error | null {
+    return this.container.local.failed ?? (this.role === 'primary' && this.readyAt === null ? null : this.unavailable);
+  }
+
+  get checkpointable(): boolean {
+    return this.role === 'primary' && this.readyAt === null;
+  }
+
+  get durablePosition(): LogPosition {
+    return { ...this.committed };
+  }
+
+  /** The end of this replica's own log, durable or not. */
+  get endPosition(): LogPosition {
+    return this.container.local.endPosition;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get isServing(): boolean {
+    return this.failed === null;
+  }
+
+  append(record: EncodedRecord, settle: SettleRecord): LogPosition {
+    const failure = this.failed;
+    if (failure) throw failure;
+    const at = this.container.local.append(record, (error) => this.localSettled(error));
+    const end = { fileNumber: at.fileNumber, position: at.position + record.byteLength };
+    this.pending.push({ end, bytes: record.byteLength, settle, since: Date.now() });
+    for (const shipper of this.shippers) shipper.push(at, record);
+    return at;
+  }
+
+  whenDurable(): Promise<void> {
+    const failure = this.failed;
+    if (failure) return Promise.reject(failure);
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const end = this.container.local.endPosition;
+      this.pending.push({ end, bytes: 0, settle: (error) => (error ? reject(error) : resolve()), since: Date.now() });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} is closing`));
+    this.forgetPrimary();
+    await this.receiving.catch(() => undefined);
+    await this.container.local.close();
+  }
+
+  // --- roles ----------------------------------------------------------------------------------
+
+  /**
+   * Serve as primary of `epoch` (already recorded in the history by the promotion) with these
+   * backups, of `replicas` in all. Serving starts once a majority holds this log's current end.
+   */
+  becomePrimary(epoch: number, backups: readonly PeerLink[], replicas: number): void {
+    this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} changes role`));
+    this.forgetPrimary();
+    this.role = 'primary';
+    this.epoch = epoch;
+    this.replicas = replicas;
+    this.readyAt = this.container.local.endPosition;
+    this.unavailable = new NotEnoughReplicasError(`container ${this.container.id} waits for a majority of its replicas to hold its log`);
+    const source = {
+      container: this.container.id,
+      epoch,
+      directory: this.container.directory,
+      history: this.history,
+      localDurableEnd: () => this.container.local.durablePosition,
+      onProgress: () => this.advance(),
+      onFenced: (newerEpoch: number) => this.deposed(newerEpoch),
+      logger: this.options.logger,
+    };
+    this.shippers = backups.map((link) => new LogShipper(link, source));
+    this.timer = setInterval(() => this.checkTimeouts(), Math.max(50, Math.floor(this.options.ackTimeoutMs / 4)));
+    this.timer.unref();
+    this.options.logger.info({ container: this.container.id, epoch, backups: backups.map((link) => link.node) }, 'primary: waiting for a majority');
+    this.advance();
+  }
+
+  /**
+   * Follow the primary of `epoch`. Its records are accepted once this log is known to be a prefix
+   * of the primary's: when the primary first ships, this replica asks it where its own last epoch
+   * ends there (KIP-101), and a longer tail is cut before anything is written.
+   */
+  becomeBackup(epoch: number, primary: PeerLink): void {
+    this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} is a backup here`));
+    this.role = 'backup';
+    this.epoch = epoch;
+    this.forgetPrimary();
+    this.primary = primary;
+    this.inSync = false;
+    this.checkingTail = null;
+  }
+
+  /** Acknowledge and accept nothing (lease lost, container moved away). */
+  stepDown(reason: string): void {
+    this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id}: ${reason}`));
+    this.forgetPrimary();
+    this.role = 'none';
+  }
+
+  private forgetPrimary(): void {
+    this.primary?.close();
+    this.primary = null;
+  }
+
+  // --- requests from other replicas ----------------------------------------------------------
+
+  /** Replicate: write the primary's records at the same positions, then answer with the durable end. */
+  replicate(command: CommandOf<'Replicate'>): Promise<CommandOf<'Replicated'>> {
+    const accepted = this.receiving.then(() => this.accept(command));
+    this.receiving = accepted.catch(() => undefined);
+    return accepted.then((outcome) => outcome.reply);
+  }
+
+  /** FenceReplica: promise to refuse every older epoch; answer with this log's last epoch and durable end. */
+  async fence(command: CommandOf<'FenceReplica'>): Promise<CommandOf<'ReplicaFenced'>> {
+    const { container, epoch } = command;
+    const refused = epoch < this.history.fencedEpoch;
+    if (!refused) {
+      await this.history.fence(epoch);
+      if (this.role === 'primary' && epoch > this.epoch) this.deposed(epoch);
+      await this.receiving.catch(() => undefined);
+      await this.container.local.whenDurable();
+    }
+    const end = this.container.local.durablePosition;
+    return {
+      type: 'ReplicaFenced',
+      container,
+      status: refused ? 'fenced' : 'ok',
+      epoch: this.history.fencedEpoch,
+      lastEpoch: this.history.lastEpoch,
+      fileNumber: end.fileNumber,
+      position: end.position,
+    };
+  }
+
+  /** GetEpochEnd: where this log's records of the largest epoch not above the asked one end. */
+  epochEnd(command: CommandOf<'GetEpochEnd'>): CommandOf<'EpochEnd'> {
+    const { epoch, end } = this.history.endOfEpoch(command.epoch, this.container.local.durablePosition);
+    return { type: 'EpochEnd', container: command.container, epoch, fileNumber: end.fileNumber, position: end.position };
+  }
+
+  /** FetchLog: durable records from a position, all of one epoch (a promoted primary catching up from the longest log). */
+  async fetch(command: CommandOf<'FetchLog'>): Promise<CommandOf<'LogFetched'>> {
+    const from = { fileNumber: command.fileNumber, position: command.position };
+    const { epoch, nextStart } = this.history.epochAt(from);
+    let limit = this.container.local.durablePosition;
+    if (nextStart !== null && comparePositions(nextStart, limit) < 0) limit = nextStart;
+    const { at, data } = await extractRecords(this.container.directory, from, Math.min(command.maxBytes, MAX_FETCH_BYTES), limit);
+    return { type: 'LogFetched', container: command.container, epoch, fileNumber: at.fileNumber, position: at.position, data };
+  }
+
+  /**
+   * Writes records fetched from another replica (promotion) as if replicated: the history first
+   * when they open a new epoch, then the records at their positions. Resolves with the durable end.
+   */
+  async appendFetched(fetched: CommandOf<'LogFetched'>): Promise<LogPosition> {
+    const at = { fileNumber: fetched.fileNumber, position: fetched.position };
+    const outcome = await this.write(at, fetched.epoch, fetched.data);
+    if (!outcome.ok) throw new Error(`fetched records at ${at.fileNumber}:${at.position} do not continue this log (it ends at ${formatPosition(outcome.end)})`);
+    return outcome.end;
+  }
+
+  // --- primary internals ----------------------------------------------------------------------
+
+  private localSettled(error?: Error): void {
+    if (error) {
+      this.failPending(error);
+      return;
+    }
+    for (const shipper of this.shippers) shipper.localProgress();
+    this.advance();
+  }
+
+  /** Recomputes what a majority holds; settles the appends it covers; starts serving once it covers the log. */
+  private advance(): void {
+    if (this.role !== 'primary') return;
+    const ends = [this.container.local.durablePosition];
+    for (const shipper of this.shippers) if (shipper.reachable && shipper.acked !== null) ends.push(shipper.acked);
+    const majority = majorityPosition(ends, this.replicas);
+    if (majority === null || comparePositions(majority, this.committed) <= 0) return;
+    this.committed = majority;
+    if (this.readyAt !== null && comparePositions(majority, this.readyAt) >= 0) {
+      this.readyAt = null;
+      this.options.logger.info({ container: this.container.id, epoch: this.epoch }, 'primary: serving');
+    }
+    let settled = 0;
+    let bytes = 0;
+    while (settled < this.pending.length && comparePositions(this.pending[settled]!.end, majority) <= 0) {
+      bytes += this.pending[settled]!.bytes;
+      settled += 1;
+    }
+    if (settled === 0) return;
+    const done = this.pending.splice(0, settled);
+    for (const record of done) record.settle();
+    this.container.onCommitted(majority, bytes);
+  }
+
+  /** The oldest append waited too long for a majority: fail what waits, serve nothing until a majority is back. */
+  private checkTimeouts(): void {
+    const oldest = this.pending[0];
+    if (!oldest || Date.now() - oldest.since < this.options.ackTimeoutMs) return;
+    const reachable = this.shippers.filter((shipper) => shipper.reachable).map((shipper) => shipper.link.node);
+    const error = new NotEnoughReplicasError(
+      `container ${this.container.id}: no majority of its ${this.replicas} replicas confirmed within ${this.options.ackTimeoutMs} ms ` +
+        `(reachable backups: ${reachable.join(', ') || 'none'})`,
+    );
+    this.options.logger.warn({ container: this.container.id, epoch: this.epoch, reachable }, 'primary: no majority; not serving until one holds the log');
+    this.readyAt = this.container.local.endPosition;
+    this.unavailable = error;
+    this.failPending(error);
+  }
+
+  private deposed(newerEpoch: number): void {
+    if (this.role !== 'primary') return;
+    const error = new FencedError(this.container.id, this.epoch, newerEpoch);
+    this.options.logger.warn({ container: this.container.id, epoch: this.epoch, newerEpoch }, 'primary: fenced by a newer epoch; acknowledging nothing more');
+    this.stopPrimary(error);
+    this.role = 'none';
+    this.options.onDeposed?.(this.container.id, newerEpoch);
+  }
+
+  private stopPrimary(reason: Error): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const shipper of this.shippers) shipper.stop();
+    this.shippers = [];
+    this.unavailable = reason;
+    this.failPending(reason);
+  }
+
+  private failPending(error: Error): void {
+    const failed = this.pending;
+    this.pending = [];
+    for (const record of failed) record.settle(error);
+  }
+
+  // --- backup internals -----------------------------------------------------------------------
+
+  private async accept(command: CommandOf<'Replicate'>): Promise<{ reply: CommandOf<'Replicated'> }> {
+    const { container, epoch } = command;
+    const answer = (status: string, end: LogPosition): { reply: CommandOf<'Replicated'> } => ({
+      reply: { type: 'Replicated', container, status, epoch: this.history.fencedEpoch, fileNumber: end.fileNumber, position: end.position },
+    });
+    if (epoch < this.history.fencedEpoch) return answer('fenced', this.container.local.endPosition);
+    if (this.role !== 'backup' || epoch !== this.epoch) return answer('not-ready', this.container.local.endPosition);
+    if (!this.inSync) {
+      // The primary ships only once it serves, so its history now holds its whole log's epochs.
+      this.checkingTail ??= this.checkTail().finally(() => {
+        this.checkingTail = null;
+      });
+      return answer('not-ready', this.container.local.endPosition);
+    }
+    const at = { fileNumber: command.fileNumber, position: command.position };
+    const outcome = await this.write(at, command.dataEpoch, command.data);
+    return answer(outcome.ok ? 'ok' : 'mismatch', outcome.end);
+  }
+
+  private async checkTail(): Promise<void> {
+    const primary = this.primary;
+    if (primary === null) return;
+    const lastEpoch = this.history.lastEpoch;
+    const mine = this.container.local.durablePosition;
+    let theirs: CommandOf<'EpochEnd'>;
+    try {
+      theirs = await primary.request<'GetEpochEnd'>({ type: 'GetEpochEnd', container: this.container.id, epoch: lastEpoch });
+    } catch (error) {
+      this.options.logger.debug({ container: this.container.id, err: error }, 'backup: could not ask the primary where our epoch ends; it retries');
+      return;
+    }
+    if (this.primary !== primary || this.role !== 'backup') return;
+    const cut = divergencePoint(this.history, lastEpoch, mine, theirs);
+    if (cut === null) {
+      this.inSync = true;
+      return;
+    }
+    this.options.logger.warn({ container: this.container.id, from: formatPosition(cut), end: formatPosition(mine) }, 'backup: cutting a tail the primary does not hold');
+    this.role = 'none';
+    this.options.onDivergentTail?.(this.container.id, cut);
+  }
+
+  private async write(at: LogPosition, dataEpoch: number, data: Buffer): Promise<{ ok: boolean; end: LogPosition }> {
+    const { local } = this.container;
+    const tail = local.endPosition;
+    const continues = comparePositions(at, tail) === 0 || (at.position === 0 && at.fileNumber === tail.fileNumber + 1 && tail.position > 0);
+    if (!continues) return { ok: false, end: tail };
+    if (data.byteLength === 0) {
+      await local.whenDurable();
+      return { ok: true, end: local.durablePosition };
+    }
+    const records = splitBatch(data, at);
+    // The epoch's start goes on disk before its first record (KIP-101's leader-epoch checkpoint).
+    if (dataEpoch > this.history.lastEpoch) await this.history.startEpoch(dataEpoch, local.endPosition);
+    const durable = records.map(
+      ({ at: position, bytes, record }) =>
+        new Promise<void>((resolve, reject) => {
+          const queued = local.appendAt(position, { chunks: [bytes], byteLength: bytes.byteLength }, (error) => {
+            if (error) return reject(error);
+            this.container.apply(record, position.fileNumber, position.position);
+            resolve();
+          });
+          if (!queued) reject(new Error(`record at ${formatPosition(position)} does not continue the log at ${formatPosition(local.endPosition)}`));
+        }),
+    );
+    await Promise.all(durable);
+    const last = records.at(-1)!;
+    return { ok: true, end: { fileNumber: last.at.fileNumber, position: last.at.position + last.bytes.byteLength } };
+  }
+}
+
+
+/**
+ * Where this log must be cut to be a prefix of the primary's (null: it already is), given the
+ * primary's answer to GetEpochEnd(our last epoch): the largest epoch it has not above ours and where
+ * that epoch ends in its log. Our records past that end were never in the primary's log (KIP-279).
+ */
+export function divergencePoint(
+  history: EpochHistory,
+  lastEpoch: number,
+  ourEnd: LogPosition,
+  theirs: { epoch: number; fileNumber: number; position: number },
+): LogPosition | null {
+  let cut: LogPosition = { fileNumber: theirs.fileNumber, position: theirs.position };
+  if (theirs.epoch !== lastEpoch) {
+    // The primary never had our last epoch: our records end where its last common epoch ends here too.
+    const ours = history.endOfEpoch(theirs.epoch, ourEnd).end;
+    if (comparePositions(ours, cut) < 0) cut = ours;
+  }
+  return comparePositions(cut, ourEnd) < 0 ? cut : null;
+}
