@@ -128,7 +128,7 @@ export const COMMANDS = {
   AuthTokenCheckFailed: { code: 0x66, fields: { segment: 'string?', message: 'string' } },
   OperationUnsupported: { code: 0x67, fields: { message: 'string' } },
   ErrorMessage: { code: 0x68, fields: { code: 'string', message: 'string' } },
-  NotEnoughReplicas: { code: 0x69, fields: { segment: 'string', message: 'string' } },
+  NotEnoughReplicas: { code: 0x6f, fields: { segment: 'string', message: 'string' } },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
