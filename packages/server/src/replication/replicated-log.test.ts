@@ -118,6 +118,19 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
+/** Replicas a, b, c; a serves as primary of epoch 1 and holds segment s. */
+async function startWithPrimaryA(): Promise<SegmentContainer> {
+  cluster = new Cluster();
+  await cluster.start('a', 'b', 'c');
+  cluster.follow('b', 'a', 1);
+  cluster.follow('c', 'a', 1);
+  await cluster.promote('a', 1, ['b', 'c']);
+  const primary = cluster.get('a').container;
+  await until(() => cluster.get('a').log.isServing, 'a serves');
+  await primary.createSegment('s');
+  return primary;
+}
+
 async function readAll(container: SegmentContainer, segment: string): Promise<string[]> {
   const events: string[] = [];
   let offset = container.getInfo(segment).startOffset;
@@ -146,14 +159,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 describe('replicated container log', () => {
   it('acknowledges appends held by a majority; the backups hold byte-identical logs', async () => {
-    cluster = new Cluster();
-    await cluster.start('a', 'b', 'c');
-    cluster.follow('b', 'a', 1);
-    cluster.follow('c', 'a', 1);
-    await cluster.promote('a', 1, ['b', 'c']);
-    const primary = cluster.get('a').container;
-    await until(() => cluster.get('a').log.isServing, 'a serves');
-    await primary.createSegment('s');
+    const primary = await startWithPrimaryA();
     await writeEvents(primary, 'w', 0, 50);
     expect(await readAll(primary, 's')).toEqual(Array.from({ length: 50 }, (_, n) => `w${n}`));
     const original = await cluster.logBytes('a');
@@ -161,14 +167,7 @@ describe('replicated container log', () => {
   });
 
   it('keeps acknowledging with one backup gone, fails typed without a majority, and resumes when one returns', async () => {
-    cluster = new Cluster();
-    await cluster.start('a', 'b', 'c');
-    cluster.follow('b', 'a', 1);
-    cluster.follow('c', 'a', 1);
-    await cluster.promote('a', 1, ['b', 'c']);
-    const primary = cluster.get('a').container;
-    await until(() => cluster.get('a').log.isServing, 'a serves');
-    await primary.createSegment('s');
+    const primary = await startWithPrimaryA();
     cluster.unreachable.add('c');
     await writeEvents(primary, 'w', 0, 10);
     cluster.unreachable.add('b');
@@ -184,14 +183,7 @@ describe('replicated container log', () => {
   });
 
   it('fails over to a backup holding every acknowledged append, with writer dedup intact', async () => {
-    cluster = new Cluster();
-    await cluster.start('a', 'b', 'c');
-    cluster.follow('b', 'a', 1);
-    cluster.follow('c', 'a', 1);
-    await cluster.promote('a', 1, ['b', 'c']);
-    const old = cluster.get('a').container;
-    await until(() => cluster.get('a').log.isServing, 'a serves');
-    await old.createSegment('s');
+    const old = await startWithPrimaryA();
     cluster.unreachable.add('c'); // c lags: b alone holds the newest appends with a
     await writeEvents(old, 'w', 0, 20);
     cluster.unreachable.add('a'); // a dies
@@ -211,14 +203,7 @@ describe('replicated container log', () => {
   });
 
   it('a returning primary cuts the tail nobody acknowledged, catches up and follows', async () => {
-    cluster = new Cluster();
-    await cluster.start('a', 'b', 'c');
-    cluster.follow('b', 'a', 1);
-    cluster.follow('c', 'a', 1);
-    await cluster.promote('a', 1, ['b', 'c']);
-    const old = cluster.get('a').container;
-    await until(() => cluster.get('a').log.isServing, 'a serves');
-    await old.createSegment('s');
+    const old = await startWithPrimaryA();
     await writeEvents(old, 'w', 0, 5);
     cluster.unreachable.add('b');
     cluster.unreachable.add('c');
@@ -246,14 +231,7 @@ describe('replicated container log', () => {
   });
 
   it('a deposed primary acknowledges nothing once a majority is fenced at a newer epoch', async () => {
-    cluster = new Cluster();
-    await cluster.start('a', 'b', 'c');
-    cluster.follow('b', 'a', 1);
-    cluster.follow('c', 'a', 1);
-    await cluster.promote('a', 1, ['b', 'c']);
-    const stale = cluster.get('a').container;
-    await until(() => cluster.get('a').log.isServing, 'a serves');
-    await stale.createSegment('s');
+    const stale = await startWithPrimaryA();
     await writeEvents(stale, 'w', 0, 3);
 
     // b is promoted while a still believes it is primary (paused, partitioned from etcd).
