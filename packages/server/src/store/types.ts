@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@sluice/protocol';
 
-import type { LogIo } from './log-io.js';
 import type { Replication } from './container-log.js';
+import type { LogIo } from './log-io.js';
 
 /**
  * The storage contract the network layer is written against. One SegmentStore per node; it owns
