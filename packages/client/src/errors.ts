@@ -205,6 +205,25 @@ export class ClientClosedError extends SluiceError {
   }
 }
 
+/** describeReaderGroup named a group that no reader of that stream ever created. */
+export class NoSuchReaderGroupError extends SluiceError {
+  readonly code = 'NO_SUCH_READER_GROUP';
+  constructor(readonly stream: string, readonly group: string) {
+    super(`reader group ${group} of stream ${stream} does not exist; a group is created by its first reader (createReader with { group })`);
+  }
+}
+
+/** Another live process already reads in this group under the same readerId. */
+export class ReaderIdInUseError extends SluiceError {
+  readonly code = 'READER_ID_IN_USE';
+  constructor(readonly group: string, readonly readerId: string) {
+    super(
+      `reader id ${readerId} is held by another live reader of group ${group}; give each process its own readerId ` +
+        '(a restarted process may reuse its id once the old one has stopped for sessionTimeoutMs)',
+    );
+  }
+}
+
 /** Turns an error reply from the server into the matching typed error. */
 export function errorFromReply(reply: ErrorReply): SluiceError {
   switch (reply.type) {

@@ -13,3 +13,6 @@ export type { ReaderOptions, Truncation } from './reader/reader-options.js';
 export type { ReaderPosition } from './reader/reader-position.js';
 export { RevisionedClient, type RevisionedEntry } from './revisioned/revisioned-client.js';
 export { Revision } from './revisioned/revision.js';
+export { GroupReader } from './group/group-reader.js';
+export type { GroupReaderOptions } from './group/group-options.js';
+export type { ReaderGroupDescription } from './group/describe.js';

@@ -10,6 +10,9 @@ import { FlowIdAllocator } from './connection/flow-ids.js';
 import { ClientClosedError } from './errors.js';
 import type { Logger } from './logger.js';
 import { resolveSettings, type ClientSettings, type SluiceClientOptions } from './options.js';
+import { describeReaderGroup, type ReaderGroupDescription } from './group/describe.js';
+import type { GroupReaderOptions } from './group/group-options.js';
+import { GroupReader } from './group/group-reader.js';
 import { EventReader } from './reader/event-reader.js';
 import type { ReaderOptions } from './reader/reader-options.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
@@ -133,10 +136,24 @@ export class SluiceClient extends EventEmitter {
     return new EventWriter(this.#context, stream, options);
   }
 
-  /** A reader of every segment of stream: `for await (const event of reader)`; it waits at the tail. */
-  createReader(stream: string, options?: ReaderOptions): EventReader {
+  /**
+   * A reader of every segment of stream: `for await (const event of reader)`; it waits at the tail.
+   * With `{ group }`, a member of that reader group: it reads only the segments the group gives it.
+   */
+  createReader(stream: string, options: GroupReaderOptions): GroupReader;
+  createReader(stream: string, options?: ReaderOptions): EventReader;
+  createReader(stream: string, options?: ReaderOptions | GroupReaderOptions): EventReader | GroupReader {
     this.#assertOpen();
-    return new EventReader(this.#context, stream, options);
+    if (options !== undefined && options !== null && typeof options === 'object' && 'group' in options) {
+      return new GroupReader(this.#context, stream, options);
+    }
+    return new EventReader(this.#context, stream, options as ReaderOptions | undefined);
+  }
+
+  /** A reader group's members, their segments, committed positions and lag (NoSuchReaderGroupError if none). */
+  async describeReaderGroup(stream: string, group: string): Promise<ReaderGroupDescription> {
+    this.#assertOpen();
+    return describeReaderGroup(this.#context, stream, group);
   }
 
   /** Optimistic-concurrency access to a stream of one segment (created with { segments: 1 }). */

@@ -4,7 +4,8 @@ import type { ClientContext } from '../client-context.js';
 import { InvalidOptionError } from '../errors.js';
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
-import { SegmentReader, type SegmentReaderHost } from './segment-reader.js';
+import { ReadySegments } from './ready-segments.js';
+import { SegmentReader, type SegmentEvent, type SegmentReaderHost } from './segment-reader.js';
 
 export interface ReadEvent {
   /** The event's bytes (a view of the read buffer; copy it to keep it long). */
@@ -35,9 +36,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   #isStarted = false;
   #segments: SegmentReader[] = [];
   #offsets: number[] = [];
-  /** Segment readers with buffered events, in the order they are served. */
-  #ready: SegmentReader[] = [];
-  #waiters: Array<() => void> = [];
+  readonly #ready = new ReadySegments();
   #failure: unknown = null;
   #closed = false;
 
@@ -95,7 +94,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
         this.close();
         return { done: true, value: undefined };
       }
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      await this.#ready.wait();
     }
   }
 
@@ -110,9 +109,9 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     if (this.#closed) return;
     this.#closed = true;
     for (const segment of this.#segments) segment.close();
-    this.#ready = [];
+    this.#ready.clear();
     this.#context.untrack(this);
-    this.#wakeWaiters();
+    this.#ready.wake();
   }
 
   async #start(): Promise<void> {
@@ -140,47 +139,26 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   }
 
   #takeNext(): ReadEvent | null {
-    while (this.#ready.length > 0) {
-      const segment = this.#ready[0]!;
-      const event = segment.take();
+    const next = this.#ready.take((segment) => {
       this.#offsets[segment.index] = segment.deliveredOffset;
-      if (event === null || !segment.hasItems) {
-        this.#ready.shift();
-        segment.queued = false;
-      } else if (segment.chunkDone && this.#ready.length > 1) {
-        // Fairness: after a read's worth of events, the next segment's turn.
-        this.#ready.push(this.#ready.shift()!);
-      }
-      if (event !== null) {
-        return {
-          data: event.data,
-          segment: segment.segment,
-          offset: event.offset,
-          position: { stream: this.stream, offsets: this.#offsets.slice() },
-        };
-      }
-    }
-    return null;
+    });
+    if (next === null) return null;
+    return readEventOf(next.segment, next.event, { stream: this.stream, offsets: this.#offsets.slice() });
   }
 
   #wake(segment: SegmentReader): void {
     if (this.#closed) return;
     if (segment.error !== null) this.#failure ??= segment.error;
-    if (segment.hasItems && !segment.queued) {
-      segment.queued = true;
-      this.#ready.push(segment);
-    }
-    this.#wakeWaiters();
-  }
-
-  #wakeWaiters(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
+    this.#ready.add(segment);
   }
 
   #truncated(truncation: Truncation): void {
     this.#settings.onTruncated?.(truncation);
     this.emit('truncated', truncation);
   }
+}
+
+/** The event a reader hands to its loop. */
+export function readEventOf(segment: SegmentReader, event: SegmentEvent, position: ReaderPosition): ReadEvent {
+  return { data: event.data, segment: segment.segment, offset: event.offset, position };
 }

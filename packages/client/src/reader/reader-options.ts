@@ -36,7 +36,7 @@ export const MIN_SEGMENT_BUFFER = 64 * KiB;
 /** Largest single read: big enough to amortise a round trip, small enough to keep memory even. */
 export const MAX_READ_BYTES = 1 * MiB;
 
-function integerIn(name: string, value: unknown, min: number, max: number): number {
+export function integerIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
