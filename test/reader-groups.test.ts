@@ -179,6 +179,25 @@ describe('reader groups (real server, reader processes)', () => {
     }
   });
 
+  it('reads the successors of a scaled stream after their predecessors, and ends when the sealed stream is read', async () => {
+    const { stream, write, written } = await freshStream();
+    await write(240);
+    await client.scaleStream(stream, { segments: 5 });
+    await client.sealStream(stream);
+    const readers = ['a', 'b'].map((readerId) => client.createReader(stream, { group: 'scaled', readerId, sessionTimeoutMs: 10_000 }));
+    const seen: string[] = [];
+    // Both loops end by themselves: every segment, successors included, is read to its end.
+    await Promise.all(
+      readers.map(async (reader) => {
+        for await (const event of reader) seen.push(event.data.toString());
+      }),
+    );
+    expect(seen.sort()).toEqual(Array.from({ length: written() }, (_, index) => `e${index}`).sort());
+    const description = await client.describeReaderGroup(stream, 'scaled');
+    expect(description.readers).toEqual({});
+    expect(description.positions).toEqual({});
+  });
+
   it('refuses a second live process under one readerId, unknown streams and groups; keeps the group start', async () => {
     const { stream, write } = await freshStream();
     await write(24);

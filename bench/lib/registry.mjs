@@ -18,6 +18,7 @@ export const ORDER = [
   'hol',
   'group-commit',
   'recovery',
+  'group-rebalance',
 ];
 
 const SCENARIO_DIR = join(BENCH_DIR, 'scenarios');

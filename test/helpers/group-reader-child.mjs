@@ -1,9 +1,11 @@
 // A reader-group member in its own process, for tests that kill readers for real.
-// argv[2]: JSON { endpoints, stream, group, readerId, sessionTimeoutMs, commitIntervalMs }.
-// stdout: one JSON line per event delivered ({ type: 'event', data, segment, offset }), then
+// argv[2]: JSON { endpoints, stream, group, readerId, sessionTimeoutMs, commitIntervalMs, counts }.
+// stdout: one JSON line per event delivered ({ type: 'event', data, segment, offset }), or with
+// counts: true (for the bench) only { type: 'count', n } every 20 ms while n grows; then
 // { type: 'closed' } after a graceful close, or { type: 'error', code, message }.
 // stdin: a line "close" closes the reader gracefully (commit, leave) and exits 0.
 import { createInterface } from 'node:readline';
+import { setInterval } from 'node:timers';
 import { SluiceClient } from '@sluice/client';
 
 const config = JSON.parse(process.argv[2]);
@@ -26,8 +28,19 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   }
 });
 
+let count = 0;
+let told = 0;
+if (config.counts) {
+  setInterval(() => {
+    if (count !== told) say({ type: 'count', n: (told = count) });
+  }, 20);
+}
+
 try {
-  for await (const event of reader) say({ type: 'event', data: event.data.toString(), segment: event.segment, offset: event.offset });
+  for await (const event of reader) {
+    if (config.counts) count += 1;
+    else say({ type: 'event', data: event.data.toString(), segment: event.segment, offset: event.offset });
+  }
 } catch (error) {
   say({ type: 'error', code: error.code, message: error.message });
   await client.close();

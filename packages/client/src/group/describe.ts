@@ -14,7 +14,7 @@ export interface ReaderGroupDescription {
   readers: Record<string, string[]>;
   /** Readable segments no reader holds right now (handed back, or their reader was evicted). */
   unassigned: string[];
-  /** Segments read to their end. */
+  /** Segments read to their end that successors still wait for. */
   finished: string[];
   /** Per segment: the committed position (offset of the first event not yet processed). */
   positions: Record<string, number>;
@@ -36,7 +36,10 @@ export async function describeReaderGroup(context: ClientContext, stream: string
     });
     if (state === null) throw new NoSuchReaderGroupError(stream, group);
     const names = Object.keys(state.segments).sort(bySegmentIndex);
-    const infos = await Promise.all(names.map((name) => context.segments.getSegmentInfo(name)));
+    // A finished segment has no lag (and retention may have deleted it).
+    const lengths = await Promise.all(
+      names.map(async (name) => (state.segments[name]!.finished ? state.segments[name]!.offset : (await context.segments.getSegmentInfo(name)).length)),
+    );
     const readers: Record<string, string[]> = {};
     for (const readerId of Object.keys(state.readers).sort()) readers[readerId] = segmentsOf(state, readerId).sort(bySegmentIndex);
     const positions: Record<string, number> = {};
@@ -44,7 +47,7 @@ export async function describeReaderGroup(context: ClientContext, stream: string
     names.forEach((name, index) => {
       const { offset } = state.segments[name]!;
       positions[name] = offset;
-      lag[name] = { bytes: Math.max(0, infos[index]!.length - offset) };
+      lag[name] = { bytes: Math.max(0, lengths[index]! - offset) };
     });
     return {
       stream,

@@ -8,9 +8,11 @@ import { MIN_SEGMENT_BUFFER, type Truncation } from '../reader/reader-options.js
 import { ReadySegments } from '../reader/ready-segments.js';
 import { SegmentReader, type SegmentReaderHost } from '../reader/segment-reader.js';
 import { RevisionedClient } from '../revisioned/revisioned-client.js';
+import { activeSegments } from '../stream/stream-layout.js';
 import { planAssignment } from './assignment.js';
 import { resolveGroupReaderSettings, type GroupReaderOptions, type GroupReaderSettings } from './group-options.js';
-import { acquire, commit, finish, initialState, isDrained, isMember, join, leave, release, segmentIndexOf, segmentsOf, type GroupState, type Member } from './group-state.js';
+import { acquire, commit, finish, initialState, isAssignable, isDrained, isMember, join, leave, release, segmentIndexOf, segmentsOf, type GroupState, type Member } from './group-state.js';
+import { groupStart, lacksSuccessorRecord, successorsAfter } from './group-layout.js';
 import { GroupSynchronizer } from './group-synchronizer.js';
 import { Heartbeat, heartbeatKey, removeHeartbeat, SessionObserver } from './liveness.js';
 
@@ -49,7 +51,6 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   #sync: GroupSynchronizer | null = null;
   #heartbeat: Heartbeat | null = null;
   #member: Member | null = null;
-  #segmentCount = 0;
   #failure: unknown = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -164,7 +165,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   async #start(): Promise<void> {
     const context = this.#context;
     const settings = this.#settings;
-    this.#segmentCount = await context.streams.segmentCount(this.stream);
+    await context.streams.layout(this.stream); // NoSuchStreamError before the group is made
     await context.streams.createStream(settings.stateStream, { segments: 1 });
     this.#revisioned = new RevisionedClient(context, settings.stateStream);
     const sync = new GroupSynchronizer(context, this.#revisioned, context.logger);
@@ -186,15 +187,21 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   }
 
   async #initialState(): Promise<GroupState> {
-    const names = Array.from({ length: this.#segmentCount }, (_, index) => segmentNameOf(this.stream, index));
-    const offsets = new Map<string, number>();
+    const layout = await this.#context.streams.refreshLayout(this.stream);
+    const lengths = new Map<string, number>();
     if (this.#settings.from === 'tail') {
-      const infos = await Promise.all(names.map((name) => this.#context.segments.getSegmentInfo(name)));
-      for (const info of infos) offsets.set(info.segment, info.length);
-    } else {
-      for (const name of names) offsets.set(name, 0);
+      const active = activeSegments(layout).map((record) => segmentNameOf(this.stream, record.number));
+      for (const info of await Promise.all(active.map((name) => this.#context.segments.getSegmentInfo(name)))) lengths.set(info.segment, info.length);
     }
-    return initialState(this.#settings.from, offsets);
+    const start = groupStart(this.stream, layout, this.#settings.from, lengths);
+    return initialState(this.#settings.from, start.offsets, start.predecessors);
+  }
+
+  /** What follows segments read to their end, from the layout (read again when it lags behind a seal). */
+  async #successorsOf(finished: string[]): Promise<Map<string, string[]>> {
+    let layout = await this.#context.streams.layout(this.stream);
+    if (lacksSuccessorRecord(layout, finished)) layout = await this.#context.streams.refreshLayout(this.stream);
+    return successorsAfter(this.stream, layout, finished);
   }
 
   /**
@@ -299,6 +306,10 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
     const member = this.#member;
     const sync = this.#sync;
     if (member === null || sync === null || this.#closed) return;
+    if (isDrained(sync.state)) {
+      this.#ready.wake(); // the loop ends
+      return;
+    }
     if (!isMember(sync.state, member)) {
       await this.#rejoin();
       return;
@@ -327,7 +338,10 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
       else if (owned.releasing) released.set(segment, owned.processed);
     }
     if (released.size > 0) await this.#sync!.update((state) => release(state, member, released));
-    if (ended.size > 0) await this.#sync!.update((state) => finish(state, member, ended));
+    if (ended.size > 0) {
+      const successors = await this.#successorsOf([...ended.keys()]);
+      await this.#sync!.update((state) => finish(state, member, ended, successors));
+    }
     for (const segment of [...released.keys(), ...ended.keys()]) this.#stopReading(segment);
     if (ended.size > 0) this.#ready.wake();
   }
@@ -350,7 +364,8 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
       wake: (segment) => this.#wake(segment),
       truncated: (truncation) => this.#truncated(truncation),
     };
-    const bufferBytes = Math.max(MIN_SEGMENT_BUFFER, Math.floor(this.#settings.maxBufferedBytes / Math.max(1, this.#segmentCount)));
+    const readable = Object.keys(state.segments).filter((segment) => state.segments[segment]!.owner !== null || isAssignable(state, segment));
+    const bufferBytes = Math.max(MIN_SEGMENT_BUFFER, Math.floor(this.#settings.maxBufferedBytes / Math.max(1, readable.length)));
     for (const segment of segmentsOf(state, member.readerId)) {
       if (this.#owned.has(segment)) continue;
       const { offset } = state.segments[segment]!;
@@ -402,13 +417,12 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
     if (owned !== undefined) owned.delivered = segment.deliveredOffset;
   }
 
+  /** The offsets of this reader's segments where it delivered, the others' where they were committed. */
   #position(): { stream: string; offsets: number[] } {
-    const state = this.#sync!.state;
-    const offsets = Array.from({ length: this.#segmentCount }, (_, index) => {
-      const segment = segmentNameOf(this.stream, index);
-      return this.#owned.get(segment)?.delivered ?? state.segments[segment]?.offset ?? 0;
-    });
-    return { stream: this.stream, offsets };
+    const segments = this.#sync!.state.segments;
+    const offsets: number[] = [];
+    for (const [segment, entry] of Object.entries(segments)) offsets[segmentIndexOf(segment)] = this.#owned.get(segment)?.delivered ?? entry.offset;
+    return { stream: this.stream, offsets: Array.from(offsets, (offset) => offset ?? 0) };
   }
 
   #wake(segment: SegmentReader): void {

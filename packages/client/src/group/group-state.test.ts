@@ -42,7 +42,10 @@ describe('group state changes', () => {
     expect(isAssignable(both, 's/n/2')).toBe(true);
     expect(isAssignable(one, 's/n/2')).toBe(false);
     expect(isDrained(both)).toBe(false);
+    expect(Object.keys(both.segments)).toEqual(['s/n/0', 's/n/1', 's/n/2']);
     const last = finish(acquire(both, b, ['s/n/2'])!, b, new Map([['s/n/2', 5]]))!;
+    // Finished segments nobody waits for are forgotten: the state does not grow with each scale.
+    expect(last.segments).toEqual({});
     expect(isDrained(last)).toBe(true);
   });
 

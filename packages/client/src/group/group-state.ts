@@ -33,9 +33,13 @@ export interface Member {
   readonly session: string;
 }
 
-export function initialState(from: 'head' | 'tail', offsets: ReadonlyMap<string, number>): GroupState {
+export function initialState(
+  from: 'head' | 'tail',
+  offsets: ReadonlyMap<string, number>,
+  predecessors: ReadonlyMap<string, readonly string[]> = new Map(),
+): GroupState {
   const segments: Record<string, SegmentState> = {};
-  for (const [segment, offset] of offsets) segments[segment] = { offset, owner: null, finished: false, predecessors: [] };
+  for (const [segment, offset] of offsets) segments[segment] = { offset, owner: null, finished: false, predecessors: [...(predecessors.get(segment) ?? [])] };
   return { version: 1, from, readers: {}, segments };
 }
 
@@ -123,7 +127,16 @@ export function finish(
   for (const [successor, predecessors] of successors) {
     segments[successor] ??= { offset: 0, owner: null, finished: false, predecessors: [...predecessors] };
   }
-  return { ...finished, segments };
+  return { ...finished, segments: withoutSpentSegments(segments) };
+}
+
+/**
+ * Forgets finished segments that no unfinished one waits for, so the state does not grow with every
+ * scale. A forgotten predecessor counts as finished (isAssignable), as one deleted by retention does.
+ */
+function withoutSpentSegments(segments: Record<string, SegmentState>): Record<string, SegmentState> {
+  const awaited = new Set(Object.values(segments).flatMap((entry) => (entry.finished ? [] : entry.predecessors)));
+  return Object.fromEntries(Object.entries(segments).filter(([name, entry]) => !entry.finished || awaited.has(name)));
 }
 
 function changeOwned(
