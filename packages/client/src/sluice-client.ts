@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ClusterAdmin, type ClusterDescription } from './admin/cluster-admin.js';
 import { SegmentAdmin } from './admin/segment-admin.js';
 import { StreamAdmin, type StreamInfo } from './admin/stream-admin.js';
 import type { ClientContext, ClientEvent } from './client-context.js';
@@ -40,6 +41,7 @@ export class SluiceClient extends EventEmitter {
   readonly #context: ClientContext;
   readonly #segments: SegmentAdmin;
   readonly #streams: StreamAdmin;
+  readonly #cluster: ClusterAdmin;
   #closed = false;
 
   constructor(options: SluiceClientOptions) {
@@ -78,6 +80,7 @@ export class SluiceClient extends EventEmitter {
     this.#context = context;
     this.#segments = segments;
     this.#streams = streams;
+    this.#cluster = new ClusterAdmin(context, (endpoint) => this.#pool(endpoint).anyConnection());
   }
 
   /** @internal The contract writers, readers and the revisioned client are built on. */
@@ -115,6 +118,18 @@ export class SluiceClient extends EventEmitter {
   async scaleStream(stream: string, options: { segments: number }): Promise<void> {
     this.#assertOpen();
     await this.#streams.scaleStream(stream, options);
+  }
+
+  /** The streams of the cluster (or of one scope), sorted by name. */
+  async listStreams(scope?: string): Promise<string[]> {
+    this.#assertOpen();
+    return this.#cluster.listStreams(scope);
+  }
+
+  /** The cluster's members, the containers each serves, and whether each answers now. */
+  async describeCluster(): Promise<ClusterDescription> {
+    this.#assertOpen();
+    return this.#cluster.describeCluster();
   }
 
   async sealStream(stream: string): Promise<void> {

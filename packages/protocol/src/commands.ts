@@ -118,6 +118,10 @@ export const COMMANDS = {
   FetchLog: { code: 0x46, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', maxBytes: 'uint' } },
   LogFetched: { code: 0x47, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', data: 'bytes' } },
 
+  // Streams of the cluster: each node answers for the containers it serves; a client asks every node.
+  ListStreams: { code: 0x50, fields: { scope: 'string?', ...tokenField } },
+  StreamList: { code: 0x51, fields: { streams: 'strings' } },
+
   // Error replies, each carrying the request id of the request it answers.
   WrongHost: { code: 0x60, fields: { segment: 'string', owner: 'string' } },
   NoSuchSegment: { code: 0x61, fields: { segment: 'string' } },

@@ -18,8 +18,15 @@ export function segmentNameOf(stream: string, index: number): string {
   return `${stream}/${index}`;
 }
 
+const METADATA_SUFFIX = '/#meta';
+
 export function metadataSegmentOf(stream: string): string {
-  return `${stream}/#meta`;
+  return `${stream}${METADATA_SUFFIX}`;
+}
+
+/** The stream a metadata segment defines, or null for any other segment. */
+export function streamOfMetadataSegment(segment: string): string | null {
+  return segment.endsWith(METADATA_SUFFIX) ? segment.slice(0, -METADATA_SUFFIX.length) : null;
 }
 
 /** Events with one routing key always land in one segment, which keeps their order. */

@@ -49,6 +49,11 @@ export class SegmentAdmin {
     );
   }
 
+  /** The node serving segment now (its primary, in a replicated cluster). */
+  ownerOf(segment: string): Promise<string> {
+    return this.context.router.ownerOf(segment);
+  }
+
   /** Creates the segment; resolves false when it already existed. */
   async createSegment(segment: string): Promise<boolean> {
     try {

@@ -9,8 +9,8 @@ export interface StreamInfo {
   /** Active segments now (the count the stream was created with until it is scaled). */
   segments: number;
   sealed: boolean;
-  /** The active segments' offsets and state, by ascending key range. */
-  segmentInfos: SegmentInfo[];
+  /** The active segments' offsets and state, by ascending key range, with the node serving each. */
+  segmentInfos: Array<SegmentInfo & { owner: string }>;
   /** The current epoch: 0 at creation, one more per scale. */
   epoch: number;
   /** Each epoch with its segment count and when it began. */
@@ -74,7 +74,13 @@ export class StreamAdmin {
     const active = activeSegments(layout);
     const [sealed, segmentInfos] = await Promise.all([
       this.segments.getAttribute(metadataSegmentOf(stream), META.sealed),
-      Promise.all(active.map((segment) => this.segments.getSegmentInfo(segmentNameOf(stream, segment.number)))),
+      Promise.all(
+        active.map(async (segment) => {
+          const name = segmentNameOf(stream, segment.number);
+          const [info, owner] = await Promise.all([this.segments.getSegmentInfo(name), this.segments.ownerOf(name)]);
+          return { ...info, owner };
+        }),
+      ),
     ]);
     return { stream, segments: active.length, sealed: sealed !== null, segmentInfos, epoch: layout.epoch, history: [...layout.history] };
   }

@@ -8,6 +8,8 @@ export interface Authorizer {
   readonly enabled: boolean;
   /** Checks a token for one operation on one segment. Never throws; never echoes the secret. */
   check(token: string | null | undefined, segment: string, right: Right, now?: number): AuthResult;
+  /** Checks only that the token is present, genuine and unexpired (for requests that filter by it). */
+  authenticate(token: string | null | undefined, now?: number): AuthResult;
 }
 
 /** Verified tokens kept so a token sent with every request is verified once; bounded, LRU. */
@@ -18,6 +20,7 @@ const ALLOW: AuthResult = Object.freeze({ ok: true });
 const DISABLED: Authorizer = Object.freeze({
   enabled: false,
   check: (): AuthResult => ALLOW,
+  authenticate: (): AuthResult => ALLOW,
 });
 
 /**
@@ -45,15 +48,33 @@ export function createAuthorizer(secret: string | Buffer | null): Authorizer {
     return result;
   }
 
+  function validClaims(
+    token: string | null | undefined,
+    now: number,
+  ): { ok: true; claims: Readonly<TokenClaims> } | { ok: false; message: string } {
+    if (token === null || token === undefined || token === '') return deny('missing auth token');
+    if (typeof token !== 'string') return deny('malformed token: not a string');
+    const result = claimsOf(token);
+    if (!result.ok) return result;
+    // Written so that a NaN `now` counts as expired: fail closed.
+    if (!(now < result.claims.expiresAt)) return deny(`token expired at ${new Date(result.claims.expiresAt).toISOString()}`);
+    return result;
+  }
+
+  function authenticate(token: string | null | undefined, now: number = Date.now()): AuthResult {
+    try {
+      const result = validClaims(token, now);
+      return result.ok ? ALLOW : result;
+    } catch {
+      return deny('token check failed');
+    }
+  }
+
   function check(token: string | null | undefined, segment: string, right: Right, now: number = Date.now()): AuthResult {
     try {
-      if (token === null || token === undefined || token === '') return deny('missing auth token');
-      if (typeof token !== 'string') return deny('malformed token: not a string');
-      const result = claimsOf(token);
+      const result = validClaims(token, now);
       if (!result.ok) return result;
       const { claims } = result;
-      // Written so that a NaN `now` counts as expired: fail closed.
-      if (!(now < claims.expiresAt)) return deny(`token expired at ${new Date(claims.expiresAt).toISOString()}`);
       const stream = streamOfValidSegment(segment);
       if (stream === null) return deny(`segment name ${quoteInput(String(segment), 300)} is not "scope/name/<segment>"`);
       if (!claims.streams.some((pattern) => patternCoversStream(pattern, stream))) {
@@ -67,9 +88,9 @@ export function createAuthorizer(secret: string | Buffer | null): Authorizer {
     }
   }
 
-  return Object.freeze({ enabled: true, check });
+  return Object.freeze({ enabled: true, check, authenticate });
 }
 
-function deny(message: string): AuthResult {
+function deny(message: string): { ok: false; message: string } {
   return { ok: false, message };
 }

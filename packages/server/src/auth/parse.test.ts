@@ -75,6 +75,7 @@ describe('RIGHT_FOR_COMMAND', () => {
   it('maps the commands as documented', () => {
     expect(RIGHT_FOR_COMMAND).toEqual({
       ReadSegment: 'read',
+      ListStreams: 'read',
       GetSegmentInfo: 'read',
       GetAttribute: 'read',
       SetupAppend: 'write',

@@ -55,6 +55,7 @@ export function parseRights(text: string): Right[] {
  */
 export const RIGHT_FOR_COMMAND: Readonly<Partial<Record<string, Right>>> = Object.freeze({
   ReadSegment: 'read',
+  ListStreams: 'read',
   GetSegmentInfo: 'read',
   GetAttribute: 'read',
   SetupAppend: 'write',

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 
 import { errorMessage, errorReplyOf } from './error-replies.js';
 import { FlowControl } from './flow-control.js';
+import { listLocalStreams } from './stream-listing.js';
 import { BULK_REPLY_BYTES, readReplyParts } from './read-reply-frame.js';
 import { ReplyBudget } from './reply-budget.js';
 import { ReplyWriter } from './reply-writer.js';
@@ -243,6 +244,9 @@ export class Connection {
         });
         return;
       }
+      case 'ListStreams':
+        this.answer(request, listLocalStreams(command, this.services));
+        return;
       default:
         if (isSegmentRequest(command)) {
           this.serveSegment(request, command);

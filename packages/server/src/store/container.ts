@@ -156,6 +156,13 @@ export class SegmentContainer implements Container {
     return { segment, startOffset: durable.startOffset, length: durable.length, sealed: durable.sealed };
   }
 
+  segmentNames(): string[] {
+    this.checkOpen();
+    const names: string[] = [];
+    for (const state of this.byName.values()) if (state.created && !state.deleted) names.push(state.name);
+    return names;
+  }
+
   async seal(segment: string): Promise<number> {
     this.checkOpen();
     const state = this.acceptedSegment(segment);

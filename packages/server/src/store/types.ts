@@ -93,6 +93,8 @@ export interface Container {
   createSegment(segment: string): Promise<void>;
   /** Throws NO_SUCH_SEGMENT. */
   getInfo(segment: string): SegmentInfo;
+  /** Names of the segments readers can see (created durably, not deleted). */
+  segmentNames(): string[];
   /** Idempotent; resolves with the sealed length. */
   seal(segment: string): Promise<number>;
   /** Drops the prefix before offset (an event boundary, ≤ length); offsets below it read as SEGMENT_IS_TRUNCATED. */

@@ -1,0 +1,63 @@
+import type { ReadEvent } from '../../reader/event-reader.js';
+import { choiceFlag } from '../arguments.js';
+import type { CommandContext, CommandSpec } from '../context.js';
+import { formatPayload } from '../payload.js';
+
+/**
+ * Without --follow, cat prints what the stream held when it started and stops: the segment lengths
+ * read first are the end. With --follow it waits at the tail until Ctrl-C or SIGTERM.
+ */
+export const catCommand: CommandSpec = {
+  path: ['cat'],
+  summary: 'print the events of a stream, one per line (stops at the tail unless --follow)',
+  usage: '<scope/name> [--from head|tail] [--follow]',
+  arity: [1, 1],
+  options: {
+    from: { type: 'string', help: 'head (default): every event; tail: only events written from now on' },
+    follow: { type: 'boolean', help: 'keep waiting for new events until Ctrl-C / SIGTERM' },
+  },
+  async run(context) {
+    const { positionals, flags, client, stopped } = context;
+    const [stream] = positionals as [string];
+    const from = choiceFlag(flags, 'from', ['head', 'tail'] as const, 'head');
+    const follow = flags.follow === true;
+    const end = follow ? null : await endOf(context, stream, from);
+    if (end !== null && end.segments.every((segment) => segment.length <= segment.start)) return;
+    const reader = client().createReader(stream, { from });
+    void stopped.then(() => reader.close());
+    for await (const event of reader) {
+      print(context, event);
+      if (end !== null && reachedEnd(event, end)) break;
+    }
+  },
+};
+
+/**
+ * Per active segment (by segment number): where reading starts and the length it had when cat
+ * started. A reader reads a successor only after its sealed predecessors, so reaching these lengths
+ * means everything before them was printed too.
+ */
+interface StreamEnd {
+  segments: Array<{ number: number; start: number; length: number }>;
+}
+
+async function endOf(context: CommandContext, stream: string, from: 'head' | 'tail'): Promise<StreamEnd> {
+  const info = await context.client().getStreamInfo(stream);
+  return {
+    segments: info.segmentInfos.map((segment) => ({
+      number: Number(segment.segment.slice(segment.segment.lastIndexOf('/') + 1)),
+      start: from === 'tail' ? segment.length : segment.startOffset,
+      length: segment.length,
+    })),
+  };
+}
+
+function reachedEnd(event: ReadEvent, end: StreamEnd): boolean {
+  const offsets: Readonly<Record<number, number>> = event.position.offsets;
+  return end.segments.every(({ number, start, length }) => length <= start || (offsets[number] ?? 0) >= length);
+}
+
+function print({ output, format }: CommandContext, event: ReadEvent): void {
+  const data = formatPayload(event.data, format);
+  output.record({ segment: event.segment, offset: event.offset, data }, data);
+}

@@ -1,0 +1,230 @@
+/**
+ * The `sluice` bin, run as a user runs it (a child process, stdin and stdout pipes) against real
+ * nodes: stream administration, writing lines from stdin, cat, --json, errors and exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+
+import { mintToken } from '@sluice/server';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { REPO_ROOT, startServer, type ServerProcess } from './helpers/server-process.js';
+
+import { runCli } from '../packages/client/src/cli/main.js';
+
+const BIN = path.join(REPO_ROOT, 'packages/client/bin/sluice.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sluice(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, SLUICE_ENDPOINTS: '', SLUICE_TOKEN: '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sluice ${args.join(' ')} did not exit in time\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** The same CLI in this process (no process start): for checks that are about output, not the bin. */
+async function sluiceHere(args: string[], input = ''): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (text) => (stdout += text),
+    stderr: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        stderr += chunk.toString();
+        done();
+      },
+    }),
+    stdin: Readable.from([input]),
+    env: {},
+    stopped: new Promise(() => {}),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('sluice against one node', () => {
+  let server: ServerProcess;
+  let at: string[];
+
+  beforeAll(async () => {
+    server = await startServer();
+    at = ['--endpoints', server.address];
+  });
+  afterAll(() => server.stop());
+
+  it('is linked as a bin of the workspace at npm ci', () => {
+    const linked = path.join(REPO_ROOT, 'node_modules/.bin/sluice');
+    expect(existsSync(linked)).toBe(true);
+    expect(realpathSync(linked)).toBe(realpathSync(BIN));
+  });
+
+  it('creates, lists, describes and deletes streams', async () => {
+    const sluice = sluiceHere;
+    expect((await sluice([...at, 'stream', 'create', 'cli/a', '--segments', '3'])).code).toBe(0);
+    expect((await sluice([...at, 'stream', 'create', 'cli/b', '--segments', '1'])).code).toBe(0);
+    expect((await sluice([...at, 'stream', 'create', 'other/c', '--segments', '2'])).code).toBe(0);
+
+    const all = await sluice([...at, 'stream', 'list']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n').filter(Boolean)).toEqual(['cli/a', 'cli/b', 'other/c']);
+    const scoped = await sluice([...at, '--json', 'stream', 'list', 'cli']);
+    expect(scoped.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ stream: 'cli/a' }, { stream: 'cli/b' }]);
+
+    const info = await sluice([...at, 'stream', 'info', 'cli/a']);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain('cli/a: 3 segments');
+    for (const segment of ['cli/a/0', 'cli/a/1', 'cli/a/2']) expect(info.stdout).toContain(segment);
+    expect(info.stdout).toContain(server.address);
+
+    await sluice([...at, 'stream', 'seal', 'cli/b']);
+    const sealed = JSON.parse((await sluice([...at, '--json', 'stream', 'info', 'cli/b'])).stdout) as { sealed: boolean };
+    expect(sealed.sealed).toBe(true);
+
+    expect((await sluice([...at, 'stream', 'delete', 'cli/b'])).code).toBe(0);
+    expect((await sluice([...at, 'stream', 'list'])).stdout.split('\n').filter(Boolean)).toEqual(['cli/a', 'other/c']);
+  });
+
+  it('writes 10,000 lines from a pipe durably and cat prints each once, in key order', async () => {
+    await sluice([...at, 'stream', 'create', 'cli/lines', '--segments', '4']);
+    const lines = Array.from({ length: 10_000 }, (_, index) => `event ${index}`);
+    const written = await sluice([...at, '--json', 'write', 'cli/lines', '--key', 'one-key'], { input: `${lines.join('\n')}\n` });
+    expect(written.code).toBe(0);
+    expect(JSON.parse(written.stdout)).toMatchObject({ stream: 'cli/lines', written: 10_000, failed: 0 });
+
+    const read = await sluice([...at, 'cat', 'cli/lines', '--from', 'head']);
+    expect(read.code).toBe(0);
+    expect(read.stdout.split('\n').filter(Boolean)).toEqual(lines);
+  });
+
+  it('prints --json events one parseable object per line, and escapes control bytes in text', async () => {
+    const sluice = (args: string[], options: { input?: string } = {}): Promise<Run> => sluiceHere(args, options.input);
+    await sluice([...at, 'stream', 'create', 'cli/bytes', '--segments', '1']);
+    await sluice([...at, 'write', 'cli/bytes', '--key', 'k'], { input: 'plain\nbell\u0007 and esc\u001b[2J\n' });
+    const text = await sluice([...at, 'cat', 'cli/bytes']);
+    expect(text.stdout).toBe('plain\nbell\\x07 and esc\\x1b[2J\n');
+    expect([...text.stdout].filter((char) => char < ' ' && char !== '\n')).toEqual([]);
+    const json = await sluice([...at, '--json', '--format', 'base64', 'cat', 'cli/bytes']);
+    const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { data: string; segment: string });
+    expect(events.map((event) => Buffer.from(event.data, 'base64').toString())).toEqual(['plain', 'bell\u0007 and esc\u001b[2J']);
+    expect(events[0]!.segment).toBe('cli/bytes/0');
+  });
+
+  it('cat --from tail stops at once without --follow, and --follow prints new events until SIGTERM', async () => {
+    await sluice([...at, 'stream', 'create', 'cli/follow', '--segments', '2']);
+    await sluice([...at, 'write', 'cli/follow'], { input: 'old\n' });
+    expect((await sluice([...at, 'cat', 'cli/follow', '--from', 'tail'])).stdout).toBe('');
+
+    const child = spawn(process.execPath, [BIN, ...at, 'cat', 'cli/follow', '--from', 'tail', '--follow'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The reader fixes the tail once it has started: write until the follower has printed one event.
+    const deadline = Date.now() + 20_000;
+    while (!stdout.includes('new') && Date.now() < deadline) {
+      await sluice([...at, 'write', 'cli/follow', '--key', 'k'], { input: 'new\n' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(stdout).toContain('new');
+    expect(stdout).not.toContain('old');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('fails with one line and a non-zero exit for an unknown stream, a bad name and a bad flag', async () => {
+    const unknown = await sluice([...at, 'stream', 'info', 'cli/nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toContain('cli/nope does not exist');
+    expect(unknown.stderr).toContain('sluice stream create');
+
+    const cat = await sluice([...at, 'cat', 'cli/nope']);
+    expect(cat.code).toBe(1);
+    expect(cat.stderr).toContain('NO_SUCH_STREAM');
+
+    const badName = await sluice([...at, 'stream', 'create', 'no-scope', '--segments', '2']);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain('"scope/name"');
+
+    const badFlag = await sluice([...at, 'stream', 'create', 'cli/x', '--segments', 'many']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--segments must be a whole number');
+
+    const unknownCommand = await sluice([...at, 'stream', 'frobnicate']);
+    expect(unknownCommand.code).toBe(2);
+  });
+
+  it('answers --help for every command and --version', async () => {
+    const sluice = sluiceHere;
+    const help = await sluice(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['stream create', 'stream list', 'stream info', 'stream seal', 'stream delete', 'write', 'cat', 'cluster']) {
+      expect(help.stdout).toContain(command);
+      const own = await sluice([...command.split(' '), '--help']);
+      expect(own.code).toBe(0);
+      expect(own.stdout).toContain(`usage: sluice ${command}`);
+    }
+    expect((await sluice(['--version'])).stdout).toMatch(/^sluice \d+\.\d+\.\d+/);
+  });
+
+  it('describes the cluster with each node health', async () => {
+    const sluice = sluiceHere;
+    const cluster = await sluice([...at, '--json', 'cluster']);
+    expect(cluster.code).toBe(0);
+    const [member] = cluster.stdout.trim().split('\n').map((line) => JSON.parse(line) as { node: string; reachable: boolean; containers: number[] });
+    expect(member).toMatchObject({ node: server.address, reachable: true });
+    expect(member!.containers).toHaveLength(16);
+  });
+});
+
+describe('sluice errors that reach the user', () => {
+  it('says no node is listening, quickly, naming the endpoint and the flag to change', async () => {
+    const started = Date.now();
+    const run = await sluice(['--endpoints', '127.0.0.1:1', 'stream', 'list']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('127.0.0.1:1');
+    expect(run.stderr).toContain('--endpoints');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('reports an auth refusal, and works with a token from --token or SLUICE_TOKEN', async () => {
+    const secret = 'cli-test-secret-0123456789abcdef';
+    const server = await startServer({ args: ['--auth-secret', secret] });
+    try {
+      const at = ['--endpoints', server.address];
+      const refused = await sluice([...at, 'stream', 'create', 'sec/s', '--segments', '1']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('AUTH_TOKEN_CHECK_FAILED');
+      expect(refused.stderr).toContain('--token');
+
+      const token = mintToken(secret, { streams: ['sec/*'], rights: ['read', 'write', 'admin'], ttlMs: 60_000 });
+      expect((await sluice([...at, '--token', token, 'stream', 'create', 'sec/s', '--segments', '1'])).code).toBe(0);
+      const listed = await sluice([...at, 'stream', 'list'], { env: { SLUICE_TOKEN: token } });
+      expect(listed.stdout.trim()).toBe('sec/s');
+      expect((await sluice([...at, 'stream', 'list'])).stderr).toContain('missing auth token');
+    } finally {
+      await server.stop();
+    }
+  });
+});
