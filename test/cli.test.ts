@@ -179,13 +179,44 @@ describe('sluice against one node', () => {
     const sluice = sluiceHere;
     const help = await sluice(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['stream create', 'stream list', 'stream info', 'stream seal', 'stream delete', 'write', 'cat', 'cluster']) {
+    for (const command of ['stream create', 'stream list', 'stream info', 'stream scale', 'stream seal', 'stream delete', 'write', 'cat', 'group describe', 'cluster']) {
       expect(help.stdout).toContain(command);
       const own = await sluice([...command.split(' '), '--help']);
       expect(own.code).toBe(0);
       expect(own.stdout).toContain(`usage: sluice ${command}`);
     }
     expect((await sluice(['--version'])).stdout).toMatch(/^sluice \d+\.\d+\.\d+/);
+  });
+
+  it('scales a stream, and cat still prints every event once in key order across the scale', async () => {
+    const sluice = sluiceHere;
+    await sluice([...at, 'stream', 'create', 'cli/scaled', '--segments', '2']);
+    await sluice([...at, 'write', 'cli/scaled', '--key', 'k'], 'a\nb\n');
+    const scaled = await sluice([...at, '--json', 'stream', 'scale', 'cli/scaled', '--segments', '3']);
+    expect(scaled.code).toBe(0);
+    expect(JSON.parse(scaled.stdout)).toMatchObject({ stream: 'cli/scaled', segments: 3, epoch: 1 });
+    await sluice([...at, 'write', 'cli/scaled', '--key', 'k'], 'c\nd\n');
+    expect((await sluice([...at, 'stream', 'info', 'cli/scaled'])).stdout).toContain('3 segments, epoch 1');
+    expect((await sluice([...at, 'cat', 'cli/scaled'])).stdout).toBe('a\nb\nc\nd\n');
+  });
+
+  it('reads as a reader group member and describes the group', async () => {
+    await sluiceHere([...at, 'stream', 'create', 'cli/grouped', '--segments', '3']);
+    await sluiceHere([...at, 'write', 'cli/grouped'], 'one\ntwo\nthree\n');
+    const read = await sluice([...at, 'cat', 'cli/grouped', '--group', 'g1']);
+    expect(read.code).toBe(0);
+    expect(read.stdout.split('\n').filter(Boolean).sort()).toEqual(['one', 'three', 'two']);
+
+    const described = await sluiceHere([...at, '--json', 'group', 'describe', 'cli/grouped', 'g1']);
+    expect(described.code).toBe(0);
+    const group = JSON.parse(described.stdout) as { positions: Record<string, number>; lag: Record<string, { bytes: number }> };
+    expect(Object.keys(group.positions).sort()).toEqual(['cli/grouped/0', 'cli/grouped/1', 'cli/grouped/2']);
+    expect(Object.values(group.lag).every((lag) => lag.bytes === 0)).toBe(true);
+    const table = await sluiceHere([...at, 'group', 'describe', 'cli/grouped', 'g1']);
+    expect(table.stdout).toContain('cli/grouped/0');
+
+    const unknown = await sluiceHere([...at, 'group', 'describe', 'cli/grouped', 'nope']);
+    expect(unknown.code).toBe(1);
   });
 
   it('describes the cluster with each node health', async () => {

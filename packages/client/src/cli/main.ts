@@ -5,6 +5,7 @@ import { SluiceClient } from '../sluice-client.js';
 import { choiceFlag } from './arguments.js';
 import { catCommand } from './commands/cat.js';
 import { clusterCommand } from './commands/cluster.js';
+import { groupCommand } from './commands/group.js';
 import { streamCommands } from './commands/stream.js';
 import { writeCommand } from './commands/write.js';
 import type { CommandContext, CommandSpec } from './context.js';
@@ -14,7 +15,7 @@ import { PAYLOAD_FORMATS } from './payload.js';
 import { createProgress } from './progress.js';
 import { UsageError } from './usage-error.js';
 
-const COMMANDS: readonly CommandSpec[] = [...streamCommands, writeCommand, catCommand, clusterCommand];
+const COMMANDS: readonly CommandSpec[] = [...streamCommands, writeCommand, catCommand, groupCommand, clusterCommand];
 
 type OptionSpec = { type: 'string' | 'boolean'; help: string; short?: string };
 
@@ -146,7 +147,7 @@ function helpFor(command: CommandSpec | null, positionals: readonly string[]): s
   const unknown = positionals.length > 0 && listed.length === 0 ? `sluice: unknown command "${positionals.join(' ')}"\n\n` : '';
   return (
     `${unknown}usage: sluice [global options] <command>\n\ncommands:\n` +
-    shown.map((spec) => `  ${`${spec.path.join(' ')} ${spec.usage}`.padEnd(56)} ${spec.summary}\n`).join('') +
+    shown.map((spec) => `  ${`${spec.path.join(' ')} ${spec.usage}`.padEnd(60)} ${spec.summary}\n`).join('') +
     `\nglobal options:\n${options(GLOBAL_OPTIONS)}\n'sluice <command> --help' shows a command's options.\n`
   );
 }

@@ -41,7 +41,7 @@ export const streamCommands: CommandSpec[] = [
         output.record({ ...info });
         return;
       }
-      output.note(`stream ${info.stream}: ${info.segments} segments${info.sealed ? ', sealed' : ''}`);
+      output.note(`stream ${info.stream}: ${info.segments} segments, epoch ${info.epoch}${info.sealed ? ', sealed' : ''}`);
       output.table(
         info.segmentInfos.map((segment) => ({
           segment: segment.segment,
@@ -52,6 +52,20 @@ export const streamCommands: CommandSpec[] = [
         })),
         ['segment', 'length', 'truncated_at', 'sealed', 'node'],
       );
+    },
+  },
+  {
+    path: ['stream', 'scale'],
+    summary: 'seal the current segments and put N successors over equal key ranges (keeps per-key order)',
+    usage: '<scope/name> --segments N',
+    arity: [1, 1],
+    options: { segments: { type: 'string', help: 'number of segments after the scale (1-4096)' } },
+    async run({ positionals, flags, output, client }) {
+      const [stream] = positionals as [string];
+      const segments = integerFlag(flags, 'segments', 1, MAX_SEGMENTS);
+      await client().scaleStream(stream, { segments });
+      const info = await client().getStreamInfo(stream);
+      output.record({ stream, segments: info.segments, epoch: info.epoch }, `scaled ${stream} to ${info.segments} segments (epoch ${info.epoch})`);
     },
   },
   {
