@@ -52,6 +52,8 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   #heartbeat: Heartbeat | null = null;
   #member: Member | null = null;
   #failure: unknown = null;
+  /** Offsets by segment number for event positions; rebuilt after the state or the owned set changed. */
+  #offsets: number[] | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -303,6 +305,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
 
   /** Brings this reader in line with the state and the plan: hand back, finish, take. */
   async #rebalance(): Promise<void> {
+    this.#offsets = null;
     const member = this.#member;
     const sync = this.#sync;
     if (member === null || sync === null || this.#closed) return;
@@ -358,6 +361,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   }
 
   #startReading(state: GroupState, member: Member): void {
+    this.#offsets = null;
     const host: SegmentReaderHost = {
       context: this.#context,
       tailWaitMs: this.#settings.tailWaitMs,
@@ -386,6 +390,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   #stopReading(segment: string): void {
     const owned = this.#owned.get(segment);
     if (owned === undefined) return;
+    this.#offsets = null;
     owned.reader.close();
     this.#ready.remove(owned.reader);
     this.#owned.delete(segment);
@@ -414,15 +419,21 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
 
   #moved(segment: SegmentReader): void {
     const owned = this.#owned.get(segment.segment);
-    if (owned !== undefined) owned.delivered = segment.deliveredOffset;
+    if (owned === undefined) return;
+    owned.delivered = segment.deliveredOffset;
+    if (this.#offsets !== null) this.#offsets[segment.index] = owned.delivered;
   }
 
   /** The offsets of this reader's segments where it delivered, the others' where they were committed. */
   #position(): { stream: string; offsets: number[] } {
-    const segments = this.#sync!.state.segments;
-    const offsets: number[] = [];
-    for (const [segment, entry] of Object.entries(segments)) offsets[segmentIndexOf(segment)] = this.#owned.get(segment)?.delivered ?? entry.offset;
-    return { stream: this.stream, offsets: Array.from(offsets, (offset) => offset ?? 0) };
+    if (this.#offsets === null) {
+      const offsets: number[] = [];
+      for (const [segment, entry] of Object.entries(this.#sync!.state.segments)) {
+        offsets[segmentIndexOf(segment)] = this.#owned.get(segment)?.delivered ?? entry.offset;
+      }
+      this.#offsets = Array.from(offsets, (offset) => offset ?? 0);
+    }
+    return { stream: this.stream, offsets: this.#offsets.slice() };
   }
 
   #wake(segment: SegmentReader): void {
