@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBody, encodeBody } from './body-codec.js';
 import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type FieldKind } from './commands.js';
 import { ProtocolError } from './errors.js';
-import { expectProtocolError } from './test-support.js';
+import { expectProtocolError } from '../test-support/expect-protocol-error.js';
 
 /** Packs arbitrary values the way a buggy or hostile peer might. */
 const plain = new Packr({ useRecords: false, moreTypes: false });

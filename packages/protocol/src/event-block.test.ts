@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from './errors.js';
-import { expectProtocolError } from './test-support.js';
+import { expectProtocolError } from '../test-support/expect-protocol-error.js';
 import {
   encodeEventBlock,
   EVENT_HEADER_SIZE,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from './body-codec.js';
 import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type FieldKind } from './commands.js';
 import { ProtocolError } from './errors.js';
-import { expectProtocolError } from './test-support.js';
+import { expectProtocolError } from '../test-support/expect-protocol-error.js';
 import { encodeEventBlock, eventsOf } from './event-block.js';
 import {
   decodeFrame,

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { CommandOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 import { ConnectFailedError, ConnectionLostError } from '../errors.js';
-import { infoRequest, useFakeServer } from '../testing/fake-server-fixture.js';
-import { segmentInfoFor } from '../testing/fake-server.js';
+import { infoRequest, useFakeServer } from '../../test-support/fake-server-fixture.js';
+import { segmentInfoFor } from '../../test-support/fake-server.js';
 
 type Info = CommandOf<'SegmentInfo'>;
 
@@ -76,7 +76,7 @@ describe('connection lifecycle', () => {
   });
 
   it('fails fast against a dead endpoint, and leaks no socket or timer (the process exits by itself)', () => {
-    const script = fileURLToPath(new URL('../testing/dead-endpoint-script.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../../test-support/dead-endpoint-script.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
       encoding: 'utf8',
       timeout: 20_000,

@@ -2,8 +2,8 @@ import type { CommandOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 import { ClientClosedError, ConnectFailedError, ConnectionLostError } from '../errors.js';
 import type { SluiceClient } from '../sluice-client.js';
-import { infoRequest, useFakeServer } from '../testing/fake-server-fixture.js';
-import { segmentInfoFor, type FakeConnection } from '../testing/fake-server.js';
+import { infoRequest, useFakeServer } from '../../test-support/fake-server-fixture.js';
+import { segmentInfoFor, type FakeConnection } from '../../test-support/fake-server.js';
 import type { Flow } from './flow.js';
 
 type Info = CommandOf<'SegmentInfo'>;

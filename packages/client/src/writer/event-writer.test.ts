@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventTooLargeError, InvalidOptionError, RetryWindowExceededError, SegmentIsSealedError } from '../errors.js';
 import { EventWriter } from './event-writer.js';
-import { FakeNode } from './fake-node.js';
+import { FakeNode } from '../../test-support/fake-node.js';
 
 const STREAM = 'unit/stream';
 const SEGMENT = 'unit/stream/0';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { block, framed, openTestStore, TempDirs, texts } from './test-support.js';
+import { block, framed, openTestStore, TempDirs, texts } from '../../test-support/store.js';
 import type { Container, SegmentStore, StoreError } from './types.js';
 
 const dirs = new TempDirs();

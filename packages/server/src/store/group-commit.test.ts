@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { block, openTestStore, TempDirs } from './test-support.js';
+import { block, openTestStore, TempDirs } from '../../test-support/store.js';
 import type { SegmentStore } from './types.js';
 
 const dirs = new TempDirs();

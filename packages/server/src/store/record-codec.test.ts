@@ -16,7 +16,7 @@ import {
   type EncodedRecord,
   type RecordTypeCode,
 } from './record-codec.js';
-import { block } from './test-support.js';
+import { block } from '../../test-support/store.js';
 
 function bytesOf(record: EncodedRecord): Buffer {
   const bytes = Buffer.concat(record.chunks);

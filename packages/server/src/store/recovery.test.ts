@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointCorruptError } from './checkpoint.js';
 import { containerDirectory, logFileName } from './log-files.js';
 import { LogCorruptionError } from './recovery.js';
-import { block, framed, openTestStore, recordingLogger, TempDirs, texts } from './test-support.js';
+import { block, framed, openTestStore, recordingLogger, TempDirs, texts } from '../../test-support/store.js';
 import type { Container, SegmentStore, StoreError } from './types.js';
 
 const dirs = new TempDirs();

@@ -4,8 +4,7 @@
  * removes the checkpoint written on close, and times the reopen: the worst case, the whole log
  * replayed. Then times a reopen from the checkpoint.
  *
- *   npx esbuild packages/server/src/store/recovery-benchmark.ts --bundle --platform=node \
- *     --format=esm --outfile=/tmp/recovery-benchmark.mjs && node /tmp/recovery-benchmark.mjs --gib 1 --block 1024
+ *   node --import tsx bench/store-recovery.ts --gib 1 --block 1024
  *
  * The log is read back from the page cache (it was just written); from a cold disk, add the time to
  * read it (about 0.5-1 s per GiB on an SSD).
@@ -19,9 +18,9 @@ import { parseArgs } from 'node:util';
 
 import { encodeEventBlock } from '@sluice/protocol';
 
-import { containerDirectory } from './log-files.js';
-import { openSegmentStore } from './segment-store.js';
-import type { StoreLogger, StoreOptions } from './types.js';
+import { containerDirectory } from '../packages/server/src/store/log-files.js';
+import { openSegmentStore } from '../packages/server/src/store/segment-store.js';
+import type { StoreLogger, StoreOptions } from '../packages/server/src/store/types.js';
 
 const { values } = parseArgs({
   options: {
@@ -92,7 +91,7 @@ async function writeLogThenMeasure(): Promise<void> {
 
   const self = fileURLToPath(import.meta.url);
   for (const label of ['replay of the whole log (no checkpoint)', 'from the checkpoint']) {
-    const output = execFileSync(process.execPath, [self, '--recover-only', dataDir], { encoding: 'utf8' });
+    const output = execFileSync(process.execPath, [...process.execArgv, self, '--recover-only', dataDir], { encoding: 'utf8' });
     console.log(`${label}: ${output.trim()}`);
   }
   if (!values.dir) await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest';
-import { SluiceClient } from '../sluice-client.js';
-import type { SluiceClientOptions } from '../options.js';
+import { SluiceClient } from '../src/sluice-client.js';
+import type { SluiceClientOptions } from '../src/options.js';
 import { FakeServer } from './fake-server.js';
 
 export interface FakeServerFixture {

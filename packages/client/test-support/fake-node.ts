@@ -1,6 +1,6 @@
 import { eventsOf, type Command, type CommandOf } from '@sluice/protocol';
-import type { ClientContext, ClientEvent } from '../client-context.js';
-import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../connection/flow.js';
+import type { ClientContext, ClientEvent } from '../src/client-context.js';
+import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../src/connection/flow.js';
 import {
   ClientClosedError,
   ConnectFailedError,
@@ -10,9 +10,9 @@ import {
   ServerError,
   WrongHostError,
   type SluiceError,
-} from '../errors.js';
-import { silentLogger } from '../logger.js';
-import type { ClientSettings } from '../options.js';
+} from '../src/errors.js';
+import { silentLogger } from '../src/logger.js';
+import type { ClientSettings } from '../src/options.js';
 
 /**
  * An in-memory stand-in for one server node, speaking the writer's side of the protocol through

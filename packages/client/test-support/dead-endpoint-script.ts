@@ -4,7 +4,7 @@
  * process alive. Prints one JSON line with the error.
  */
 import net from 'node:net';
-import { SluiceClient } from '../index.js';
+import { SluiceClient } from '../src/index.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
 
 /** Runs `run` and checks that it threw a ProtocolError with `code`; returns that error. */
 export function expectProtocolError(run: () => unknown, code: ProtocolErrorCode): ProtocolError {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { encodeEventBlock, eventsOf } from '@sluice/protocol';
 
-import { openSegmentStore } from './segment-store.js';
-import type { SegmentStore, StoreLogger, StoreOptions } from './types.js';
+import { openSegmentStore } from '../src/store/segment-store.js';
+import type { SegmentStore, StoreLogger, StoreOptions } from '../src/store/types.js';
 
 /** Helpers shared by the store's tests (not part of the package's API). */
 
