@@ -1,26 +1,23 @@
-import type { SegmentAdmin } from './admin/segment-admin.js';
-import type { StreamAdmin } from './admin/stream-admin.js';
-import type { ClusterRouter } from './connection/cluster-router.js';
-import type { Flow, FlowOptions } from './connection/flow.js';
+import type { SegmentOperations } from './admin/segment-admin.js';
+import type { StreamCatalog } from './admin/stream-admin.js';
 import type { Logger } from './logger.js';
 import type { ClientSettings } from './options.js';
+import type { RouteContext } from './route/segment-route.js';
 
 export type ClientEvent = 'connect' | 'disconnect' | 'reconnecting';
 
 /**
- * What writers, readers and the revisioned client get from the client: flows to nodes, the router
- * that knows segment owners, admin calls, the token. It is the one internal contract they use.
+ * What writers, readers and the revisioned client get from the client: routes to segment owners
+ * (RouteContext), admin calls, stream segment counts, the token. It is the one internal contract
+ * they use, and it hands out interfaces only, so none of them depends on how the client builds them.
  */
-export interface ClientContext {
+export interface ClientContext extends RouteContext {
   readonly settings: ClientSettings;
   readonly logger: Logger;
-  readonly router: ClusterRouter;
-  readonly segments: SegmentAdmin;
-  readonly streams: StreamAdmin;
+  readonly segments: SegmentOperations;
+  readonly streams: StreamCatalog;
+  /** True once the client is closed. */
   readonly closed: boolean;
-  openFlow(endpoint: string, options?: FlowOptions): Flow;
-  /** The flow admin requests to endpoint travel on (one per node, opened on first use). */
-  adminFlow(endpoint: string): Flow;
   token(): Promise<string | null>;
   emit(event: ClientEvent, detail: Record<string, unknown>): void;
   /** Registers something to close when the client closes. */

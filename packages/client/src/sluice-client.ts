@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ClusterAdmin, type ClusterDescription } from './admin/cluster-admin.js';
-import { SegmentAdmin } from './admin/segment-admin.js';
+import { SegmentAdmin, type AdminContext } from './admin/segment-admin.js';
 import { StreamAdmin, type StreamInfo } from './admin/stream-admin.js';
 import type { ClientContext, ClientEvent } from './client-context.js';
 import { ClusterRouter } from './connection/cluster-router.js';
@@ -38,6 +38,7 @@ export class SluiceClient extends EventEmitter {
   readonly #flowsPerEndpoint = new Map<string, number>();
   readonly #adminFlows = new Map<string, Flow>();
   readonly #resources = new Set<{ close(): Promise<void> | void }>();
+  readonly #router: ClusterRouter;
   readonly #context: ClientContext;
   readonly #segments: SegmentAdmin;
   readonly #streams: StreamAdmin;
@@ -48,26 +49,27 @@ export class SluiceClient extends EventEmitter {
     super();
     this.#settings = resolveSettings(options);
     const logger = this.#settings.logger;
-    const router = new ClusterRouter(this.#settings.endpoints, (endpoint) => this.#pool(endpoint).anyConnection(), logger);
-    const isClosed = (): boolean => this.#closed;
-    // The admins need the context and the context exposes them: it reads them lazily.
-    const context: ClientContext = {
+    this.#router = new ClusterRouter(this.#settings.endpoints, (endpoint) => this.#pool(endpoint).anyConnection(), logger);
+    const routes: AdminContext = {
       settings: this.#settings,
-      logger,
-      router,
-      get segments() {
-        return segments;
-      },
-      get streams() {
-        return streams;
-      },
-      get closed() {
-        return isClosed();
-      },
+      router: this.#router,
       openFlow: (endpoint, flowOptions) => this.#openFlow(endpoint, flowOptions),
       adminFlow: (endpoint) => this.#adminFlow(endpoint),
       token: () => this.#token(),
       emit: (event, detail) => this.#emit(event, detail),
+    };
+    this.#segments = new SegmentAdmin(routes);
+    this.#streams = new StreamAdmin(this.#segments);
+    const isClosed = (): boolean => this.#closed;
+    this.#context = {
+      ...routes,
+      settings: this.#settings,
+      logger,
+      segments: this.#segments,
+      streams: this.#streams,
+      get closed() {
+        return isClosed();
+      },
       track: (resource) => {
         this.#resources.add(resource);
       },
@@ -75,15 +77,13 @@ export class SluiceClient extends EventEmitter {
         this.#resources.delete(resource);
       },
     };
-    const segments = new SegmentAdmin(context);
-    const streams = new StreamAdmin(segments);
-    this.#context = context;
-    this.#segments = segments;
-    this.#streams = streams;
-    this.#cluster = new ClusterAdmin(context, (endpoint) => this.#pool(endpoint).anyConnection());
+    this.#cluster = new ClusterAdmin({ ...routes, router: this.#router }, (endpoint) => this.#pool(endpoint).anyConnection());
   }
 
-  /** @internal The contract writers, readers and the revisioned client are built on. */
+  /**
+   * @internal The contract writers, readers and the revisioned client are built on; for the SDK's
+   * own tests (the published declarations leave it out).
+   */
   get context(): ClientContext {
     return this.#context;
   }
@@ -209,7 +209,7 @@ export class SluiceClient extends EventEmitter {
             keepAliveIntervalMs: settings.keepAliveIntervalMs,
             keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
             maxFrameSize: settings.maxFrameSize,
-            clusterFingerprint: () => this.#context.router.fingerprint,
+            clusterFingerprint: () => this.#router.fingerprint,
             logger: settings.logger,
           },
           maxConnections: settings.maxConnectionsPerEndpoint,

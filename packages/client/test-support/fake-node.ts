@@ -47,6 +47,9 @@ export class FakeNode {
 
   context(settings: Partial<ClientSettings> = {}): ClientContext {
     const segmentCount = async (): Promise<number> => this.segmentCount;
+    const unused = async (): Promise<never> => {
+      throw new Error('a writer does not call this');
+    };
     return {
       settings: { requestTimeoutMs: 30_000, retryWindowMs: 60_000, ...settings } as ClientSettings,
       logger: silentLogger,
@@ -55,9 +58,10 @@ export class FakeNode {
         noteWrongHost: (_segment: string, owner: string) => {
           this.routedOwner = owner;
         },
-      } as unknown as ClientContext['router'],
+      },
+      // The writer asks the node nothing through admin calls.
       segments: {} as ClientContext['segments'],
-      streams: { segmentCount } as unknown as ClientContext['streams'],
+      streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout: unused, refreshLayout: unused },
       closed: false,
       openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),
       adminFlow: (endpoint: string) => this.openFlow(endpoint),

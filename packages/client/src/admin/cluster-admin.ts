@@ -1,6 +1,7 @@
 import { ownerOfContainer, streamNameProblem, type CommandOf } from '@sluice/protocol';
-import type { ClientContext } from '../client-context.js';
+import type { ClusterRouter } from '../connection/cluster-router.js';
 import type { Connection } from '../connection/connection.js';
+import type { Flow } from '../connection/flow.js';
 import { InvalidOptionError } from '../errors.js';
 
 export interface ClusterMember {
@@ -24,13 +25,20 @@ export interface ClusterDescription {
 /** How long `describeCluster` waits for each node's answer before calling it unreachable. */
 const HEALTH_TIMEOUT_MS = 2_000;
 
+/** What cluster questions need from the client: the cluster map, each node's admin flow, the token. */
+export interface ClusterAdminContext {
+  readonly router: Pick<ClusterRouter, 'currentMap'>;
+  adminFlow(endpoint: string): Flow;
+  token(): Promise<string | null>;
+}
+
 /**
  * Questions about the whole cluster: its members, what each serves and whether it answers, and the
  * streams defined anywhere in it. Each is asked of every member of the cluster map.
  */
 export class ClusterAdmin {
   constructor(
-    private readonly context: ClientContext,
+    private readonly context: ClusterAdminContext,
     private readonly connectionTo: (endpoint: string) => Promise<Connection>,
   ) {}
 

@@ -1,7 +1,8 @@
 import type { AttributeValue, Command, CommandOf } from '@sluice/protocol';
-import { ConnectFailedError, SegmentAlreadyExistsError, SluiceError, WrongHostError } from '../errors.js';
-import type { ClientContext } from '../client-context.js';
-import { deadlineAfter, withRetries } from '../connection/retry.js';
+import { sleep } from '../connection/backoff.js';
+import { ConnectFailedError, SegmentAlreadyExistsError, WrongHostError } from '../errors.js';
+import type { ClientSettings } from '../options.js';
+import { SegmentRoute, type RouteContext } from '../route/segment-route.js';
 
 export interface SegmentInfo {
   segment: string;
@@ -18,35 +19,55 @@ export interface AttributeUpdateResult {
   current: AttributeValue;
 }
 
+/** Segment operations as writers, readers and the revisioned client use them. */
+export interface SegmentOperations {
+  /** The node that owns segment, as the router knows it now. */
+  ownerOf(segment: string): Promise<string>;
+  /** Sends a request built for segment to its owner (build is called once per attempt, with the token). */
+  request<R extends Command>(segment: string, build: (token: string | null) => Command): Promise<R>;
+  createSegment(segment: string): Promise<boolean>;
+  getSegmentInfo(segment: string): Promise<SegmentInfo>;
+  sealSegment(segment: string): Promise<number>;
+  truncateSegment(segment: string, offset: number): Promise<number>;
+  deleteSegment(segment: string): Promise<void>;
+  getAttribute(segment: string, key: string): Promise<AttributeValue>;
+  updateAttribute(segment: string, key: string, expected: AttributeValue, value: AttributeValue): Promise<AttributeUpdateResult>;
+}
+
+/** What admin calls need from the client: routes, the request timeout that bounds their retries, the token. */
+export interface AdminContext extends RouteContext {
+  readonly settings: Pick<ClientSettings, 'requestTimeoutMs'>;
+  token(): Promise<string | null>;
+}
+
 /** Bounds how many WrongHost redirects one call follows before giving up. */
 const MAX_REDIRECTS = 4;
 
 /**
- * Segment operations on the node that owns each segment. Follows WrongHost to the owner it names,
- * and retries retriable failures (connection lost, node restarting) until the request timeout.
+ * Segment operations on the node that owns each segment, over that node's shared admin flow. Follows
+ * WrongHost to the owner it names, and retries retriable failures (connection lost, node restarting)
+ * until the request timeout; not ConnectFailedError, because the pool already kept trying to connect
+ * for the whole acquire timeout before raising it.
  */
-export class SegmentAdmin {
-  constructor(private readonly context: ClientContext) {}
+export class SegmentAdmin implements SegmentOperations {
+  constructor(private readonly context: AdminContext) {}
 
-  /** Sends a request built for segment to its owner, with redirects and retries. */
   async request<R extends Command>(segment: string, build: (token: string | null) => Command): Promise<R> {
-    const deadline = deadlineAfter(this.context.settings.requestTimeoutMs);
+    const deadline = Date.now() + this.context.settings.requestTimeoutMs;
+    const route = new SegmentRoute(segment, this.context, 'admin');
     let redirects = 0;
-    return withRetries(
-      async () => {
-        const owner = await this.context.router.ownerOf(segment);
-        try {
-          return await this.context.adminFlow(owner).request<R>(build(await this.context.token()));
-        } catch (error) {
-          if (error instanceof WrongHostError) {
-            this.context.router.noteWrongHost(segment, error.owner);
-            redirects += 1;
-          }
-          throw error;
-        }
-      },
-      { deadline, isRetriable: (error) => isRetriable(error) && redirects <= MAX_REDIRECTS },
-    );
+    for (;;) {
+      try {
+        const flow = await route.flow();
+        return await flow.request<R>(build(await this.context.token()));
+      } catch (error) {
+        if (error instanceof WrongHostError) redirects += 1;
+        if (!route.failed(error) || error instanceof ConnectFailedError || redirects > MAX_REDIRECTS) throw error;
+        const delayMs = route.nextDelay();
+        if (Date.now() + delayMs >= deadline) throw error;
+        await sleep(delayMs);
+      }
+    }
   }
 
   /** The node serving segment now (its primary, in a replicated cluster). */
@@ -116,12 +137,4 @@ export class SegmentAdmin {
     }));
     return { success: reply.success, current: reply.current };
   }
-}
-
-/**
- * Worth another attempt: a redirect, a lost connection, a timeout. Not ConnectFailedError: the pool
- * already kept trying to connect for the whole acquire timeout before raising it.
- */
-function isRetriable(error: unknown): boolean {
-  return error instanceof SluiceError && error.retriable && !(error instanceof ConnectFailedError);
 }

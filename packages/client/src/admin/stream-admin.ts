@@ -2,7 +2,7 @@ import { metadataSegmentOf, segmentNameOf, streamNameProblem } from '@sluice/pro
 import { InvalidOptionError, StreamConflictError } from '../errors.js';
 import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
 import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
-import type { SegmentAdmin, SegmentInfo } from './segment-admin.js';
+import type { SegmentInfo, SegmentOperations } from './segment-admin.js';
 
 export interface StreamInfo {
   stream: string;
@@ -19,6 +19,19 @@ export interface StreamInfo {
 
 export const MAX_SEGMENTS_PER_STREAM = 4096;
 
+/** What writers, readers, reader groups and the revisioned client need to know of a stream. */
+export interface StreamCatalog {
+  createStream(stream: string, options: { segments: number }): Promise<void>;
+  /** The last layout seen of the stream (read once, then kept). */
+  layout(stream: string): Promise<StreamLayout>;
+  /** The stream's layout read again (after a segment was found sealed). */
+  refreshLayout(stream: string): Promise<StreamLayout>;
+  /** The stream's segment count (NoSuchStreamError when it does not exist). */
+  segmentCount(stream: string): Promise<number>;
+  /** Marks the stream as used by a revisioned client (see StreamAdmin.claimForRevisions). */
+  claimForRevisions(stream: string): Promise<void>;
+}
+
 /**
  * Streams are kept in a metadata segment (`scope/name/#meta`) owned like any other segment: its
  * `segmentCount` attribute, set once by compare-and-set, is the stream's definition, and its `layout`
@@ -26,12 +39,12 @@ export const MAX_SEGMENTS_PER_STREAM = 4096;
  * tolerates having been done before, so a retry after a crash midway completes the stream, and two
  * clients creating it at once agree.
  */
-export class StreamAdmin {
+export class StreamAdmin implements StreamCatalog {
   /** The last layout seen per stream: routing starts from it, and a sealed segment refreshes it. */
   private readonly layouts = new Map<string, StreamLayout>();
   readonly layoutStore: LayoutStore;
 
-  constructor(private readonly segments: SegmentAdmin) {
+  constructor(private readonly segments: SegmentOperations) {
     this.layoutStore = new LayoutStore(segments);
   }
 

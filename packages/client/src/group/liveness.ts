@@ -1,4 +1,4 @@
-import type { SegmentAdmin } from '../admin/segment-admin.js';
+import type { SegmentOperations } from '../admin/segment-admin.js';
 import type { Logger } from '../logger.js';
 
 /** The attribute of the group's state segment that holds a session's heartbeat counter. */
@@ -47,7 +47,7 @@ export class Heartbeat {
   #stopped = false;
 
   constructor(
-    private readonly segments: SegmentAdmin,
+    private readonly segments: SegmentOperations,
     private readonly segment: string,
     readonly session: string,
     private readonly intervalMs: number,
@@ -102,7 +102,7 @@ export class Heartbeat {
 }
 
 /** Removes a session's counter if it still reads `expected` (ignored when it moved or is gone). */
-export async function removeHeartbeat(segments: SegmentAdmin, segment: string, session: string, expected: number | null): Promise<void> {
+export async function removeHeartbeat(segments: SegmentOperations, segment: string, session: string, expected: number | null): Promise<void> {
   if (expected === null) return;
   await segments.updateAttribute(segment, heartbeatKey(session), expected, null);
 }

@@ -1,9 +1,8 @@
 import { EVENT_HEADER_SIZE, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { backoffDelay } from '../connection/backoff.js';
 import type { Flow, ReplyHandler } from '../connection/flow.js';
-import { SegmentIsTruncatedError, WrongHostError } from '../errors.js';
-import { isRetriable, reasonOf } from '../writer/retriable.js';
+import { SegmentIsTruncatedError } from '../errors.js';
+import { SegmentRoute } from '../route/segment-route.js';
 import { MAX_READ_BYTES, type Truncation } from './reader-options.js';
 
 /** What a segment reader needs from the reader that owns it. */
@@ -43,11 +42,8 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   #bufferedBytes = 0;
   #reading = false;
   #endOfSegment = false;
-  #flow: Flow | null = null;
-  #attempt = 0;
+  readonly #route: SegmentRoute;
   #closed = false;
-  /** The backoff pause before the next read after a failure. */
-  #retryTimer: NodeJS.Timeout | null = null;
   readonly #readBytes: number;
   /** Offset of the next event to deliver. */
   deliveredOffset: number;
@@ -69,6 +65,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
     this.#nextReadOffset = startOffset;
     this.deliveredOffset = startOffset;
     this.#readBytes = Math.max(4 * 1024, Math.min(MAX_READ_BYTES, Math.floor(bufferBytes / 2)));
+    this.#route = new SegmentRoute(segment, host.context, 'pooled', null, 'reader');
   }
 
   get bufferedBytes(): number {
@@ -117,10 +114,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    this.#flow?.close();
-    this.#flow = null;
+    this.#route.close();
     this.#items = [];
     this.#head = 0;
     this.#bufferedBytes = 0;
@@ -167,7 +161,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
     let flow: Flow;
     let token: string | null;
     try {
-      flow = await this.#currentFlow();
+      flow = await this.#route.flow();
       token = await context.token();
     } catch (error) {
       this.onError(error);
@@ -184,7 +178,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   /** The reply to the read in flight (this reader is its ReplyHandler). */
   onReply(reply: SegmentRead): void {
     if (this.#closed) return;
-    this.#attempt = 0;
+    this.#route.succeeded();
     if (reply.data.byteLength > 0) {
       this.#push({ kind: 'events', data: reply.data, offset: reply.offset, position: 0 });
       this.#bufferedBytes += reply.data.byteLength;
@@ -210,37 +204,21 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
       this.#readNext();
       return;
     }
-    if (!isRetriable(error)) {
+    if (!this.#route.failed(error)) {
       this.#reading = false;
       this.#failWith(error);
       return;
     }
-    const { context } = this.host;
-    if (error instanceof WrongHostError) {
-      context.router.noteWrongHost(this.segment, error.owner);
-      this.#flow?.close();
-      this.#flow = null;
-    }
-    const delayMs = backoffDelay(this.#attempt++);
-    context.emit('reconnecting', { segment: this.segment, attempt: this.#attempt, delayMs: Math.round(delayMs), reason: reasonOf(error) });
+    const delayMs = this.#route.nextDelay();
+    this.#route.announceRetry(delayMs, error);
     if (this.#closed) return; // a 'reconnecting' listener closed the reader
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      this.#readNext();
-    }, delayMs);
+    // Closing the reader ends the pause; the read after it then finds the reader closed.
+    void this.#route.pause(delayMs).then(() => this.#readNext());
   }
 
   #readNext(): void {
     this.#reading = false;
     this.#maybeRead();
-  }
-
-  async #currentFlow(): Promise<Flow> {
-    if (this.#flow !== null && !this.#flow.closed) return this.#flow;
-    const owner = await this.host.context.router.ownerOf(this.segment);
-    if (this.#closed) throw new Error('segment reader closed');
-    this.#flow = this.host.context.openFlow(owner, { pooled: true });
-    return this.#flow;
   }
 
   #failWith(error: unknown): void {

@@ -1,5 +1,5 @@
 import { metadataSegmentOf, segmentNameOf } from '@sluice/protocol';
-import type { SegmentAdmin } from '../admin/segment-admin.js';
+import type { SegmentOperations } from '../admin/segment-admin.js';
 import { NoSuchSegmentError, NoSuchStreamError, StreamNotScalableError, StreamSealedError } from '../errors.js';
 import { decodeLayout, encodeLayout } from './layout-codec.js';
 import { commitPlan, initialLayout, withoutSegments, withPlan, type ScalePlan, type StreamLayout } from './stream-layout.js';
@@ -32,7 +32,7 @@ export interface StoredLayout {
  * crash midway is completed by the next call.
  */
 export class LayoutStore {
-  constructor(private readonly segments: SegmentAdmin) {}
+  constructor(private readonly segments: SegmentOperations) {}
 
   async read(stream: string): Promise<StoredLayout> {
     const meta = metadataSegmentOf(stream);
@@ -120,7 +120,7 @@ export class LayoutStore {
 }
 
 /** Deletes the segment; one already gone is fine (a retry, or retention got there first). */
-export async function deleteIfPresent(segments: SegmentAdmin, segment: string): Promise<void> {
+export async function deleteIfPresent(segments: SegmentOperations, segment: string): Promise<void> {
   try {
     await segments.deleteSegment(segment);
   } catch (error) {

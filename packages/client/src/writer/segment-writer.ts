@@ -1,18 +1,10 @@
 import { framedSize, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { backoffDelay, Pauses } from '../connection/backoff.js';
-import type { Flow } from '../connection/flow.js';
-import {
-  ClientClosedError,
-  InvalidEventNumberError,
-  RetryWindowExceededError,
-  TimeoutError,
-  WrongHostError,
-  type ConnectionLostError,
-} from '../errors.js';
+import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, type ConnectionLostError } from '../errors.js';
+import { reasonOf } from '../route/retriable.js';
+import { SegmentRoute } from '../route/segment-route.js';
 import { capacityFor, MIN_BLOCK_CAPACITY, nextBlockCapacity, type SealReason } from './block-sizing.js';
 import { PendingBlock } from './pending-block.js';
-import { isRetriable, reasonOf } from './retriable.js';
 import type { WriterSettings } from './writer-options.js';
 
 export interface WriterCounters {
@@ -73,7 +65,8 @@ export class SegmentWriter {
   static #lastToSend: SegmentWriter | null = null;
 
   #state: State = 'idle';
-  #flow: Flow | null = null;
+  /** The way to the segment's owner; this writer listens to its flow as itself (connectionLost). */
+  readonly #route: SegmentRoute;
   #epoch = 0;
   #open: PendingBlock | null = null;
   /** Sealed blocks without event numbers yet, waiting for the writer to be set up. */
@@ -86,19 +79,18 @@ export class SegmentWriter {
   #nextToSend: SegmentWriter | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
   #onLinger: (() => void) | null = null;
-  #attempt = 0;
   #failingSince: number | null = null;
   #lastError: unknown = null;
   #connecting = false;
-  /** The backoff pause under way, which close() ends. */
-  #pause: Pauses | null = null;
 
   constructor(
     readonly segment: string,
     readonly index: number,
     readonly writerId: string,
     private readonly host: SegmentWriterHost,
-  ) {}
+  ) {
+    this.#route = new SegmentRoute(segment, host.context, host.settings.pooled ? 'pooled' : 'dedicated', this, 'writer');
+  }
 
   get state(): State {
     return this.#state;
@@ -228,7 +220,7 @@ export class SegmentWriter {
     const counters = this.host.counters;
     counters.blocksSent += 1;
     counters.bytesSent += block.byteLength;
-    this.#flow!.request<CommandOf<'DataAppended'>>({
+    this.#route.current!.request<CommandOf<'DataAppended'>>({
       type: 'AppendBlock',
       segment: this.segment,
       writerId: this.writerId,
@@ -245,7 +237,7 @@ export class SegmentWriter {
     if (block.settled) return;
     const index = this.#sent.indexOf(block);
     if (index >= 0) this.#sent.splice(index, 1);
-    this.#attempt = 0;
+    this.#route.succeeded();
     this.#failingSince = null;
     this.#settle(block, null);
     // The pipeline drained: what gathered meanwhile goes now rather than after the linger.
@@ -254,7 +246,7 @@ export class SegmentWriter {
 
   #sendFailed(block: PendingBlock, epoch: number, error: unknown): void {
     if (block.settled || this.#isStopped() || epoch !== this.#epoch) return;
-    if (isRetriable(error)) this.#recover(error);
+    if (this.#route.failed(error)) this.#recover(error);
     else this.#fail(error);
   }
 
@@ -268,6 +260,7 @@ export class SegmentWriter {
     else if (this.#open !== null || this.#unsent.length > 0) this.#connect(false);
   }
 
+  /** After a retriable failure (the route already learned from it): set up again and resend. */
   #recover(error: unknown): void {
     this.#epoch += 1;
     this.#noteFailure(error);
@@ -279,13 +272,6 @@ export class SegmentWriter {
   #noteFailure(error: unknown): void {
     this.#lastError = error;
     this.#failingSince ??= Date.now();
-    if (error instanceof WrongHostError) {
-      this.host.context.router.noteWrongHost(this.segment, error.owner);
-      this.#dropFlow();
-    } else if (error instanceof TimeoutError) {
-      // Replies of that connection may still come for requests we will resend: start a fresh flow.
-      this.#dropFlow();
-    }
   }
 
   #connect(afterFailure: boolean): void {
@@ -306,29 +292,20 @@ export class SegmentWriter {
       if (this.#isStopped()) return;
       if (retry) {
         this.#failingSince ??= Date.now();
-        const delayMs = backoffDelay(this.#attempt++);
+        const delayMs = this.#route.nextDelay();
         if (Date.now() + delayMs - this.#failingSince >= settings.retryWindowMs) {
           this.#fail(new RetryWindowExceededError(this.segment, settings.retryWindowMs, { cause: this.#lastError }));
           return;
         }
         this.host.counters.reconnects += 1;
-        context.emit('reconnecting', {
-          segment: this.segment,
-          writerId: this.writerId,
-          attempt: this.#attempt,
-          delayMs: Math.round(delayMs),
-          reason: reasonOf(this.#lastError),
-        });
+        this.#route.announceRetry(delayMs, this.#lastError, { writerId: this.writerId });
         if (this.#isStopped()) return; // a 'reconnecting' listener closed the writer
-        const pause = new Pauses();
-        this.#pause = pause;
-        await pause.pause(delayMs);
-        this.#pause = null;
+        await this.#route.pause(delayMs);
         if (this.#isStopped()) return;
       }
       const epoch = this.#epoch;
       try {
-        const flow = await this.#currentFlow();
+        const flow = await this.#route.flow();
         const token = await context.token();
         const remainingMs = this.#failingSince === null ? Infinity : this.#failingSince + settings.retryWindowMs - Date.now();
         const reply = await flow.request<CommandOf<'AppendSetup'>>(
@@ -342,23 +319,13 @@ export class SegmentWriter {
         }
       } catch (error) {
         if (this.#isStopped()) return;
-        if (!isRetriable(error)) {
+        if (!this.#route.failed(error)) {
           this.#fail(error);
           return;
         }
         this.#noteFailure(error);
       }
     }
-  }
-
-  async #currentFlow(): Promise<Flow> {
-    if (this.#flow !== null && !this.#flow.closed) return this.#flow;
-    const owner = await this.host.context.router.ownerOf(this.segment);
-    if (this.#isStopped()) throw new ClientClosedError('writer');
-    const flow = this.host.context.openFlow(owner, { pooled: this.host.settings.pooled });
-    flow.onConnectionLost(this);
-    this.#flow = flow;
-    return flow;
   }
 
   /** The server holds this writer's events up to lastDurable: settle those, resend the rest, go on. */
@@ -394,9 +361,8 @@ export class SegmentWriter {
   #stop(state: 'failed' | 'closed'): void {
     this.#state = state;
     this.#epoch += 1;
-    this.#pause?.endAll();
     this.#clearLinger();
-    this.#dropFlow();
+    this.#route.close();
   }
 
   #rejectAll(error: Error): void {
@@ -417,12 +383,6 @@ export class SegmentWriter {
       block.reject(error);
     }
     this.host.release(block.byteLength);
-  }
-
-  /** Closing the flow also drops this writer from its listeners. */
-  #dropFlow(): void {
-    this.#flow?.close();
-    this.#flow = null;
   }
 
   #clearLinger(): void {

@@ -7,7 +7,7 @@ import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
 import { containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
-import { block, recordingLogger, TempDirs, testOptions, texts } from '../store/test-support.js';
+import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
 import type { PeerLink, ReplicationReplies } from './peer-link.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EPOCH_FILE, EpochHistory, EpochHistoryCorruptError } from './epoch-history.js';
-import { TempDirs } from './test-support.js';
+import { TempDirs } from '../../test-support/store.js';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());

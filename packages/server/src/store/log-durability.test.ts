@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
-import { block, openTestStore, TempDirs } from './test-support.js';
+import { block, openTestStore, TempDirs } from '../../test-support/store.js';
 import type { SegmentStore } from './types.js';
 
 const dirs = new TempDirs();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { extractRecords, wholeRecordsPrefix } from './log-extract.js';
 import { containerDirectory, listLogFiles, logFilePath } from './log-files.js';
 import { truncateLog, TruncationBelowCheckpointError } from './log-truncation.js';
-import { block, openTestStore, TempDirs, texts } from './test-support.js';
+import { block, openTestStore, TempDirs, texts } from '../../test-support/store.js';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());

@@ -1,0 +1,134 @@
+import { backoffDelay, Pauses } from '../connection/backoff.js';
+import type { ConnectionLostListener, Flow, FlowOptions } from '../connection/flow.js';
+import { ClientClosedError, TimeoutError, WrongHostError } from '../errors.js';
+import { isRetriable, reasonOf } from './retriable.js';
+
+/** Who owns a segment, as routes see the cluster router. */
+export interface SegmentOwners {
+  ownerOf(segment: string): Promise<string>;
+  /** A node answered WrongHost for segment, naming owner: go there next. */
+  noteWrongHost(segment: string, owner: string): void;
+}
+
+/** What a route needs from the client: the owners, flows to nodes, and the client's events. */
+export interface RouteContext {
+  readonly router: SegmentOwners;
+  openFlow(endpoint: string, options?: FlowOptions): Flow;
+  /** The flow admin requests to endpoint travel on (one per node, shared by every admin call). */
+  adminFlow(endpoint: string): Flow;
+  emit(event: 'reconnecting', detail: Record<string, unknown>): void;
+}
+
+/**
+ * Which flow a route uses: one of its own, multiplexed on a pooled connection or on a dedicated one,
+ * or the node's shared admin flow (which the route never closes).
+ */
+export type RouteFlow = 'pooled' | 'dedicated' | 'admin';
+
+/**
+ * The way from one SDK object (a segment writer, a segment reader, an admin call) to the node that
+ * owns its segment: finding the owner, opening a flow to it, learning from a failed attempt where to
+ * go next, and backing off between attempts. Its users decide when to try again (a writer within its
+ * retry window, a reader for as long as it lives, an admin call until its deadline); what a failure
+ * means for the way to the segment is decided here, and only here.
+ */
+export class SegmentRoute {
+  #flow: Flow | null = null;
+  #attempt = 0;
+  /** Made on the first backoff pause: most routes never need one. */
+  #pauses: Pauses | null = null;
+  #closed = false;
+
+  constructor(
+    readonly segment: string,
+    private readonly context: RouteContext,
+    private readonly kind: RouteFlow,
+    /** Told when the route's own flow loses its connection (not used with the shared admin flow). */
+    private readonly listener: ConnectionLostListener | null = null,
+    /** What the route serves, named in the ClientClosedError of an attempt made after close. */
+    private readonly user = 'client',
+  ) {}
+
+  /** The flow in use, or null before the first attempt and after the route left it. */
+  get current(): Flow | null {
+    return this.#flow;
+  }
+
+  /** Failed attempts since the last success. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** The flow in use, or a new one to the node the router names as the owner now. */
+  async flow(): Promise<Flow> {
+    if (this.#flow !== null && !this.#flow.closed) return this.#flow;
+    const owner = await this.context.router.ownerOf(this.segment);
+    if (this.#closed) throw new ClientClosedError(this.user);
+    let flow: Flow;
+    if (this.kind === 'admin') {
+      flow = this.context.adminFlow(owner);
+    } else {
+      flow = this.context.openFlow(owner, { pooled: this.kind === 'pooled' });
+      if (this.listener !== null) flow.onConnectionLost(this.listener);
+    }
+    this.#flow = flow;
+    return flow;
+  }
+
+  /**
+   * An attempt on this route failed with error: learns what that says about the way to the segment
+   * and tells whether another attempt may succeed. WrongHost names the new owner. After a timeout,
+   * replies on the old flow may still come for requests that will be sent again, so the next attempt
+   * takes a fresh flow.
+   */
+  failed(error: unknown): boolean {
+    if (!isRetriable(error)) return false;
+    if (error instanceof WrongHostError) {
+      this.context.router.noteWrongHost(this.segment, error.owner);
+      this.leave();
+    } else if (error instanceof TimeoutError) {
+      this.leave();
+    }
+    return true;
+  }
+
+  /** An attempt worked: the next failure backs off from the shortest pause again. */
+  succeeded(): void {
+    this.#attempt = 0;
+  }
+
+  /** The pause before the next attempt: exponential with jitter, longer with each failure in a row. */
+  nextDelay(): number {
+    return backoffDelay(this.#attempt++);
+  }
+
+  /** Tells the client's 'reconnecting' listeners that the route tries again after delayMs. */
+  announceRetry(delayMs: number, cause: unknown, detail?: Record<string, unknown>): void {
+    this.context.emit('reconnecting', {
+      segment: this.segment,
+      ...detail,
+      attempt: this.#attempt,
+      delayMs: Math.round(delayMs),
+      reason: reasonOf(cause),
+    });
+  }
+
+  /** Resolves after delayMs, or at once when the route is closed. */
+  pause(delayMs: number): Promise<void> {
+    this.#pauses ??= new Pauses();
+    return this.#pauses.pause(delayMs);
+  }
+
+  /** Stops using the current flow (closing it unless it is the shared admin flow). */
+  leave(): void {
+    if (this.kind !== 'admin') this.#flow?.close();
+    this.#flow = null;
+  }
+
+  /** Leaves the flow and ends any pause; later attempts fail with ClientClosedError. */
+  close(): void {
+    this.#closed = true;
+    this.#pauses?.endAll();
+    this.leave();
+  }
+}
