@@ -1,5 +1,6 @@
-import { metadataSegmentOf, segmentNameOf, streamNameProblem } from '@sluice/protocol';
+import { metadataSegmentOf, segmentNameOf } from '@sluice/protocol';
 import { InvalidOptionError, StreamConflictError } from '../errors.js';
+import { assertStreamName } from '../option-checks.js';
 import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
 import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
 import type { SegmentInfo, SegmentOperations } from './segment-admin.js';
@@ -154,7 +155,3 @@ function checkSegmentCount(count: unknown): number {
   return count;
 }
 
-function assertStreamName(stream: string): void {
-  const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
-  if (problem) throw new InvalidOptionError('stream', problem);
-}

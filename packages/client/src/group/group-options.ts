@@ -1,7 +1,8 @@
 import { streamNameProblem } from '@sluice/protocol';
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
-import { integerIn, resolveReaderSettings, type ReaderOptions, type ReaderSettings } from '../reader/reader-options.js';
+import { integerIn } from '../option-checks.js';
+import { resolveReaderSettings, type ReaderOptions, type ReaderSettings } from '../reader/reader-options.js';
 
 export interface GroupReaderOptions extends Omit<ReaderOptions, 'from'> {
   /** Join (or create) this reader group of the stream. */

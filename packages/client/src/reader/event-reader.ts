@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { segmentNameOf, streamNameProblem } from '@sluice/protocol';
+import { segmentNameOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { InvalidOptionError } from '../errors.js';
+import { assertStreamName } from '../option-checks.js';
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
 import { ReadySegments } from './ready-segments.js';
@@ -42,8 +42,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
 
   constructor(context: ClientContext, stream: string, options?: ReaderOptions) {
     super();
-    const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
-    if (problem) throw new InvalidOptionError('stream', problem);
+    assertStreamName(stream);
     this.stream = stream;
     this.#context = context;
     this.#settings = resolveReaderSettings(options, stream);

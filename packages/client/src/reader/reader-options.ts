@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { integerIn } from '../option-checks.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
 
 const KiB = 1024;
@@ -35,13 +36,6 @@ export const READER_DEFAULTS = { maxBufferedBytes: 16 * MiB, tailWaitMs: 30_000 
 export const MIN_SEGMENT_BUFFER = 64 * KiB;
 /** Largest single read: big enough to amortise a round trip, small enough to keep memory even. */
 export const MAX_READ_BYTES = 1 * MiB;
-
-export function integerIn(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 export function resolveReaderSettings(options: ReaderOptions | undefined, stream: string): ReaderSettings {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {

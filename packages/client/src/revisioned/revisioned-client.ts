@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_LIMITS, encodeEventBlock, EVENT_HEADER_SIZE, segmentNameOf, streamNameProblem, type CommandOf } from '@sluice/protocol';
+import { DEFAULT_LIMITS, encodeEventBlock, EVENT_HEADER_SIZE, segmentNameOf, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, ConditionalCheckFailedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
+import { assertStreamName } from '../option-checks.js';
 import { Revision } from './revision.js';
 
 export interface RevisionedEntry {
@@ -37,8 +38,7 @@ export class RevisionedClient {
   #closed = false;
 
   constructor(context: ClientContext, stream: string) {
-    const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
-    if (problem) throw new InvalidOptionError('stream', problem);
+    assertStreamName(stream);
     this.stream = stream;
     this.segment = segmentNameOf(stream, 0);
     this.#context = context;

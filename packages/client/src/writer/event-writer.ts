@@ -1,6 +1,7 @@
-import { EVENT_HEADER_SIZE, segmentIndexForKey, segmentNameOf, streamNameProblem } from '@sluice/protocol';
+import { EVENT_HEADER_SIZE, segmentIndexForKey, segmentNameOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
+import { assertStreamName } from '../option-checks.js';
 import { newWriterCounters, SegmentWriter, type SegmentWriterHost, type WriterCounters } from './segment-writer.js';
 import { resolveWriterSettings, type WriterOptions, type WriterSettings } from './writer-options.js';
 
@@ -84,8 +85,7 @@ export class EventWriter {
   #closing: Promise<void> | null = null;
 
   constructor(context: ClientContext, stream: string, options?: WriterOptions) {
-    const problem = typeof stream === 'string' ? streamNameProblem(stream) : 'stream name must be a string';
-    if (problem) throw new InvalidOptionError('stream', problem);
+    assertStreamName(stream);
     this.stream = stream;
     this.#context = context;
     this.#settings = resolveWriterSettings(options, context.settings.retryWindowMs);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 import { InvalidOptionError } from '../errors.js';
+import { integerIn } from '../option-checks.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -53,13 +54,6 @@ const MIN_BLOCK_BYTES = 16 * KiB;
 const MAX_BLOCK_BYTES = 8 * MiB;
 /** An event travels in a block of its own when it is large; it too must fit in a frame. */
 const MAX_EVENT_BYTES = DEFAULT_LIMITS.maxFrameSize - 64 * KiB;
-
-function integerIn(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 /** Validates writer options at construction; each message names the option. */
 export function resolveWriterSettings(options: WriterOptions | undefined, clientRetryWindowMs: number): WriterSettings {
