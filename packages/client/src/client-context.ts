@@ -2,6 +2,7 @@ import type { SegmentOperations } from './admin/segment-admin.js';
 import type { StreamCatalog } from './admin/stream-admin.js';
 import type { Logger } from './logger.js';
 import type { ClientSettings } from './options.js';
+import type { TailLookups } from './reader/tail-lookups.js';
 import type { RouteContext } from './route/segment-route.js';
 
 export type ClientEvent = 'connect' | 'disconnect' | 'reconnecting';
@@ -16,6 +17,8 @@ export interface ClientContext extends RouteContext {
   readonly logger: Logger;
   readonly segments: SegmentOperations;
   readonly streams: StreamCatalog;
+  /** Tail lookups of readers under way, which this client's writers of the stream wait for. */
+  readonly tails: TailLookups;
   /** True once the client is closed. */
   readonly closed: boolean;
   token(): Promise<string | null>;

@@ -16,6 +16,7 @@ import type { GroupReaderOptions } from './group/group-options.js';
 import { GroupReader } from './group/group-reader.js';
 import { EventReader } from './reader/event-reader.js';
 import type { ReaderOptions } from './reader/reader-options.js';
+import { TailLookups } from './reader/tail-lookups.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
 import { EventWriter } from './writer/event-writer.js';
 import type { WriterOptions } from './writer/writer-options.js';
@@ -70,6 +71,7 @@ export class SluiceClient extends EventEmitter {
       get closed() {
         return isClosed();
       },
+      tails: new TailLookups(),
       track: (resource) => {
         this.#resources.add(resource);
       },

@@ -13,6 +13,7 @@ import {
 } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import type { ClientSettings } from '../src/options.js';
+import { TailLookups } from '../src/reader/tail-lookups.js';
 
 /**
  * An in-memory stand-in for one server node, speaking the writer's side of the protocol through
@@ -63,6 +64,7 @@ export class FakeNode {
       segments: {} as ClientContext['segments'],
       streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout: unused, refreshLayout: unused },
       closed: false,
+      tails: new TailLookups(),
       openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),
       adminFlow: (endpoint: string) => this.openFlow(endpoint),
       token: async () => null,

@@ -48,8 +48,11 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     this.#settings = resolveReaderSettings(options, stream);
     if (typeof this.#settings.from === 'object') this.#offsets = [...this.#settings.from.offsets];
     context.track(this);
-    // Starting now (not at the first next()) makes 'tail' mean "events written after createReader".
-    this.#started = this.#start().then(
+    // Starting now (not at the first next()) makes 'tail' mean "events written after createReader";
+    // this client's writes to the stream wait for the lookup (TailLookups), so none races it.
+    const starting = this.#start();
+    if (this.#settings.from === 'tail') context.tails.hold(stream, starting);
+    this.#started = starting.then(
       () => {
         this.#isStarted = true;
       },

@@ -79,6 +79,7 @@ export class EventWriter {
   #queue: QueuedWrite[] = [];
   #queueHead = 0;
   #draining = false;
+  #awaitingTail = false;
   #inflightBytes = 0;
   #peakInflightBytes = 0;
   #closed = false;
@@ -115,7 +116,7 @@ export class EventWriter {
       return Promise.reject(new EventTooLargeError(event.byteLength, this.#settings.maxEventSize));
     }
     const bytes = event.byteLength + EVENT_HEADER_SIZE;
-    if (this.#queueHead === this.#queue.length && this.#segmentCount !== null && this.#hasRoom(bytes)) {
+    if (this.#queueHead === this.#queue.length && this.#segmentCount !== null && this.#hasRoom(bytes) && !this.#tailLookupPending()) {
       return this.#admit(routingKey, event, bytes);
     }
     return this.#enqueue(routingKey, event, bytes);
@@ -186,12 +187,26 @@ export class EventWriter {
     return promise;
   }
 
+  /** A reader of this stream is looking its tail up: writes wait (queued, in order) until it knows it. */
+  #tailLookupPending(): boolean {
+    const lookup = this.#context.tails.pending(this.stream);
+    if (lookup === null) return false;
+    if (!this.#awaitingTail) {
+      this.#awaitingTail = true;
+      void lookup.then(() => {
+        this.#awaitingTail = false;
+        this.#drain();
+      });
+    }
+    return true;
+  }
+
   /** Admits queued writes, in order, while there is room. */
   #drain(): void {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#queueHead < this.#queue.length && this.#segmentCount !== null) {
+      while (this.#queueHead < this.#queue.length && this.#segmentCount !== null && !this.#tailLookupPending()) {
         const next = this.#queue[this.#queueHead]!;
         if (!this.#hasRoom(next.bytes)) break;
         this.#queue[this.#queueHead] = undefined as unknown as QueuedWrite;
