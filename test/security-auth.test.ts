@@ -7,10 +7,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { AuthTokenCheckFailedError, SluiceClient, type EventReader, type ReadEvent, type TokenSource } from '@sluice/client';
+import type { Command } from '@sluice/protocol';
 import { mintToken } from '@sluice/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { RawClient, block, expectReply } from './helpers/raw-client.js';
 import { makeTempDir, runCli, startServer, type ServerProcess } from './helpers/server-process.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Distinctive, so a grep of the node's output finds it if it leaked anywhere. */
 const SECRET = 'sluice-test-secret-Zq7v9KpW3mXr2LbN';
@@ -181,6 +185,50 @@ describe('a node with --auth-secret-file', () => {
     expect(calls).toBeGreaterThan(callsBefore);
     // The refusal cost no connection.
     expect(sdk.stats().endpoints[server.address]!.connectionsLost).toBe(0);
+  });
+
+  it('an append setup lasts only as long as its token: appends after the expiry are refused (APPEND_SETUP_EXPIRED)', async () => {
+    const admin = client(mintToken(SECRET, { streams: ['shop/expiry'], rights: ['read', 'write', 'admin'], ttlMs: HOUR }));
+    await admin.createStream('shop/expiry', { segments: 1 });
+    const raw = await RawClient.connect(server.address);
+    await raw.hello();
+    const segment = 'shop/expiry/0';
+    const shortLived = mintToken(SECRET, { streams: ['shop/expiry'], rights: ['write'], ttlMs: 1_000 });
+    expectReply(await raw.call({ type: 'SetupAppend', segment, writerId: 'w', token: shortLived }), 'AppendSetup');
+    const append = (lastEventNumber: number): Promise<Command> =>
+      raw.call({ type: 'AppendBlock', segment, writerId: 'w', lastEventNumber, eventCount: 1, data: block(['x']) });
+    expectReply(await append(0), 'DataAppended');
+    await sleep(1_200);
+    const refused = expectReply(await append(1), 'ErrorMessage');
+    expect(refused.code).toBe('APPEND_SETUP_EXPIRED');
+    expect(refused.message).toContain('fresh token');
+    raw.close();
+  });
+
+  it('a writer sets up again with a fresh token from its token function when the one it set up with expires', async () => {
+    const streams = ['shop/rotating'];
+    let minted = 0;
+    const rotating = client(() => {
+      minted += 1;
+      return mintToken(SECRET, { streams, rights: ['read', 'write', 'admin'], ttlMs: 1_000 });
+    });
+    await rotating.createStream('shop/rotating', { segments: 1 });
+    const writer = rotating.createWriter('shop/rotating');
+    await writer.write('k', 'before the expiry');
+    const mintedBefore = minted;
+    await sleep(1_200);
+    await writer.write('k', 'after the expiry');
+    expect(minted).toBeGreaterThan(mintedBefore);
+    await writer.close();
+    const events = await take(rotating.createReader('shop/rotating'), 2);
+    expect(events.map((event) => event.data.toString())).toEqual(['before the expiry', 'after the expiry']);
+
+    // A fixed token that expired cannot set up again: the write fails, typed.
+    const fixed = client(mintToken(SECRET, { streams, rights: ['read', 'write'], ttlMs: 1_000 }));
+    const stuck = fixed.createWriter('shop/rotating');
+    await stuck.write('k', 'in time');
+    await sleep(1_200);
+    expect(await rejectionOf(stuck.write('k', 'too late'))).toBeInstanceOf(AuthTokenCheckFailedError);
   });
 
   it('keeps a connection usable for other flows after an auth failure on one of them', async () => {

@@ -246,15 +246,29 @@ describe('appends and reads', () => {
     other.close();
   });
 
-  it('bounds the writers set up on one connection', async () => {
+  it('bounds the writers set up on one connection by dropping the oldest setup, never refusing a new one', async () => {
     const other = await connected();
     const segment = freshSegment();
     await createSegment(segment, other);
     for (let i = 0; i < MAX_WRITERS; i++) await setupAppend(segment, `w${i}`, other);
-    await setupAppend(segment, 'w0', other); // the same writer again is not a new one
-    const refused = expectReply(await other.call({ type: 'SetupAppend', segment, writerId: 'one-too-many', token: null }), 'ErrorMessage');
-    expect(refused.code).toBe('TOO_MANY_WRITERS');
+    await setupAppend(segment, 'w0', other); // the same writer again is not a new one: it becomes the newest
+    await setupAppend(segment, 'one-more', other); // w1, the oldest setup, goes
+    expect(expectReply(await appendBlock(segment, 'one-more', 0, ['x'], other), 'DataAppended').lastEventNumber).toBe(0);
+    expect(expectReply(await appendBlock(segment, 'w0', 0, ['x'], other), 'DataAppended').lastEventNumber).toBe(0);
+    expect(expectReply(await appendBlock(segment, 'w1', 0, ['x'], other), 'ErrorMessage').code).toBe('NO_APPEND_SETUP');
+    await setupAppend(segment, 'w1', other);
+    expect(expectReply(await appendBlock(segment, 'w1', 0, ['x'], other), 'DataAppended').lastEventNumber).toBe(0);
     other.close();
+  });
+
+  it('ReleaseAppend frees a setup (and answers when there was none)', async () => {
+    const segment = freshSegment();
+    await createSegment(segment);
+    await setupAppend(segment, 'released');
+    const reply = await client.call({ type: 'ReleaseAppend', segment, writerId: 'released' });
+    expect(reply).toEqual({ type: 'AppendReleased', segment, writerId: 'released' });
+    expect(expectReply(await appendBlock(segment, 'released', 0, ['x']), 'ErrorMessage').code).toBe('NO_APPEND_SETUP');
+    expect(await client.call({ type: 'ReleaseAppend', segment, writerId: 'never-set-up' })).toMatchObject({ type: 'AppendReleased' });
   });
 
   it('refuses malformed blocks for that request only', async () => {

@@ -79,6 +79,9 @@ export const COMMANDS = {
     },
   },
   ConditionalCheckFailed: { code: 0x25, fields: { segment: 'string', length: 'uint' } },
+  // Frees a writer's setup on this connection (a closed writer); answered even when there was none.
+  ReleaseAppend: { code: 0x26, fields: { segment: 'string', writerId: 'string' } },
+  AppendReleased: { code: 0x27, fields: { segment: 'string', writerId: 'string' } },
 
   // Reads. A read at the tail waits up to waitMs for data, then answers with no events.
   ReadSegment: {
@@ -161,6 +164,7 @@ export const SEGMENT_REQUESTS = [
   'SetupAppend',
   'AppendBlock',
   'ConditionalAppend',
+  'ReleaseAppend',
   'ReadSegment',
 ] as const satisfies readonly CommandName[];
 export type SegmentRequestName = (typeof SEGMENT_REQUESTS)[number];

@@ -32,6 +32,7 @@ class FakeSegment {
   private async request(build: (token: string | null) => Command): Promise<Command> {
     for (let attempt = 0; ; attempt++) {
       const command = build(null);
+      if (command.type === 'ReleaseAppend') return { type: 'AppendReleased', segment: SEGMENT, writerId: command.writerId };
       if (this.failNextForGood) {
         this.failNextForGood = false;
         this.serve(command);

@@ -198,6 +198,10 @@ export class RevisionedClient {
       writerId: this.#writerId,
       token,
     }));
+    // Conditional appends need no setup: the setup was only asked for the number. Free it on the node.
+    void this.#context.segments
+      .request(this.segment, () => ({ type: 'ReleaseAppend', segment: this.segment, writerId: this.#writerId }))
+      .catch(() => undefined);
     return reply.lastEventNumber;
   }
 

@@ -160,7 +160,7 @@ export class EventWriter {
     const writers = this.#segmentWriters();
     this.#firstSegmentWriter = null;
     this.#moreSegmentWriters = null;
-    for (const writer of writers) writer.close();
+    await Promise.all(writers.map((writer) => writer.close()));
     this.#context.untrack(this);
   }
 

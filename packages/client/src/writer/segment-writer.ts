@@ -122,11 +122,25 @@ export class SegmentWriter {
     return [...this.#sent, ...this.#unsent].map((block) => block.done);
   }
 
-  /** Frees the flow (never its connection). Blocks still pending fail with ClientClosedError. */
-  close(): void {
+  /**
+   * Frees the flow (never its connection) and the writer's setup on the node; resolves once the
+   * node answered the release (or the connection is gone). Blocks still pending fail with
+   * ClientClosedError.
+   */
+  async close(): Promise<void> {
     if (this.#state === 'closed') return;
+    const setUpOn = this.#state === 'ready' ? this.#flow : null;
+    this.#flow = null;
     this.#stop('closed');
     this.#rejectAll(new ClientClosedError('writer'));
+    if (setUpOn === null) return;
+    try {
+      await setUpOn.request({ type: 'ReleaseAppend', segment: this.segment, writerId: this.writerId });
+    } catch {
+      // The setup went with its connection, or the node is one that does not know the command.
+    } finally {
+      setUpOn.close();
+    }
   }
 
   #scheduleSend(): void {

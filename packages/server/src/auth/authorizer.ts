@@ -2,7 +2,8 @@ import { quoteInput, type Right } from './rights.js';
 import { patternCoversStream, streamOfValidSegment } from './scope.js';
 import { secretKey, verifyToken, type TokenClaims } from './token.js';
 
-export type AuthResult = { ok: true } | { ok: false; message: string };
+/** On success, when the token expires (Infinity with auth off): a setup it allowed lasts until then. */
+export type AuthResult = { ok: true; expiresAt: number } | { ok: false; message: string };
 
 export interface Authorizer {
   readonly enabled: boolean;
@@ -15,12 +16,12 @@ export interface Authorizer {
 /** Verified tokens kept so a token sent with every request is verified once; bounded, LRU. */
 export const VERIFIED_TOKEN_CACHE_SIZE = 512;
 
-const ALLOW: AuthResult = Object.freeze({ ok: true });
+const ALLOW_FOREVER: AuthResult = Object.freeze({ ok: true, expiresAt: Infinity });
 
 const DISABLED: Authorizer = Object.freeze({
   enabled: false,
-  check: (): AuthResult => ALLOW,
-  authenticate: (): AuthResult => ALLOW,
+  check: (): AuthResult => ALLOW_FOREVER,
+  authenticate: (): AuthResult => ALLOW_FOREVER,
 });
 
 /**
@@ -64,7 +65,7 @@ export function createAuthorizer(secret: string | Buffer | null): Authorizer {
   function authenticate(token: string | null | undefined, now: number = Date.now()): AuthResult {
     try {
       const result = validClaims(token, now);
-      return result.ok ? ALLOW : result;
+      return result.ok ? { ok: true, expiresAt: result.claims.expiresAt } : result;
     } catch {
       return deny('token check failed');
     }
@@ -81,7 +82,7 @@ export function createAuthorizer(secret: string | Buffer | null): Authorizer {
         return deny(`token does not cover stream ${JSON.stringify(stream)}`);
       }
       if (!claims.rights.includes(right)) return deny(`token lacks right ${JSON.stringify(String(right).slice(0, 32))}`);
-      return ALLOW;
+      return { ok: true, expiresAt: claims.expiresAt };
     } catch {
       // Not expected; a check must never take the connection down with it.
       return deny('token check failed');

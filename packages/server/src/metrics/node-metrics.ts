@@ -86,6 +86,12 @@ export function createNodeRegistry(sources: MetricSources, options: { defaultMet
   });
   totalCounter(registry, name('read_waits_total'), 'Reads that found no data at the tail and waited for it', () => counts.readWaits);
   totalCounter(registry, name('read_bytes_total'), 'Segment bytes returned by reads', () => counts.readBytes);
+  totalCounter(
+    registry,
+    name('append_setups_evicted_total'),
+    'Writer setups dropped, oldest first, from connections at --max-writers-per-connection',
+    () => counts.appendSetupsEvicted,
+  );
   new Gauge({
     name: name('cache_bytes'),
     help: 'Bytes of segment data in the read cache',

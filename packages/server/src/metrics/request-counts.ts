@@ -13,6 +13,8 @@ export class RequestCounts {
   readWaits = 0;
   /** Segment bytes returned by reads. */
   readBytes = 0;
+  /** Writer setups dropped from a connection at its limit (their writers set up again if they append). */
+  appendSetupsEvicted = 0;
   /** Append blocks accepted per container (duplicates that stored nothing not counted), and their bytes. */
   readonly containerAppends = new Map<number, { appends: number; bytes: number }>();
 
@@ -32,6 +34,10 @@ export class RequestCounts {
 
   readWaited(): void {
     this.readWaits += 1;
+  }
+
+  appendSetupEvicted(): void {
+    this.appendSetupsEvicted += 1;
   }
 
   read(bytes: number): void {

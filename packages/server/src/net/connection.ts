@@ -108,7 +108,7 @@ export class Connection {
       resume: () => this.resumeReading(),
     });
     this.session = {
-      appendSetups: new Set(),
+      appendSetups: new Map(),
       readSignal: this.readAbort.signal,
       replyBudget: new ReplyBudget(this.limits.maxUnackedBytes, () => this.outgoingBytes, this.readAbort.signal),
     };

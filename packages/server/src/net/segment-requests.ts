@@ -37,8 +37,11 @@ export interface SegmentServices {
 
 /** Per-connection state of segment requests. */
 export interface SegmentSession {
-  /** (segment, writerId) pairs whose SetupAppend passed on this connection. */
-  readonly appendSetups: Set<string>;
+  /**
+   * (segment, writerId) pairs whose SetupAppend passed on this connection, oldest setup first, each
+   * with the expiry of the token that allowed it (Infinity with auth off).
+   */
+  readonly appendSetups: Map<string, number>;
   /** Aborted when the connection closes or drains: waiting reads stop waiting and answer. */
   readonly readSignal: AbortSignal;
   /** Bounds the reply bytes this connection's reads produce at once. */
@@ -62,13 +65,17 @@ export function serveSegmentRequest(
   services: SegmentServices,
 ): Command | Promise<Command> {
   const { segment } = request;
+  // A release only forgets this connection's setup: it needs no owner and no token.
+  if (request.type === 'ReleaseAppend') return releaseAppend(request, session);
   const containerId = services.cluster.localContainerOf(segment);
   if (containerId === null) return { type: 'WrongHost', segment, owner: services.cluster.ownerOf(segment) };
+  let tokenExpiresAt = Infinity;
   if ('token' in request && services.authorizer.enabled) {
     const right = RIGHT_FOR_COMMAND[request.type];
     if (right !== undefined) {
       const result = services.authorizer.check(request.token, segment, right);
       if (!result.ok) return { type: 'AuthTokenCheckFailed', segment, message: result.message };
+      tokenExpiresAt = result.expiresAt;
     }
   }
   const container = services.store.container(containerId);
@@ -92,7 +99,7 @@ export function serveSegmentRequest(
         .updateAttribute(segment, request.key, request.expected, request.value)
         .then((update) => ({ type: 'AttributeUpdated', segment, key: request.key, ...update }));
     case 'SetupAppend':
-      return setupAppend(request, container, session, services);
+      return setupAppend(request, container, session, services, tokenExpiresAt);
     case 'AppendBlock':
       return appendBlock(request, container, session, services);
     case 'ConditionalAppend':
@@ -107,22 +114,28 @@ function setupAppend(
   container: Container,
   session: SegmentSession,
   services: SegmentServices,
+  tokenExpiresAt: number,
 ): Command {
   const { segment, writerId } = request;
   container.getInfo(segment); // NoSuchSegment for a segment that does not exist
   const key = setupKey(segment, writerId);
-  if (!session.appendSetups.has(key)) {
-    if (session.appendSetups.size >= services.maxWritersPerConnection) {
-      throw new RequestError(
-        'TOO_MANY_WRITERS',
-        `this connection already has ${session.appendSetups.size} writers set up, the node's --max-writers-per-connection; ` +
-          'a setup lasts as long as its connection: reuse writers, spread them over more connections ' +
-          '(client options maxConnectionsPerEndpoint, enableConnectionPooling: false) or raise the limit',
-      );
-    }
-    session.appendSetups.add(key);
+  const setups = session.appendSetups;
+  if (setups.has(key)) {
+    setups.delete(key); // set up again: now the newest
+  } else if (setups.size >= services.maxWritersPerConnection) {
+    // The bound protects the node without refusing anyone: the oldest setup goes, and its writer
+    // (most likely one that was dropped without close()) sets up again if it ever appends.
+    setups.delete(setups.keys().next().value!);
+    services.counts.appendSetupEvicted();
   }
+  setups.set(key, tokenExpiresAt);
   return { type: 'AppendSetup', segment, writerId, lastEventNumber: container.lastEventNumber(segment, writerId) };
+}
+
+function releaseAppend(request: CommandOf<'ReleaseAppend'>, session: SegmentSession): Command {
+  const { segment, writerId } = request;
+  session.appendSetups.delete(setupKey(segment, writerId));
+  return { type: 'AppendReleased', segment, writerId };
 }
 
 /** The block's event count, after checking its framing against the limit and the count claimed. */
@@ -155,8 +168,19 @@ async function appendBlock(
   services: SegmentServices,
 ): Promise<Command> {
   const { segment, writerId, lastEventNumber, eventCount, data } = request;
-  if (!session.appendSetups.has(setupKey(segment, writerId))) {
+  const key = setupKey(segment, writerId);
+  const tokenExpiresAt = session.appendSetups.get(key);
+  if (tokenExpiresAt === undefined) {
     throw new RequestError('NO_APPEND_SETUP', `writer ${writerId} sent AppendBlock to ${segment} without SetupAppend on this connection`);
+  }
+  // A setup lasts as long as the token it was made with; `!(<)` counts a NaN clock as expired.
+  if (tokenExpiresAt !== Infinity && !(Date.now() < tokenExpiresAt)) {
+    session.appendSetups.delete(key);
+    throw new RequestError(
+      'APPEND_SETUP_EXPIRED',
+      `the token writer ${writerId} set up ${segment} with expired at ${new Date(tokenExpiresAt).toISOString()}; ` +
+        'set up again with a fresh token (the client does, calling its token function)',
+    );
   }
   validatedEventCount(data, eventCount, services.maxEventSize);
   return appended(container, services, segment, data, eventCount, writerId, { writer: { writerId, lastEventNumber, eventCount } });
