@@ -161,6 +161,15 @@ export class ServerError extends SluiceError {
   }
 }
 
+/**
+ * The node found stored data corrupt (a record failing its CRC) where this request read: nothing of
+ * it was returned. Not retriable: the operator must restore or repair the node's data (the message
+ * names segment, offset and log file).
+ */
+export class DataCorruptionError extends SluiceError {
+  readonly code = 'DATA_CORRUPTION';
+}
+
 /** The peer broke the wire protocol; the connection was closed. */
 export class ProtocolViolationError extends SluiceError {
   readonly code = 'PROTOCOL_VIOLATION';
@@ -246,7 +255,7 @@ export function errorFromReply(reply: ErrorReply): SluiceError {
     case 'ConditionalCheckFailed':
       return new ConditionalCheckFailedError(reply.segment, reply.length);
     case 'ErrorMessage':
-      return new ServerError(reply.code, reply.message);
+      return reply.code === 'DATA_CORRUPTION' ? new DataCorruptionError(reply.message) : new ServerError(reply.code, reply.message);
     case 'NotEnoughReplicas':
       return new NotEnoughReplicasError(reply.segment, reply.message);
   }

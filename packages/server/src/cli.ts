@@ -5,6 +5,7 @@ import { mintToken, parseDuration, parseRights, readSecretFile } from './auth/in
 import { ConfigError, envNameOf, helpText, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer, type SluiceServer } from './server.js';
+import { repairDataDir } from './store/repair.js';
 
 const PROGRAM = 'sluice-server';
 /** Exit code for a bad flag or value (as getopt tools do), distinct from a failure to run. */
@@ -52,6 +53,43 @@ async function tokenCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${mintToken(secret, options)}\n`);
   } catch (error) {
     fail(`token: ${(error as Error).message}`, 1);
+  }
+}
+
+/** `sluice-server repair --data-dir D [--container N]`: cut damaged logs at their first bad record. */
+async function repairCommand(argv: string[]): Promise<void> {
+  let values: { 'data-dir'?: string; container?: string };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { 'data-dir': { type: 'string' }, container: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`repair: ${(error as Error).message}; usage: sluice-server repair --data-dir <dir> [--container <id>]`, EXIT_USAGE);
+  }
+  const dataDir = values['data-dir'] ?? process.env[envNameOf('data-dir')] ?? './data';
+  const container = values.container === undefined ? null : Number(values.container);
+  if (container !== null && (!Number.isSafeInteger(container) || container < 0)) {
+    fail(`repair: --container must be a container id (a whole number), got ${JSON.stringify(values.container)}`, EXIT_USAGE);
+  }
+  let repairs;
+  try {
+    repairs = await repairDataDir(dataDir, container);
+  } catch (error) {
+    fail(`repair: ${(error as Error).message}`, 1);
+  }
+  for (const { container: id, cut } of repairs) {
+    if (cut === null) {
+      process.stdout.write(`container ${id}: log intact, nothing cut\n`);
+      continue;
+    }
+    const removed = cut.removedFiles.length > 0 ? ` and removed ${cut.removedFiles.length} later file(s): ${cut.removedFiles.join(', ')}` : '';
+    const lost = cut.validRecordsDropped ? ' (whole records were among them: their events are lost)' : '';
+    process.stdout.write(
+      `container ${id}: cut ${cut.file} at byte ${cut.position} (${cut.reason}); dropped ${cut.droppedBytes} bytes${removed}${lost}\n`,
+    );
   }
 }
 
@@ -113,6 +151,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (argv[0] === 'token') return tokenCommand(argv.slice(1));
+  if (argv[0] === 'repair') return repairCommand(argv.slice(1));
   return serve(argv);
 }
 

@@ -306,6 +306,7 @@ export function helpText(program = 'sluice-server'): string {
   return [
     `Usage: ${program} [flags]`,
     `       ${program} token (--auth-secret-file <file> | --auth-secret <secret>) --streams <patterns> [--rights rw] [--ttl 24h]`,
+    `       ${program} repair --data-dir <dir> [--container <id>]`,
     '',
     'Runs a Sluice node. Every flag can also be set with the environment variable shown.',
     'Sizes take KiB/MiB/GiB units (64MiB); durations take ms/s/m/h (10s).',
@@ -316,6 +317,9 @@ export function helpText(program = 'sluice-server'): string {
     '',
     'Subcommand token: prints an auth token for streams matching the comma-separated patterns',
     '("*", "scope/*" or "scope/name"), with rights r, w, a (default rw), valid for --ttl (default 24h).',
+    '',
+    'Subcommand repair (node stopped): cuts each container log that has a bad record after its checkpoint',
+    'at the first one, keeping the good prefix, and prints what it dropped.',
     '',
   ].join('\n');
 }

@@ -15,6 +15,7 @@ function nodeMetrics(stats: Partial<StoreStats> = {}): NodeMetrics {
     bytes: 0,
     fsyncs: 0,
     syncs: 0,
+    corruptReads: 0,
     cacheBytes: 0,
     cacheHits: 0,
     cacheMisses: 0,

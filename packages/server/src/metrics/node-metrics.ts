@@ -84,6 +84,7 @@ export function createNodeRegistry(sources: MetricSources, options: { defaultMet
       this.set(fsyncs === 0 ? 0 : appends / fsyncs);
     },
   });
+  totalCounter(registry, name('corrupt_reads_total'), 'Reads that found a record failing its CRC in a log file (never served)', () => storeStats().corruptReads);
   totalCounter(registry, name('read_waits_total'), 'Reads that found no data at the tail and waited for it', () => counts.readWaits);
   totalCounter(registry, name('read_bytes_total'), 'Segment bytes returned by reads', () => counts.readBytes);
   totalCounter(

@@ -28,6 +28,7 @@ import {
   type LogRecord,
 } from './record-codec.js';
 import { recoverContainer, Replay } from './recovery.js';
+import { CorruptRecordError, readVerifiedBlocks, type BlockPlace } from './verified-log-read.js';
 import type { IndexEntry } from './segment-index.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
 import {
@@ -50,6 +51,7 @@ export interface StoreCounters {
   fsyncs: number;
   /** Every sync call while running: those log writes, checkpoint file and directory syncs. */
   syncs: number;
+  corruptReads: number;
 }
 
 export interface ContainerContext {
@@ -443,6 +445,9 @@ export class SegmentContainer implements Container {
     try {
       pieces = await this.loadRecords(state, records);
     } catch (error) {
+      // The events before a corrupt record are served; the read that starts at it fails.
+      const corruptOffset = error instanceof StoreError ? error.detail.corruptOffset : undefined;
+      if (corruptOffset !== undefined && corruptOffset > offset) return this.readDurable(segment, offset, corruptOffset - offset);
       // A truncation or delete may have retired the file under this read.
       if (state.deleted || this.byName.get(segment) !== state) throw noSuchSegment(segment);
       if (offset < state.durable.startOffset) {
@@ -498,19 +503,38 @@ export class SegmentContainer implements Container {
         runEnd = record.position + (record.end - record.start);
         useful += record.end - record.start;
       }
-      const last = next;
+      const run = records.slice(first, next);
       reads.push(
-        this.reader.read(head.fileNumber, head.position, runEnd - head.position).then((bytes) => {
-          for (let k = first; k < last; k++) {
-            const record = records[k]!;
-            const at = record.position - head.position;
-            pieces[k] = bytes.subarray(at, at + (record.end - record.start));
-          }
-        }),
+        readVerifiedBlocks(this.reader, head.fileNumber, run.map(blockPlaceOf), runEnd).then(
+          (blocks) => {
+            for (const [k, block] of blocks.entries()) pieces[first + k] = block;
+          },
+          (error: unknown) => {
+            throw error instanceof CorruptRecordError ? this.corruption(state, run, error) : error;
+          },
+        ),
       );
     }
     await Promise.all(reads);
     return pieces as Buffer[];
+  }
+
+  /** A bad record read from the log: logged, counted, and a DATA_CORRUPTION error naming segment and offset. */
+  private corruption(state: SegmentState, run: IndexEntry[], error: CorruptRecordError): StoreError {
+    const record = run.find((entry) => entry.position === error.blockPosition) ?? run[0]!;
+    const file = logFilePath(this.directory, error.fileNumber);
+    this.context.counters.corruptReads += 1;
+    this.context.options.logger.error(
+      { container: this.id, segment: state.name, offset: record.start, file, position: error.blockPosition },
+      'corrupt record in a log file',
+    );
+    return new StoreError(
+      'DATA_CORRUPTION',
+      `segment ${state.name} is corrupt at offset ${record.start}: its record at byte ${error.blockPosition} of ${file} ` +
+        `(container ${this.id}) fails its CRC. Nothing from it is served; restore the container from a backup, or stop ` +
+        'the node and run `sluice-server repair` to cut the log at the first bad record it finds after the checkpoint',
+      { corruptOffset: record.start },
+    );
   }
 
   private async requireEventBoundary(state: SegmentState, offset: number): Promise<void> {
@@ -623,4 +647,8 @@ function wholeEventsFrom(records: IndexEntry[], pieces: Buffer[], offset: number
     if (take < data.byteLength) break;
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+}
+
+function blockPlaceOf(record: IndexEntry): BlockPlace {
+  return { position: record.position, length: record.end - record.start };
 }

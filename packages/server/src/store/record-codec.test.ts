@@ -13,6 +13,7 @@ import {
   recordChecksumMatches,
   RecordType,
   ShortStringInterner,
+  verifiedAppendStart,
   type EncodedRecord,
   type RecordTypeCode,
 } from './record-codec.js';
@@ -84,5 +85,19 @@ describe('record codec', () => {
     expect(first).toBe('writer-a');
     expect(strings.decode(bytes, 12, 20)).toBe(first);
     expect(strings.decode(bytes, 22, 30)).toBe('writer-b');
+  });
+});
+
+describe('verifiedAppendStart', () => {
+  it('finds the append record of a block by its CRC, whatever the writer id length; a flipped byte finds none', () => {
+    for (const writerId of ['', 'w', 'a'.repeat(36), 'b'.repeat(300)]) {
+      const before = Buffer.from('previous record bytes');
+      const record = encodeAppend(7, writerId, 41, 1, Buffer.from('\u0000\u0000\u0000\u0003abc', 'latin1'));
+      const bytes = Buffer.concat([before, ...record.chunks]);
+      const blockAt = before.byteLength + record.blockOffset;
+      expect(verifiedAppendStart(bytes, blockAt, 7)).toBe(before.byteLength);
+      bytes[blockAt + 5] ^= 0x01;
+      expect(verifiedAppendStart(bytes, blockAt, 7)).toBe(-1);
+    }
   });
 });

@@ -189,6 +189,29 @@ export function recordChecksumMatches(bytes: Buffer, position: number, bodyLengt
   return crc32(covered) === bytes.readUInt32BE(position + CRC_AT);
 }
 
+/** Bytes of an append record before its block, apart from the writer id (0 to 65 535 bytes). */
+export const APPEND_HEAD_SIZE = RECORD_HEADER_SIZE + APPEND_FIXED_SIZE;
+export const MAX_WRITER_ID_BYTES = MAX_SHORT_STRING;
+
+/**
+ * Where the append record holding the block bytes[blockAt, blockAt + blockLength) starts in bytes,
+ * checked by its CRC; -1 when no CRC-valid record ends with that block (corrupt, or its start lies
+ * before bytes[0]). Reads know where a block is, not its record (the writer id before the block
+ * varies in length), so each writer id length is tried: a candidate must have the magic, the
+ * append type, that length in its length field and a body length that ends at the block's end.
+ */
+export function verifiedAppendStart(bytes: Buffer, blockAt: number, blockLength: number): number {
+  const longest = Math.min(MAX_SHORT_STRING, blockAt - APPEND_HEAD_SIZE);
+  for (let writerLength = 0; writerLength <= longest; writerLength++) {
+    const start = blockAt - writerLength - APPEND_HEAD_SIZE;
+    if (bytes[start + MAGIC_AT] !== RECORD_MAGIC || bytes[start + TYPE_AT] !== RecordType.Append) continue;
+    const bodyLength = APPEND_FIXED_SIZE + writerLength + blockLength;
+    if (bytes.readUInt16BE(blockAt - writerLength - 2) !== writerLength || bytes.readUInt32BE(start + LENGTH_AT) !== bodyLength) continue;
+    if (recordChecksumMatches(bytes, start, bodyLength)) return start;
+  }
+  return -1;
+}
+
 /** Thrown when a record passed its CRC but its body does not match its type: a bug, not a torn write. */
 export class MalformedRecordError extends Error {
   override readonly name = 'MalformedRecordError';

@@ -8,6 +8,11 @@ import { SegmentIndex } from './segment-index.js';
 import { SegmentState } from './segment-state.js';
 import type { StoreLogger } from './types.js';
 
+/** What an operator can do about damage in the middle of a log (a node keeps no replicas). */
+const WHAT_TO_DO =
+  "Restore this container's directory from a backup of the stopped node, or run `sluice-server repair --data-dir <dir>` " +
+  'to keep the log up to the bad record and drop everything after it (it says how much)';
+
 /** The log is damaged somewhere other than its tail: acknowledged data would be lost by going on. */
 export class LogCorruptionError extends Error {
   override readonly name = 'LogCorruptionError';
@@ -89,7 +94,7 @@ async function dropTornTail(
   if (validAfter !== null) {
     throw new LogCorruptionError(
       `log file ${path} is corrupt at byte ${damage.position} (${damage.reason}) but a valid record follows at byte ${validAfter}: ` +
-        'refusing to drop acknowledged data; restore the file from a replica or backup',
+        `refusing to drop acknowledged data. ${WHAT_TO_DO}`,
     );
   }
   // Each file is fsynced before the next one gets its first byte: damage in a file followed by a
@@ -99,7 +104,7 @@ async function dropTornTail(
     if ((await stat(laterPath)).size > 0) {
       throw new LogCorruptionError(
         `log file ${path} is corrupt at byte ${damage.position} (${damage.reason}) but the later ${laterPath} holds data: ` +
-          'refusing to drop acknowledged data; restore the file from a replica or backup',
+          `refusing to drop acknowledged data. ${WHAT_TO_DO}`,
       );
     }
   }

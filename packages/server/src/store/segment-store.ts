@@ -37,7 +37,7 @@ export async function openSegmentStore(options: StoreOptions): Promise<SegmentSt
 async function openLocked(options: StoreOptions, lock: DataDirLock): Promise<SegmentStore> {
   const started = performance.now();
   const cache = new BlockCache(options.cacheBytes);
-  const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0 };
+  const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0, corruptReads: 0 };
   const activity: DiskActivity = { writesInFlight: 0 };
   const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters, activity, replication: options.replication })));
   const failed = opening.find((result) => result.status === 'rejected');

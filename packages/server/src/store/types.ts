@@ -86,7 +86,9 @@ export type StoreErrorCode =
   | 'INVALID_EVENT_NUMBER'
   | 'CONDITIONAL_CHECK_FAILED'
   | 'INVALID_OFFSET'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  /** A record read from a log file failed its CRC: nothing of it was served. */
+  | 'DATA_CORRUPTION';
 
 export interface Container {
   readonly id: number;
@@ -140,6 +142,8 @@ export interface StoreStats {
   fsyncs: number;
   /** Every sync call while running: those log writes, checkpoint file and directory syncs. */
   syncs: number;
+  /** Reads that found a record failing its CRC in a log file. */
+  corruptReads: number;
   cacheBytes: number;
   cacheHits: number;
   cacheMisses: number;
@@ -161,7 +165,7 @@ export class StoreError extends Error {
     readonly code: StoreErrorCode,
     message: string,
     /** Extra data for the error reply: current length, first readable offset, last event number. */
-    readonly detail: { length?: number; startOffset?: number; lastEventNumber?: number } = {},
+    readonly detail: { length?: number; startOffset?: number; lastEventNumber?: number; corruptOffset?: number } = {},
   ) {
     super(message);
   }
