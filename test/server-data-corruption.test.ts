@@ -34,7 +34,7 @@ function corruptEvent(dataDir: string, n: number): void {
       const bytes = readFileSync(file);
       const at = bytes.indexOf(payload(n));
       if (at < 0) continue;
-      bytes[at + 50] ^= 0xff;
+      bytes.writeUInt8(bytes.readUInt8(at + 50) ^ 0xff, at + 50);
       writeFileSync(file, bytes);
       return;
     }

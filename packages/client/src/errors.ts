@@ -1,3 +1,4 @@
+import { errnoOf, isNameResolutionFailure } from './connection/errno.js';
 import type { ErrorReply } from '@sluice/protocol';
 
 /**
@@ -27,10 +28,15 @@ export class ConnectFailedError extends SluiceError {
   readonly code = 'CONNECT_FAILED';
   override readonly retriable = true;
   constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
-    // A TLS failure means a server is there, but the handshake failed: the reason says why.
-    const hint = reason.startsWith('TLS') ? '' : '. Is a sluice-server listening there?';
-    super(`could not connect to ${endpoint}: ${reason}${hint}`, options);
+    super(`could not connect to ${endpoint}: ${reason}${hintFor(reason, options?.cause)}`, options);
   }
+}
+
+function hintFor(reason: string, cause: unknown): string {
+  // A TLS failure means a server is there, but the handshake failed: the reason says why.
+  if (reason.startsWith('TLS')) return '';
+  if (isNameResolutionFailure(errnoOf(cause))) return '. The host name does not resolve: check its spelling (and DNS)';
+  return '. Is a sluice-server listening there?';
 }
 
 export class TimeoutError extends SluiceError {

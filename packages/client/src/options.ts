@@ -1,6 +1,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 import { InvalidOptionError } from './errors.js';
+import { refuseUnknownOptions, shownValue } from './option-checks.js';
 import { silentLogger, type Logger } from './logger.js';
 import { parseEndpoint } from './connection/transport.js';
 
@@ -61,18 +62,36 @@ const MIN_FRAME_SIZE = 2 * 1024 * 1024;
 const MAX_FRAME_SIZE = 1024 * 1024 * 1024;
 
 function positiveInteger(options: SluiceClientOptions, name: NumericOption): number {
-  const value = options[name] ?? DEFAULTS[name];
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`);
+  const value: unknown = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(name, `must be a positive integer, got ${shownValue(value)}`);
   }
   return value;
 }
+
+/** Every option name (a Record, so adding an option without listing it fails to compile). */
+const CLIENT_OPTIONS = Object.keys({
+  endpoints: true,
+  maxConnectionsPerEndpoint: true,
+  maxDedicatedConnectionsPerEndpoint: true,
+  token: true,
+  tls: true,
+  logger: true,
+  requestTimeoutMs: true,
+  connectTimeoutMs: true,
+  keepAliveIntervalMs: true,
+  keepAliveTimeoutMs: true,
+  idleConnectionTimeoutMs: true,
+  retryWindowMs: true,
+  maxFrameSize: true,
+} satisfies Record<keyof SluiceClientOptions, true>);
 
 /** Validates options at construction; each message names the option and what it accepts. */
 export function resolveSettings(options: SluiceClientOptions): ClientSettings {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', "pass an object such as { endpoints: ['127.0.0.1:9090'] }");
   }
+  refuseUnknownOptions(options, CLIENT_OPTIONS, 'client');
   const { endpoints } = options;
   if (!Array.isArray(endpoints) || endpoints.length === 0) {
     throw new InvalidOptionError('endpoints', "must be a non-empty array of 'host:port' strings, e.g. ['127.0.0.1:9090']");

@@ -194,6 +194,14 @@ export class SluiceClient extends EventEmitter {
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
   }
 
+  /**
+   * `await using client = new SluiceClient(…)`: the client closes when the block ends. An open client
+   * keeps the process alive (its sockets and timers), so close it, or use it this way.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new ClientClosedError();
   }

@@ -1,6 +1,6 @@
 import { metadataSegmentOf, segmentNameOf } from '@sluice/protocol';
 import { InvalidOptionError, StreamConflictError } from '../errors.js';
-import { assertStreamName } from '../option-checks.js';
+import { assertStreamName, shownValue } from '../option-checks.js';
 import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
 import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
 import type { SegmentInfo, SegmentOperations } from './segment-admin.js';
@@ -150,7 +150,7 @@ export class StreamAdmin implements StreamCatalog {
 
 function checkSegmentCount(count: unknown): number {
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEGMENTS_PER_STREAM) {
-    throw new InvalidOptionError('segments', `must be an integer from 1 to ${MAX_SEGMENTS_PER_STREAM}, got ${String(count)}`);
+    throw new InvalidOptionError('segments', `must be an integer from 1 to ${MAX_SEGMENTS_PER_STREAM}, got ${shownValue(count)}`);
   }
   return count;
 }

@@ -2,6 +2,7 @@ import genericPool, { type Pool } from 'generic-pool';
 import { ClientClosedError, ConnectFailedError, SluiceError } from '../errors.js';
 import { backoffDelay, Pauses } from './backoff.js';
 import { Connection, type ConnectionSettings } from './connection.js';
+import { errnoOf, isRefusal } from './errno.js';
 import { newEndpointCounters, type EndpointCounters } from './counters.js';
 import type { FlowChannel, FlowPlacer } from './flow-channel.js';
 
@@ -49,6 +50,10 @@ export class EndpointPool implements FlowPlacer {
   private closed = false;
   /** Backoff pauses of connection attempts (up to one per connection being created), ended when the pool closes. */
   private readonly pauses = new Pauses();
+  /** The first connection attempt to an endpoint that never answered, made outside the pool (acquireOrRefused). */
+  private firstContact: Promise<void> | null = null;
+  /** What it opened, for the pool's next create. */
+  private firstConnection: Connection | null = null;
 
   constructor(
     readonly endpoint: string,
@@ -112,6 +117,8 @@ export class EndpointPool implements FlowPlacer {
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     await Promise.allSettled([...this.opening]);
+    this.firstConnection?.close('closed by the client');
+    this.firstConnection = null;
     for (const connection of [...this.shared]) this.destroy(this.sharedPool, connection);
     for (const connection of [...this.dedicated]) this.destroy(this.dedicatedPool, connection);
     await Promise.all([this.drainPool(this.sharedPool), this.drainPool(this.dedicatedPool)]);
@@ -152,16 +159,42 @@ export class EndpointPool implements FlowPlacer {
   private async acquire(pool: Pool<Connection>): Promise<Connection> {
     if (this.closed) throw new ClientClosedError();
     try {
-      return await pool.acquire();
+      return await this.acquireOrRefused(pool);
     } catch (error) {
       const cause = this.lastCreateError ?? error;
       // A refusal (version, cluster map, auth) won't change by retrying: report it as it is.
       if (cause instanceof SluiceError && !cause.retriable) throw cause;
       const reason = cause instanceof ConnectFailedError ? cause.reason : cause instanceof Error ? cause.message : String(cause);
-      throw new ConnectFailedError(this.endpoint, `${reason} (gave up after ${this.settings.acquireTimeoutMs} ms)`, {
-        cause,
-      });
+      const gaveUp = isRefusal(errnoOf(cause)) ? '' : ` (gave up after ${this.settings.acquireTimeoutMs} ms)`;
+      throw new ConnectFailedError(this.endpoint, `${reason}${gaveUp}`, { cause });
     }
+  }
+
+  /**
+   * pool.acquire(), except that before this endpoint ever answered, the first attempt is made here,
+   * once: refused (nothing listens, or the name does not resolve) fails at once, so a wrong endpoint
+   * or a node not started is reported now rather than after the connect timeout; a connection it
+   * opens is the one the pool's next create returns. Other failures, and losses after the first
+   * contact, are retried by the pool as before.
+   */
+  private async acquireOrRefused(pool: Pool<Connection>): Promise<Connection> {
+    if (this.counters.connectionsOpened === 0) {
+      // Acquires that come meanwhile wait for the same attempt.
+      this.firstContact ??= Connection.open(this.endpoint, this.settings.connection, this.counters)
+        .then((connection) => {
+          this.firstConnection = connection;
+        })
+        .finally(() => {
+          this.firstContact = null;
+        });
+      try {
+        await this.firstContact;
+      } catch (error) {
+        this.lastCreateError = error;
+        if (isRefusal(errnoOf(error))) throw error;
+      }
+    }
+    return pool.acquire();
   }
 
   private createPool(max: number): Pool<Connection> {
@@ -192,7 +225,8 @@ export class EndpointPool implements FlowPlacer {
     if (this.consecutiveCreateFailures > 0) await this.pauses.pause(backoffDelay(this.consecutiveCreateFailures));
     if (this.closed) throw new ClientClosedError();
     try {
-      const connection = await Connection.open(this.endpoint, this.settings.connection, this.counters);
+      const connection = this.firstConnection ?? (await Connection.open(this.endpoint, this.settings.connection, this.counters));
+      this.firstConnection = null;
       this.consecutiveCreateFailures = 0;
       this.lastCreateError = null;
       if (this.closed) {

@@ -11,6 +11,11 @@ export interface TransportOptions {
 }
 
 export function parseEndpoint(endpoint: string): { host: string; port: number } {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint)?.[1];
+  if (scheme !== undefined || endpoint.includes('/')) {
+    const drop = scheme !== undefined ? `: drop "${scheme}://"` : '';
+    throw new Error(`endpoint "${endpoint}" must be "host:port", without a scheme or a path${drop}`);
+  }
   const colon = endpoint.lastIndexOf(':');
   const host = endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   const port = Number(endpoint.slice(colon + 1));

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { integerIn } from '../option-checks.js';
+import { integerIn, refuseUnknownOptions } from '../option-checks.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
 
 const KiB = 1024;
@@ -37,11 +37,15 @@ export const MIN_SEGMENT_BUFFER = 64 * KiB;
 /** Largest single read: big enough to amortise a round trip, small enough to keep memory even. */
 export const MAX_READ_BYTES = 1 * MiB;
 
+/** Every option name (a Record, so adding an option to ReaderOptions without listing it fails to compile). */
+const READER_OPTIONS = Object.keys({ from: true, maxBufferedBytes: true, tailWaitMs: true, onTruncated: true } satisfies Record<keyof ReaderOptions, true>);
+
 export function resolveReaderSettings(options: ReaderOptions | undefined, stream: string): ReaderSettings {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidOptionError('options', "reader options must be an object, e.g. { from: 'head' }");
   }
   const given = options ?? {};
+  refuseUnknownOptions(given, READER_OPTIONS, 'reader');
   const from = given.from ?? 'head';
   const checkedFrom = from === 'head' || from === 'tail' ? from : checkPosition(from, stream);
   const onTruncated = given.onTruncated ?? null;

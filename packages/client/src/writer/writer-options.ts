@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 import { InvalidOptionError } from '../errors.js';
-import { integerIn } from '../option-checks.js';
+import { integerIn, refuseUnknownOptions, shownValue } from '../option-checks.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -55,15 +55,27 @@ const MAX_BLOCK_BYTES = 8 * MiB;
 /** An event travels in a block of its own when it is large; it too must fit in a frame. */
 const MAX_EVENT_BYTES = DEFAULT_LIMITS.maxFrameSize - 64 * KiB;
 
+/** Every option name (a Record, so adding an option to WriterOptions without listing it fails to compile). */
+const WRITER_OPTIONS = Object.keys({
+  enableConnectionPooling: true,
+  writerId: true,
+  maxInflightBytes: true,
+  maxBlockBytes: true,
+  lingerMs: true,
+  retryWindowMs: true,
+  maxEventSize: true,
+} satisfies Record<keyof WriterOptions, true>);
+
 /** Validates writer options at construction; each message names the option. */
 export function resolveWriterSettings(options: WriterOptions | undefined, clientRetryWindowMs: number): WriterSettings {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidOptionError('options', 'writer options must be an object, e.g. { enableConnectionPooling: true }');
   }
   const given = options ?? {};
+  refuseUnknownOptions(given, WRITER_OPTIONS, 'writer');
   const pooled = given.enableConnectionPooling ?? true;
   if (typeof pooled !== 'boolean') {
-    throw new InvalidOptionError('enableConnectionPooling', `must be true or false, got ${String(pooled)}`);
+    throw new InvalidOptionError('enableConnectionPooling', `must be true or false, got ${shownValue(pooled)}`);
   }
   const writerId = given.writerId ?? randomUUID();
   if (typeof writerId !== 'string' || writerId.length === 0 || writerId.length > 200) {
