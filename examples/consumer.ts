@@ -39,6 +39,15 @@ process.once('SIGINT', () => reader.close());
 const totals = new Map<string, number>();
 let processed = 0;
 let lastSaved = Date.now();
+// Progress once a second from a timer, so a run that reads everything in under a second, then
+// waits at the tail, still reports (and saves) what it did.
+let reported = 0;
+const progress = setInterval(() => {
+  if (processed === reported) return;
+  reported = processed;
+  savePosition(reader.position);
+  console.log(`${processed} orders processed; ${totals.size} customers`);
+}, 1_000);
 for await (const event of reader) {
   const order = JSON.parse(event.data.toString()) as { orderId: number; customer: string; amount: number };
   totals.set(order.customer, (totals.get(order.customer) ?? 0) + order.amount);
@@ -47,9 +56,9 @@ for await (const event of reader) {
   if (Date.now() - lastSaved > 1_000) {
     savePosition(event.position);
     lastSaved = Date.now();
-    console.log(`${processed} orders processed; ${totals.size} customers`);
   }
 }
+clearInterval(progress);
 savePosition(reader.position);
 console.log(`stopped after ${processed} orders; position saved to ${positionFile}`);
 await client.close();

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { mintToken, parseDuration, parseRights, readSecretFile } from './auth/index.js';
@@ -146,6 +147,12 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--version') || argv.includes('-V')) {
+    // dist/cli.js sits beside the package's package.json, one level down.
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${PROGRAM} ${version}\n`);
+    return;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText(PROGRAM));
     return;

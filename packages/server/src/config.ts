@@ -314,6 +314,7 @@ export function helpText(program = 'sluice-server'): string {
     'Flags:',
     ...rows.map((row) => `  ${row.name.padEnd(width)}${row.text}`),
     `  ${'--help'.padEnd(width)}show this help`,
+    `  ${'--version'.padEnd(width)}print the version`,
     '',
     'Subcommand token: prints an auth token for streams matching the comma-separated patterns',
     '("*", "scope/*" or "scope/name"), with rights r, w, a (default rw), valid for --ttl (default 24h).',
