@@ -52,7 +52,7 @@ class Cluster {
         },
       },
     });
-    const context = { id: 0, options, replication: options.replication, cache: new BlockCache(1 << 24), counters: { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0 }, activity: { writesInFlight: 0 } };
+    const context = { id: 0, options, replication: options.replication, cache: new BlockCache(1 << 24), counters: { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0, corruptReads: 0 }, activity: { writesInFlight: 0 } };
     const { container } = await SegmentContainer.open(context);
     const replica = { name, dataDir, container, log: log! };
     this.replicas.set(name, replica);

@@ -96,7 +96,7 @@ describe('verifiedAppendStart', () => {
       const bytes = Buffer.concat([before, ...record.chunks]);
       const blockAt = before.byteLength + record.blockOffset;
       expect(verifiedAppendStart(bytes, blockAt, 7)).toBe(before.byteLength);
-      bytes[blockAt + 5] ^= 0x01;
+      bytes.writeUInt8(bytes.readUInt8(blockAt + 5) ^ 0x01, blockAt + 5);
       expect(verifiedAppendStart(bytes, blockAt, 7)).toBe(-1);
     }
   });
