@@ -125,6 +125,13 @@ export class SegmentRoute {
     this.#flow = null;
   }
 
+  /** Hands the route's own flow to the caller, who closes it (a closing writer's release goes on it last). */
+  takeFlow(): Flow | null {
+    const flow = this.kind === 'admin' ? null : this.#flow;
+    if (flow !== null) this.#flow = null;
+    return flow;
+  }
+
   /** Leaves the flow and ends any pause; later attempts fail with ClientClosedError. */
   close(): void {
     this.#closed = true;

@@ -129,8 +129,7 @@ export class SegmentWriter {
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const setUpOn = this.#state === 'ready' ? this.#flow : null;
-    this.#flow = null;
+    const setUpOn = this.#state === 'ready' ? this.#route.takeFlow() : null;
     this.#stop('closed');
     this.#rejectAll(new ClientClosedError('writer'));
     if (setUpOn === null) return;
