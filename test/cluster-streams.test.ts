@@ -15,7 +15,7 @@ import { metadataSegmentOf, ownerOfSegment, segmentIndexForKey, segmentNameOf, t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { clusterTotals, health, scrape } from './helpers/prometheus.js';
-import { RawClient, expectReply } from './helpers/raw-client.js';
+import { RawClient, expectReply, storedSize } from './helpers/raw-client.js';
 import { ServerProcess, freePorts, makeTempDir, startCluster, type ClusterProcesses } from './helpers/server-process.js';
 
 const CONTAINERS = 64;
@@ -99,7 +99,7 @@ describe('a 3-node cluster through a client given one endpoint', () => {
     expect(delta('sluice_appends_total')).toBeGreaterThanOrEqual(WRITERS); // at least a block per writer
     expect(delta('sluice_appends_total')).toBeLessThanOrEqual(WRITERS * EVENTS);
     const payload = Array.from({ length: WRITERS }, (_, w) =>
-      Array.from({ length: EVENTS }, (__, i) => 4 + `${w}:${i}`.length).reduce((a, b) => a + b, 0),
+      Array.from({ length: EVENTS }, (__, i) => storedSize(`${w}:${i}`, `key-${w}`)).reduce((a, b) => a + b, 0),
     ).reduce((a, b) => a + b, 0);
     expect(delta('sluice_appended_bytes_total')).toBe(payload);
     expect(delta('sluice_container_appended_bytes_total')).toBe(payload);

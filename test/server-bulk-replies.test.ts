@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { scrape } from './helpers/prometheus.js';
-import { RawClient, block, expectReply } from './helpers/raw-client.js';
+import { RawClient, block, expectReply, storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const MiB = 1024 * 1024;
@@ -61,7 +61,7 @@ describe('bulk replies', () => {
         }),
     );
     // Every read is answered: 32 MiB of replies wait for a peer that takes none.
-    await until(async () => (await counter('sluice_read_bytes_total')) - readBytesBefore >= readCount * (4 + event.byteLength), 'the reads');
+    await until(async () => (await counter('sluice_read_bytes_total')) - readBytesBefore >= readCount * storedSize(event), 'the reads');
 
     const appendsBefore = await counter('sluice_appends_total');
     const ack = append(writes, 2, block(['small'])).then((reply) => {
@@ -72,7 +72,7 @@ describe('bulk replies', () => {
     client.socket.resume();
 
     expectReply(await ack, 'DataAppended');
-    for (const reply of await Promise.all(readReplies)) expect(expectReply(reply, 'SegmentRead').data.byteLength).toBe(4 + event.byteLength);
+    for (const reply of await Promise.all(readReplies)) expect(expectReply(reply, 'SegmentRead').data.byteLength).toBe(storedSize(event));
     // The socket and the kernel's buffers held a few megabytes of read replies when the ack was
     // made; the rest were still the node's to order, and went out behind the ack.
     const readsAfterAck = arrivals.length - 1 - arrivals.indexOf('ack');

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RawClient, block, eventStrings, expectReply } from './helpers/raw-client.js';
+import { RawClient, block, eventStrings, expectReply, storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 let server: ServerProcess;
@@ -153,7 +153,7 @@ describe('flow control', () => {
     const replies = await Promise.all(acks);
     for (const reply of replies) expectReply(reply as never, 'DataAppended');
     const info = expectReply(await client.call({ type: 'GetSegmentInfo', segment, token: null }), 'SegmentInfo');
-    expect(info.length).toBe(blocks * (4 + payload.length));
+    expect(info.length).toBe(blocks * storedSize(payload));
     await server.waitForLog('reading paused');
     await server.waitForLog('reading resumed');
   });
@@ -179,7 +179,7 @@ describe('flow control', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     client.socket.resume();
-    for (const reply of await Promise.all(reads)) expect(expectReply(reply, 'SegmentRead').data.length).toBe(4 + 60 * 1024);
+    for (const reply of await Promise.all(reads)) expect(expectReply(reply, 'SegmentRead').data.length).toBe(storedSize('r'.repeat(60 * 1024)));
     await server.waitForLog('reading paused', pausesBefore + 1);
   });
 });

@@ -2,7 +2,7 @@
  * Nothing a peer sends can take a node down: protocol errors close that connection only (after an
  * ErrorMessage saying why), handshakes are checked, idle and slow peers are dropped.
  */
-import { clusterFingerprint, encodeFrame, FRAME_HEADER_SIZE } from '@sluice/protocol';
+import { clusterFingerprint, encodeFrame, FRAME_HEADER_SIZE, LOCAL_VERSION_RANGE } from '@sluice/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RawClient, expectReply } from './helpers/raw-client.js';
@@ -96,7 +96,7 @@ describe('malformed frames', () => {
     };
     const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(server.address)));
     clients.forEach((client, index) => {
-      if (index % 2 === 0) client.sendFrame(0, 0, { type: 'Hello', minVersion: 1, maxVersion: 1, clusterFingerprint: null, node: null });
+      if (index % 2 === 0) client.sendFrame(0, 0, { type: 'Hello', ...LOCAL_VERSION_RANGE, clusterFingerprint: null, node: null });
       const bytes = Buffer.alloc(64 + (random() % 4096));
       for (let i = 0; i < bytes.length; i++) bytes[i] = random() & 0xff;
       client.sendRaw(bytes);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SluiceClient } from '@sluice/client';
+import { storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const KEYS = 16;
@@ -112,7 +113,7 @@ describe('writer across kill -9 of the server (fsync always)', () => {
     // Nothing more than what was written (no duplicate after the last event either).
     const info = await client.getStreamInfo(stream);
     const storedBytes = info.segmentInfos.reduce((sum, segment) => sum + segment.length, 0);
-    const expectedBytes = acknowledged.reduce((sum, text) => sum + 4 + Buffer.byteLength(text), 0);
+    const expectedBytes = acknowledged.reduce((sum, text) => sum + storedSize(text, `key-${text.split(':')[0]}`), 0);
     expect(storedBytes).toBe(expectedBytes);
     await client.close();
   });

@@ -13,11 +13,13 @@ import tls from 'node:tls';
 
 import {
   FrameDecoder,
+  EVENT_HEADER_SIZE,
   LOCAL_VERSION_RANGE,
   decodeFrameBody,
-  encodeEventBlock,
+  encodeEvents,
   encodeFrame,
-  eventsOf,
+  envelopesOf,
+  outgoingEvent,
   type Command,
   type CommandName,
   type CommandOf,
@@ -218,12 +220,17 @@ function describe(command: Command): string {
   );
 }
 
-/** One event block from strings or bytes. */
+/** One event block from strings or bytes: each the data of an event with an empty routing key and no headers. */
 export function block(events: ReadonlyArray<string | Uint8Array>): Buffer {
-  return encodeEventBlock(events.map((event) => (typeof event === 'string' ? Buffer.from(event) : event)));
+  return encodeEvents(events.map((data) => ({ data })));
 }
 
-/** The events of a block (or of SegmentRead data) as strings. */
+/** Bytes an event takes in a segment: its u32 length, its envelope (key, no headers) and its data. */
+export function storedSize(data: string | Uint8Array, routingKey = ''): number {
+  return EVENT_HEADER_SIZE + outgoingEvent(routingKey, 0, null, typeof data === 'string' ? Buffer.from(data) : data).size;
+}
+
+/** The data of a block's (or of SegmentRead data's) events as strings. */
 export function eventStrings(data: Buffer): string[] {
-  return eventsOf(data).map((event) => event.toString());
+  return envelopesOf(data).map((event) => event.data.toString());
 }

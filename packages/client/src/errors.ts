@@ -199,6 +199,19 @@ export class EventTooLargeError extends SluiceError {
   }
 }
 
+/** An event's headers are past the bound of the envelope: all of them (headerName null), or one name. */
+export class HeadersTooLargeError extends SluiceError {
+  readonly code = 'HEADERS_TOO_LARGE';
+  constructor(readonly size: number, readonly limit: number, readonly headerName: string | null = null) {
+    super(
+      headerName === null
+        ? `event headers take ${size} bytes encoded; the limit is ${limit} bytes (each header counts its UTF-8 name ` +
+            'and value plus 3 bytes): move large values into the event data'
+        : `header name ${JSON.stringify(headerName)} is ${size} bytes in UTF-8; the limit is ${limit} bytes`,
+    );
+  }
+}
+
 /**
  * A writer could not make its pending events durable within its retry window (the owner of the
  * segment stayed unreachable). Those events may or may not be stored; writing them again may store

@@ -1,4 +1,4 @@
-import { eventsOf, type Command, type CommandOf } from '@sluice/protocol';
+import { envelopesOf, type Command, type CommandOf } from '@sluice/protocol';
 import type { ClientContext, ClientEvent } from '../src/client-context.js';
 import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../src/connection/flow.js';
 import {
@@ -122,9 +122,9 @@ export class FakeNode {
         const first = command.lastEventNumber - command.eventCount + 1;
         if (first > last + 1) return new InvalidEventNumberError(command.segment, command.writerId, last);
         if (command.lastEventNumber > last) {
-          const events = eventsOf(Buffer.from(command.data)).slice(last + 1 - first);
+          const events = envelopesOf(Buffer.from(command.data)).slice(last + 1 - first);
           const stored = this.segments.get(command.segment) ?? [];
-          for (const event of events) stored.push(Buffer.from(event));
+          for (const event of events) stored.push(Buffer.from(event.data));
           this.segments.set(command.segment, stored);
           this.writers.set(key, command.lastEventNumber);
         }

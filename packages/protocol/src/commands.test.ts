@@ -12,7 +12,8 @@ import {
   type FieldKind,
   type FieldKinds,
 } from './commands.js';
-import { encodeEventBlock, eventsOf, validateEventBlock } from './event-block.js';
+import { ENVELOPE_FIXED_SIZE } from './envelope.js';
+import { encodeEvents, envelopesOf, validateEventBlock } from './event-block.js';
 import { decodeFrame, encodeFrame } from './frame.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { MAX_FLOW_ID, MAX_SEQUENCE } from './request-id.js';
@@ -139,8 +140,8 @@ describe('encodeFrame -> decodeFrame round trip, generated from the table', () =
   });
 
   it('carries an append block holding an 8 MiB event and an empty event', () => {
-    const big = patterned(DEFAULT_LIMITS.maxEventSize);
-    const data = encodeEventBlock([big, Buffer.alloc(0), Buffer.from('last')]);
+    const big = patterned(DEFAULT_LIMITS.maxEventSize - ENVELOPE_FIXED_SIZE);
+    const data = encodeEvents([{ data: big }, { data: Buffer.alloc(0) }, { data: Buffer.from('last') }]);
     const command: Command = {
       type: 'AppendBlock',
       segment: 'shop/orders/3',
@@ -153,7 +154,7 @@ describe('encodeFrame -> decodeFrame round trip, generated from the table', () =
     expectSameCommand(decoded, command);
     if (!isCommandOf(decoded, 'AppendBlock')) throw new Error('wrong type');
     expect(validateEventBlock(decoded.data, DEFAULT_LIMITS.maxEventSize)).toBe(3);
-    const events = eventsOf(decoded.data);
+    const events = envelopesOf(decoded.data).map((event) => event.data);
     expect(events.map((event) => event.byteLength)).toEqual([big.byteLength, 0, 4]);
     expect(events[0]!.equals(big)).toBe(true);
   });

@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from './errors.js';
 import { expectProtocolError } from '../test-support/expect-protocol-error.js';
+import { ENVELOPE_FIXED_SIZE } from './envelope.js';
 import {
   encodeEventBlock,
+  encodeEvents,
   EVENT_HEADER_SIZE,
   EventBlockBuilder,
   eventsOf,
@@ -17,6 +19,8 @@ import {
 import { DEFAULT_LIMITS } from './limits.js';
 
 const ev = (text: string): Buffer => Buffer.from(text);
+/** A record as a writer frames it (envelope + data), for what checks envelopes. */
+const enveloped = (data: Buffer): Buffer => eventsOf(encodeEvents([{ data, timestamp: 0 }]))[0]!;
 const MAX_EVENT = DEFAULT_LIMITS.maxEventSize;
 
 describe('EventBlockBuilder', () => {
@@ -39,7 +43,7 @@ describe('EventBlockBuilder', () => {
     expect(builder.tryAdd(Buffer.alloc(6))).toBe(true); // exactly 20
     expect([builder.eventCount, builder.byteLength]).toEqual([2, 20]);
     expect(builder.tryAdd(Buffer.alloc(0))).toBe(false); // even an empty event needs its header
-    expect(validateEventBlock(builder.finish(), MAX_EVENT)).toBe(2);
+    expect(eventsOf(builder.finish())).toHaveLength(2);
   });
 
   it('with capacity 0 or under one header takes nothing and finishes empty', () => {
@@ -60,7 +64,7 @@ describe('EventBlockBuilder', () => {
 
 describe('encodeEventBlock / validateEventBlock / eventsOf', () => {
   it('round trips events, empty ones included', () => {
-    const events = [ev('first'), ev(''), ev('ünïcødé'), Buffer.alloc(1000, 1), ev('')];
+    const events = [ev('first'), ev(''), ev('ünïcødé'), Buffer.alloc(1000, 1), ev('')].map(enveloped);
     const block = encodeEventBlock(events);
     expect(block.byteLength).toBe(events.reduce((sum, event) => sum + 4 + event.byteLength, 0));
     expect(validateEventBlock(block, MAX_EVENT)).toBe(events.length);
@@ -77,7 +81,7 @@ describe('encodeEventBlock / validateEventBlock / eventsOf', () => {
   it('round trips any events (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 30 }), (arrays) => {
-        const events = arrays.map((bytes) => Buffer.from(bytes));
+        const events = arrays.map((bytes) => enveloped(Buffer.from(bytes)));
         const block = encodeEventBlock(events);
         expect(validateEventBlock(block, MAX_EVENT)).toBe(events.length);
         expect(eventsOf(block)).toEqual(events);
@@ -100,12 +104,12 @@ describe('encodeEventBlock / validateEventBlock / eventsOf', () => {
   });
 
   it('accepts an event of exactly maxEventSize, with the default limit', () => {
-    const block = encodeEventBlock([Buffer.alloc(MAX_EVENT), Buffer.alloc(0)]);
+    const block = encodeEventBlock([enveloped(Buffer.alloc(MAX_EVENT - ENVELOPE_FIXED_SIZE)), enveloped(Buffer.alloc(0))]);
     expect(validateEventBlock(block, MAX_EVENT)).toBe(2);
   });
 
   it('refuses an event over maxEventSize (EVENT_TOO_LARGE)', () => {
-    expectProtocolError(() => validateEventBlock(encodeEventBlock([ev('ok'), Buffer.alloc(11)]), 10), 'EVENT_TOO_LARGE');
+    expectProtocolError(() => validateEventBlock(encodeEventBlock([enveloped(ev('ok')), Buffer.alloc(21)]), 20), 'EVENT_TOO_LARGE');
     // Refused from its header alone: a huge declared length need not be present.
     const claim = Buffer.alloc(8);
     claim.writeUInt32BE(MAX_EVENT + 1, 0);
@@ -115,8 +119,8 @@ describe('encodeEventBlock / validateEventBlock / eventsOf', () => {
   });
 
   it('refuses a block ending inside an event header (MALFORMED_BLOCK)', () => {
-    const block = encodeEventBlock([ev('abc'), ev('de')]);
-    const firstEnd = 7;
+    const block = encodeEventBlock([enveloped(ev('abc')), enveloped(ev('de'))]);
+    const firstEnd = 4 + ENVELOPE_FIXED_SIZE + 3;
     for (const extra of [1, 2, 3]) {
       expectProtocolError(() => validateEventBlock(block.subarray(0, firstEnd + extra), MAX_EVENT), 'MALFORMED_BLOCK');
     }
@@ -124,7 +128,7 @@ describe('encodeEventBlock / validateEventBlock / eventsOf', () => {
   });
 
   it('refuses a block ending inside an event payload (MALFORMED_BLOCK)', () => {
-    const block = encodeEventBlock([ev('abc'), ev('de')]);
+    const block = encodeEventBlock([enveloped(ev('abc')), enveloped(ev('de'))]);
     expectProtocolError(() => validateEventBlock(block.subarray(0, 5), MAX_EVENT), 'MALFORMED_BLOCK');
     expectProtocolError(() => validateEventBlock(block.subarray(0, block.byteLength - 1), MAX_EVENT), 'MALFORMED_BLOCK');
   });

@@ -1,9 +1,20 @@
+import {
+  checkEnvelope,
+  decodeEnvelope,
+  encodeHeaders,
+  outgoingEvent,
+  writeEnvelope,
+  type DecodedEnvelope,
+  type EventHeaders,
+  type OutgoingEvent,
+} from './envelope.js';
 import { ProtocolError } from './errors.js';
 
 /**
- * An append block is a run of events, each framed as `u32 length (big-endian) + bytes`.
- * Writers build blocks once; the server validates the framing and stores the block as it is;
- * reads return stored bytes as they are. Payloads are never re-encoded one by one.
+ * An append block is a run of events, each framed as `u32 length (big-endian) + bytes`, the bytes
+ * being the event's envelope and data (envelope.ts). Writers build blocks once; the server validates
+ * the framing and stores the block as it is; reads return stored bytes as they are. Payloads are never
+ * re-encoded one by one.
  */
 export const EVENT_HEADER_SIZE = 4;
 
@@ -41,6 +52,18 @@ export class EventBlockBuilder {
     return true;
   }
 
+  /** Frames the event's envelope and data if they fit; returns false (and changes nothing) when they do not. */
+  tryAddEvent(event: OutgoingEvent): boolean {
+    const at = this.used;
+    const end = at + EVENT_HEADER_SIZE + event.size;
+    if (end > this.capacity) return false;
+    this.view.setUint32(at, event.size);
+    writeEnvelope(this.buffer, this.view, at + EVENT_HEADER_SIZE, event);
+    this.used = end;
+    this.count += 1;
+    return true;
+  }
+
   /** A view of the events added so far. The builder must not be reset while the view is in use. */
   finish(): Buffer {
     return this.buffer.subarray(0, this.used);
@@ -57,10 +80,36 @@ export function framedSize(event: Uint8Array): number {
   return EVENT_HEADER_SIZE + event.byteLength;
 }
 
+/** Frames records given as bytes (each already an envelope, or opaque where no envelope is checked). */
 export function encodeEventBlock(events: readonly Uint8Array[]): Buffer {
   const builder = new EventBlockBuilder(events.reduce((sum, event) => sum + framedSize(event), 0));
   for (const event of events) builder.tryAdd(event);
   return builder.finish();
+}
+
+/** An event to frame with encodeEvents: a routing key ('' by default), a timestamp (now), headers (none). */
+export interface EventInput {
+  routingKey?: string;
+  timestamp?: number;
+  headers?: EventHeaders;
+  data: Uint8Array | string;
+}
+
+/** A block of enveloped events, each framed as a writer frames it. */
+export function encodeEvents(events: readonly EventInput[]): Buffer {
+  const outgoing = events.map(({ routingKey = '', timestamp = Date.now(), headers, data }) =>
+    outgoingEvent(routingKey, timestamp, headers ? encodeHeaders(headers) : null, typeof data === 'string' ? Buffer.from(data) : data),
+  );
+  const builder = new EventBlockBuilder(outgoing.reduce((sum, event) => sum + EVENT_HEADER_SIZE + event.size, 0));
+  for (const event of outgoing) builder.tryAddEvent(event);
+  return builder.finish();
+}
+
+/** The envelopes of every event in a valid block (views of it). */
+export function envelopesOf(block: Buffer): DecodedEnvelope[] {
+  const envelopes: DecodedEnvelope[] = [];
+  forEachEvent(block, (event) => envelopes.push(decodeEnvelope(event, 0, event.byteLength)));
+  return envelopes;
 }
 
 /** Walks event headers through a DataView: several times faster than byte-by-byte reads in V8. */
@@ -69,8 +118,8 @@ function viewOf(block: Uint8Array): DataView {
 }
 
 /**
- * Checks that the block is a whole number of well-framed events, none larger than maxEventSize,
- * and returns how many events it holds.
+ * Checks that the block is a whole number of well-framed events, none larger than maxEventSize, each
+ * with a well-framed envelope, and returns how many events it holds.
  */
 export function validateEventBlock(block: Uint8Array, maxEventSize: number): number {
   const view = viewOf(block);
@@ -85,10 +134,12 @@ export function validateEventBlock(block: Uint8Array, maxEventSize: number): num
     if (length > maxEventSize) {
       throw new ProtocolError('EVENT_TOO_LARGE', `event of ${length} bytes exceeds the maximum event size ${maxEventSize}`);
     }
-    position += EVENT_HEADER_SIZE + length;
+    const start = position + EVENT_HEADER_SIZE;
+    position = start + length;
     if (position > end) {
       throw new ProtocolError('MALFORMED_BLOCK', `event block ends inside an event of ${length} bytes`);
     }
+    checkEnvelope(view, start, position);
     count += 1;
   }
   return count;

@@ -1,6 +1,7 @@
 export * from './body-codec.js';
 export * from './cluster-map.js';
 export * from './commands.js';
+export * from './envelope.js';
 export * from './errors.js';
 export * from './event-block.js';
 export * from './frame.js';

@@ -1,6 +1,10 @@
-/** Protocol versions this build speaks. A peer is accepted when the two ranges overlap. */
-export const PROTOCOL_VERSION = 1;
-export const OLDEST_COMPATIBLE_VERSION = 1;
+/**
+ * Protocol versions this build speaks. A peer is accepted when the two ranges overlap. Version 2 put an
+ * envelope (routing key, timestamp, headers) around every event of a block; a version-1 peer would
+ * read envelopes as data, so it is refused at Hello.
+ */
+export const PROTOCOL_VERSION = 2;
+export const OLDEST_COMPATIBLE_VERSION = 2;
 
 export interface VersionRange {
   minVersion: number;

@@ -11,7 +11,7 @@ import { createLogger } from './logger.js';
 import type { Health } from './metrics/metrics-http.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { Listener } from './net/listener.js';
-import { openSegmentStore } from './store/index.js';
+import { checkDataFormat, openSegmentStore } from './store/index.js';
 import type { StoreStats } from './store/types.js';
 
 /**
@@ -80,6 +80,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
       ? ownedContainersOf({ members, containerCount: config.containers }, configuredSelf)
       : Array.from({ length: config.containers }, (_, container) => container);
 
+  await checkDataFormat(config.dataDir);
   const store = await openSegmentStore({
     dataDir: config.dataDir,
     containers: owned,

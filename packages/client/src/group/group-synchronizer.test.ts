@@ -31,7 +31,7 @@ class FakeStateStream {
   async *readFrom(revision: Revision): AsyncGenerator<RevisionedEntry> {
     if (revision.offset < this.startOffset) throw new SegmentIsTruncatedError(SEGMENT, this.startOffset);
     for (const entry of this.entries) {
-      if (entry.start >= revision.offset) yield { revision: new Revision(SEGMENT, entry.end), data: entry.data };
+      if (entry.start >= revision.offset) yield { revision: new Revision(SEGMENT, entry.end), data: entry.data, timestamp: 0, headers: {} };
     }
   }
 

@@ -3,19 +3,12 @@ import { segmentNameOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { assertStreamName } from '../option-checks.js';
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
+import { LazyReadEvent, type ReadEvent } from './read-event.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
 import { ReadySegments } from './ready-segments.js';
 import { SegmentReader, type SegmentEvent, type SegmentReaderHost } from './segment-reader.js';
 
-export interface ReadEvent {
-  /** The event's bytes (a view of the read buffer; copy it to keep it long). */
-  data: Buffer;
-  segment: string;
-  /** Byte offset of the event in its segment. */
-  offset: number;
-  /** The reader's position just after this event: save it to resume after this event. */
-  position: ReaderPosition;
-}
+export type { ReadEvent };
 
 /**
  * Reads every segment of a stream: `for await (const event of reader)`. Order is kept within a
@@ -162,5 +155,5 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
 
 /** The event a reader hands to its loop. */
 export function readEventOf(segment: SegmentReader, event: SegmentEvent, position: ReaderPosition): ReadEvent {
-  return { data: event.data, segment: segment.segment, offset: event.offset, position };
+  return new LazyReadEvent(event.envelope, segment.segment, event.offset, position);
 }

@@ -1,4 +1,4 @@
-import { EVENT_HEADER_SIZE, type CommandOf } from '@sluice/protocol';
+import { decodeEnvelope, EVENT_HEADER_SIZE, type CommandOf, type DecodedEnvelope } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import type { Flow, ReplyHandler } from '../connection/flow.js';
 import { SegmentIsTruncatedError } from '../errors.js';
@@ -19,7 +19,7 @@ type Item =
   | { kind: 'gap'; from: number; to: number; silent: boolean };
 
 export interface SegmentEvent {
-  data: Buffer;
+  envelope: DecodedEnvelope;
   offset: number;
 }
 
@@ -100,7 +100,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
       if (item.position + EVENT_HEADER_SIZE <= data.byteLength) {
         const start = item.position + EVENT_HEADER_SIZE;
         const end = start + data.readUInt32BE(item.position);
-        const event = { data: data.subarray(start, end), offset: item.offset + item.position };
+        const event = { envelope: decodeEnvelope(data, start, end), offset: item.offset + item.position };
         item.position = end;
         this.deliveredOffset = item.offset + end;
         if (end >= data.byteLength) this.#finishChunk(item);

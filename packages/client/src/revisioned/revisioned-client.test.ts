@@ -1,4 +1,4 @@
-import { eventsOf, type Command } from '@sluice/protocol';
+import { ENVELOPE_FIXED_SIZE, EVENT_HEADER_SIZE, eventsOf, type Command } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ClientContext } from '../client-context.js';
 import { ConditionalCheckFailedError, ConnectionLostError } from '../errors.js';
@@ -6,6 +6,8 @@ import { Revision } from './revision.js';
 import { RevisionedClient } from './revisioned-client.js';
 
 const SEGMENT = 'unit/rev/0';
+/** Bytes an entry takes in the segment: its length, the envelope (no key, no headers) and the data. */
+const framed = (text: string): number => EVENT_HEADER_SIZE + ENVELOPE_FIXED_SIZE + Buffer.byteLength(text);
 
 /**
  * A segment behind context.segments.request, which (like SegmentAdmin) calls build once per attempt.
@@ -81,10 +83,10 @@ describe('RevisionedClient retries', () => {
     const r0 = new Revision(SEGMENT, 0);
     segment.loseNextReply = true;
     const r1 = await rev.writeConditionally(r0, 'mine');
-    expect(r1?.offset).toBe(8);
+    expect(r1?.offset).toBe(framed('mine'));
     // A real conflict is still a conflict.
     expect(await rev.writeConditionally(r0, 'late')).toBeNull();
-    expect((await rev.writeConditionally(r1!, 'next'))?.offset).toBe(16);
+    expect((await rev.writeConditionally(r1!, 'next'))?.offset).toBe(framed('mine') + framed('next'));
   });
 
   it('after an attempt of unknown outcome, learns the next event number before writing again', async () => {
@@ -93,7 +95,7 @@ describe('RevisionedClient retries', () => {
     segment.failNextForGood = true;
     await expect(rev.writeConditionally(new Revision(SEGMENT, 0), 'maybe')).rejects.toBeInstanceOf(ConnectionLostError);
     // It was stored: the next write must follow it with the next event number (no gap, no reuse).
-    expect(await rev.writeConditionally(new Revision(SEGMENT, 9), 'after')).not.toBeNull();
+    expect(await rev.writeConditionally(new Revision(SEGMENT, framed('maybe')), 'after')).not.toBeNull();
   });
 
   it('runs concurrent writes one at a time, in call order', async () => {
@@ -101,9 +103,9 @@ describe('RevisionedClient retries', () => {
     const rev = new RevisionedClient(segment.context(), 'unit/rev');
     const results = await Promise.all([
       rev.writeConditionally(new Revision(SEGMENT, 0), 'a'),
-      rev.writeConditionally(new Revision(SEGMENT, 5), 'b'),
-      rev.writeConditionally(new Revision(SEGMENT, 5), 'c'),
+      rev.writeConditionally(new Revision(SEGMENT, framed('a')), 'b'),
+      rev.writeConditionally(new Revision(SEGMENT, framed('a')), 'c'),
     ]);
-    expect(results.map((result) => result?.offset ?? null)).toEqual([5, 10, null]);
+    expect(results.map((result) => result?.offset ?? null)).toEqual([framed('a'), 2 * framed('a'), null]);
   });
 });

@@ -1,14 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_LIMITS, encodeEventBlock, EVENT_HEADER_SIZE, segmentNameOf, type CommandOf } from '@sluice/protocol';
+import {
+  decodeEnvelope,
+  decodeHeaders,
+  DEFAULT_LIMITS,
+  encodeEventBlock,
+  EVENT_HEADER_SIZE,
+  EventBlockBuilder,
+  outgoingEvent,
+  segmentNameOf,
+  type CommandOf,
+  type EventHeaders,
+} from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, ConditionalCheckFailedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
 import { assertStreamName } from '../option-checks.js';
+import { writeHeaders, type WriteOptions } from '../writer/write-headers.js';
 import { Revision } from './revision.js';
 
+/** An entry has no routing key (its stream has one segment); timestamp and headers are as for events. */
 export interface RevisionedEntry {
   /** The revision just after this entry: pass it to writeConditionally to write after it. */
   revision: Revision;
   data: Buffer;
+  /** When writeConditionally was called, in ms since the epoch. */
+  timestamp: number;
+  /** The headers it was written with ({} when none). */
+  headers: EventHeaders;
 }
 
 /** The segment attribute that holds the mark (the offset of a revision; absent when no mark). */
@@ -63,8 +80,9 @@ export class RevisionedClient {
    * Appends data only if the segment still ends at revision: resolves with the revision after the
    * new entry, or null when another writer appended since (read from revision, then try again).
    */
-  writeConditionally(revision: Revision, data: Uint8Array | string): Promise<Revision | null> {
-    const run = (): Promise<Revision | null> => this.#writeConditionally(revision, data);
+  writeConditionally(revision: Revision, data: Uint8Array | string, options?: WriteOptions): Promise<Revision | null> {
+    const timestamp = Date.now();
+    const run = (): Promise<Revision | null> => this.#writeConditionally(revision, data, timestamp, options);
     const result = this.#writes.then(run, run);
     this.#writes = result.catch(() => undefined);
     return result;
@@ -93,7 +111,9 @@ export class RevisionedClient {
       let position = 0;
       while (position + EVENT_HEADER_SIZE <= data.byteLength) {
         const end = position + EVENT_HEADER_SIZE + data.readUInt32BE(position);
-        const entry = { revision: new Revision(this.segment, reply.offset + end), data: data.subarray(position + EVENT_HEADER_SIZE, end) };
+        const envelope = decodeEnvelope(data, position + EVENT_HEADER_SIZE, end);
+        const headers = envelope.headers === null ? {} : decodeHeaders(envelope.headers);
+        const entry = { revision: new Revision(this.segment, reply.offset + end), data: envelope.data, timestamp: envelope.timestamp, headers };
         position = end;
         yield entry;
       }
@@ -137,17 +157,25 @@ export class RevisionedClient {
     this.#context.untrack(this);
   }
 
-  async #writeConditionally(revision: Revision, data: Uint8Array | string): Promise<Revision | null> {
+  async #writeConditionally(
+    revision: Revision,
+    data: Uint8Array | string,
+    timestamp: number,
+    options: WriteOptions | undefined,
+  ): Promise<Revision | null> {
     await this.#ready();
     this.#checkRevision(revision);
-    const event = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (!(event instanceof Uint8Array)) throw new InvalidOptionError('data', 'must be a Uint8Array (a Buffer) or a string');
-    if (event.byteLength > DEFAULT_LIMITS.maxEventSize) throw new EventTooLargeError(event.byteLength, DEFAULT_LIMITS.maxEventSize);
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!(payload instanceof Uint8Array)) throw new InvalidOptionError('data', 'must be a Uint8Array (a Buffer) or a string');
+    const event = outgoingEvent('', timestamp, writeHeaders(options, null), payload);
+    if (event.size > DEFAULT_LIMITS.maxEventSize) throw new EventTooLargeError(event.size, DEFAULT_LIMITS.maxEventSize);
     const eventNumber = await this.#eventNumber();
     const expectedOffset = revision.offset;
     // A conditional append lands exactly at expectedOffset, so its revision is known in advance.
-    const written = new Revision(this.segment, expectedOffset + EVENT_HEADER_SIZE + event.byteLength);
-    const block = encodeEventBlock([event]);
+    const written = new Revision(this.segment, expectedOffset + EVENT_HEADER_SIZE + event.size);
+    const builder = new EventBlockBuilder(EVENT_HEADER_SIZE + event.size);
+    builder.tryAddEvent(event);
+    const block = builder.finish();
     let attempts = 0;
     try {
       await this.#context.segments.request<CommandOf<'DataAppended'>>(this.segment, (token) => {

@@ -1,7 +1,15 @@
-import { EVENT_HEADER_SIZE, segmentIndexForKey, segmentNameOf } from '@sluice/protocol';
+import {
+  EVENT_HEADER_SIZE,
+  MAX_ROUTING_KEY_BYTES,
+  outgoingEvent,
+  segmentIndexForKey,
+  segmentNameOf,
+  type OutgoingEvent,
+} from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
 import { assertStreamName } from '../option-checks.js';
+import { writeHeaders, type WriteOptions } from './write-headers.js';
 import { newWriterCounters, SegmentWriter, type SegmentWriterHost, type WriterCounters } from './segment-writer.js';
 import { resolveWriterSettings, type WriterOptions, type WriterSettings } from './writer-options.js';
 
@@ -9,7 +17,7 @@ export interface WriterStats extends WriterCounters {
   writerId: string;
   /** Segment writers (one flow each) this writer has open. */
   segmentWriters: number;
-  /** Bytes written and not yet acknowledged (events plus their 4-byte headers). */
+  /** Bytes written and not yet acknowledged (events framed: length, envelope, data). */
   inflightBytes: number;
   /** The most inflightBytes ever reached; never above maxInflightBytes unless one event alone is larger. */
   peakInflightBytes: number;
@@ -41,8 +49,7 @@ class WriterHost implements SegmentWriterHost {
 }
 
 interface QueuedWrite {
-  routingKey: string;
-  event: Uint8Array;
+  event: OutgoingEvent;
   bytes: number;
   promise: Promise<void>;
   resolve: () => void;
@@ -99,27 +106,42 @@ export class EventWriter {
   }
 
   /**
-   * Appends data to the segment of routingKey; resolves when it is durable. Rejects with
-   * EventTooLargeError at once for an event over maxEventSize, with SegmentIsSealedError,
+   * Appends data, with routingKey, the time of this call and options.headers (string names and values)
+   * as its envelope, to the segment of routingKey; resolves when it is durable. Rejects at once with
+   * EventTooLargeError for an event (envelope included) over maxEventSize, HeadersTooLargeError or
+   * InvalidOptionError for headers or a key out of bounds; later with SegmentIsSealedError,
    * NoSuchStreamError / NoSuchSegmentError, AuthTokenCheckFailedError, or RetryWindowExceededError
    * when the segment's owner stayed unreachable for the retry window. A Uint8Array is copied when the
    * write is admitted under maxInflightBytes: do not change it before the promise settles.
    */
-  write(routingKey: string, data: Uint8Array | string): Promise<void> {
+  write(routingKey: string, data: Uint8Array | string, options?: WriteOptions): Promise<void> {
+    const timestamp = Date.now();
     if (this.#closed) return Promise.reject(new ClientClosedError('writer'));
     if (typeof routingKey !== 'string') return Promise.reject(new InvalidOptionError('routingKey', 'must be a string'));
-    const event = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (!(event instanceof Uint8Array)) {
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!(payload instanceof Uint8Array)) {
       return Promise.reject(new InvalidOptionError('data', 'must be a Uint8Array (a Buffer) or a string'));
     }
-    if (event.byteLength > this.#settings.maxEventSize) {
-      return Promise.reject(new EventTooLargeError(event.byteLength, this.#settings.maxEventSize));
+    let headers: Uint8Array | null = null;
+    if (options !== undefined || this.#settings.traceContext !== null) {
+      try {
+        headers = writeHeaders(options, this.#settings.traceContext);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-    const bytes = event.byteLength + EVENT_HEADER_SIZE;
+    const event = outgoingEvent(routingKey, timestamp, headers, payload);
+    if (event.routingKeyBytes > MAX_ROUTING_KEY_BYTES) {
+      return Promise.reject(new InvalidOptionError('routingKey', `is ${event.routingKeyBytes} bytes in UTF-8; the limit is ${MAX_ROUTING_KEY_BYTES}`));
+    }
+    if (event.size > this.#settings.maxEventSize) {
+      return Promise.reject(new EventTooLargeError(event.size, this.#settings.maxEventSize));
+    }
+    const bytes = event.size + EVENT_HEADER_SIZE;
     if (this.#queueHead === this.#queue.length && this.#segmentCount !== null && this.#hasRoom(bytes) && !this.#tailLookupPending()) {
-      return this.#admit(routingKey, event, bytes);
+      return this.#admit(event, bytes);
     }
-    return this.#enqueue(routingKey, event, bytes);
+    return this.#enqueue(event, bytes);
   }
 
   /** Sends what is batched now; resolves when every write made before the call is durable. */
@@ -169,20 +191,20 @@ export class EventWriter {
     return this.#inflightBytes === 0 || this.#inflightBytes + bytes <= this.#settings.maxInflightBytes;
   }
 
-  #admit(routingKey: string, event: Uint8Array, bytes: number): Promise<void> {
+  #admit(event: OutgoingEvent, bytes: number): Promise<void> {
     this.#inflightBytes += bytes;
     if (this.#inflightBytes > this.#peakInflightBytes) this.#peakInflightBytes = this.#inflightBytes;
-    return this.#segmentWriterFor(routingKey).append(event);
+    return this.#segmentWriterFor(event.routingKey).append(event);
   }
 
-  #enqueue(routingKey: string, event: Uint8Array, bytes: number): Promise<void> {
+  #enqueue(event: OutgoingEvent, bytes: number): Promise<void> {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((resolveWrite, rejectWrite) => {
       resolve = resolveWrite;
       reject = rejectWrite;
     });
-    this.#queue.push({ routingKey, event, bytes, promise, resolve, reject });
+    this.#queue.push({ event, bytes, promise, resolve, reject });
     if (this.#segmentCount === null) this.#resolveRouting();
     return promise;
   }
@@ -211,7 +233,7 @@ export class EventWriter {
         if (!this.#hasRoom(next.bytes)) break;
         this.#queue[this.#queueHead] = undefined as unknown as QueuedWrite;
         this.#queueHead += 1;
-        this.#admit(next.routingKey, next.event, next.bytes).then(next.resolve, next.reject);
+        this.#admit(next.event, next.bytes).then(next.resolve, next.reject);
       }
       this.#compactQueue();
     } finally {

@@ -1,4 +1,4 @@
-import { EventBlockBuilder } from '@sluice/protocol';
+import { EventBlockBuilder, type OutgoingEvent } from '@sluice/protocol';
 
 /**
  * One append block: events copied once into a builder while it is open, then sealed into a view that
@@ -48,10 +48,10 @@ export class PendingBlock {
     return this.sealedData;
   }
 
-  /** Copies the event into the block; false when it does not fit. */
-  tryAdd(event: Uint8Array): boolean {
+  /** Frames the event into the block; false when it does not fit. */
+  tryAdd(event: OutgoingEvent): boolean {
     if (!this.builder) throw new Error('block is sealed');
-    return this.builder.tryAdd(event);
+    return this.builder.tryAddEvent(event);
   }
 
   seal(): void {

@@ -1,4 +1,4 @@
-import { framedSize, type CommandOf } from '@sluice/protocol';
+import { EVENT_HEADER_SIZE, type CommandOf, type OutgoingEvent } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, type ConnectionLostError } from '../errors.js';
 import { reasonOf } from '../route/retriable.js';
@@ -101,12 +101,12 @@ export class SegmentWriter {
     return this.#sent.length;
   }
 
-  /** Copies the event into a block; the promise settles with the block. */
-  append(event: Uint8Array): Promise<void> {
+  /** Frames the event into a block; the promise settles with the block. */
+  append(event: OutgoingEvent): Promise<void> {
     let block = this.#open;
     if (block === null || !block.tryAdd(event)) {
       if (block !== null) this.#seal('full');
-      block = new PendingBlock(capacityFor(framedSize(event), this.#capacity));
+      block = new PendingBlock(capacityFor(EVENT_HEADER_SIZE + event.size, this.#capacity));
       block.tryAdd(event);
       this.#open = block;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 import { InvalidOptionError } from '../errors.js';
 import { integerIn, refuseUnknownOptions, shownValue } from '../option-checks.js';
+import { loadTraceContext, type TraceContextSource } from './trace-context.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -28,8 +29,17 @@ export interface WriterOptions {
   lingerMs?: number;
   /** How long pending writes survive reconnects before they fail. Default: the client's retryWindowMs. */
   retryWindowMs?: number;
-  /** Events larger than this are refused at once. Default 8 MiB, the server's default limit. */
+  /**
+   * Events larger than this (data, routing key and headers, plus 13 bytes of envelope) are refused at
+   * once. Default 8 MiB, the server's default limit.
+   */
   maxEventSize?: number;
+  /**
+   * True: each write made while an OpenTelemetry span is active carries that span's W3C trace context
+   * (`traceparent`, and `tracestate` when set) in its headers, unless the write sets traceparent itself.
+   * Needs the optional peer dependency `@opentelemetry/api`. Default false.
+   */
+  traceContext?: boolean;
 }
 
 export interface WriterSettings {
@@ -40,6 +50,8 @@ export interface WriterSettings {
   lingerMs: number;
   retryWindowMs: number;
   maxEventSize: number;
+  /** Headers of the active span, when the writer propagates trace context. */
+  traceContext: TraceContextSource | null;
 }
 
 export const WRITER_DEFAULTS = {
@@ -64,6 +76,7 @@ const WRITER_OPTIONS = Object.keys({
   lingerMs: true,
   retryWindowMs: true,
   maxEventSize: true,
+  traceContext: true,
 } satisfies Record<keyof WriterOptions, true>);
 
 /** Validates writer options at construction; each message names the option. */
@@ -81,6 +94,7 @@ export function resolveWriterSettings(options: WriterOptions | undefined, client
   if (typeof writerId !== 'string' || writerId.length === 0 || writerId.length > 200) {
     throw new InvalidOptionError('writerId', 'must be a non-empty string of at most 200 characters');
   }
+  const traceContext = traceContextOption(given.traceContext ?? false);
   const maxEventSize = integerIn('maxEventSize', given.maxEventSize ?? WRITER_DEFAULTS.maxEventSize, 1, MAX_EVENT_BYTES);
   return {
     pooled,
@@ -90,5 +104,16 @@ export function resolveWriterSettings(options: WriterOptions | undefined, client
     lingerMs: integerIn('lingerMs', given.lingerMs ?? WRITER_DEFAULTS.lingerMs, 0, 1_000),
     retryWindowMs: integerIn('retryWindowMs', given.retryWindowMs ?? clientRetryWindowMs, 1, 2 ** 31 - 1),
     maxEventSize,
+    traceContext,
   };
+}
+
+function traceContextOption(enabled: unknown): TraceContextSource | null {
+  if (typeof enabled !== 'boolean') throw new InvalidOptionError('traceContext', `must be true or false, got ${String(enabled)}`);
+  if (!enabled) return null;
+  const source = loadTraceContext();
+  if (source === null) {
+    throw new InvalidOptionError('traceContext', 'needs the package @opentelemetry/api: install it (npm install @opentelemetry/api) or leave traceContext off');
+  }
+  return source;
 }
