@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceClient, type EventReader, type ReadEvent, type ReaderPosition, type Truncation } from '@sluice/client';
+import { storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 async function take(reader: EventReader, count: number, timeoutMs = 10_000): Promise<ReadEvent[]> {
@@ -139,7 +140,7 @@ describe('reader (real server)', () => {
     expect(rest).toHaveLength(1_999);
     let previous = firstBatch[0]!.offset;
     for (const event of rest) {
-      expect(event.offset).toBe(previous + 1_004);
+      expect(event.offset).toBe(previous + storedSize(payload, 'k'));
       previous = event.offset;
     }
     reader.close();

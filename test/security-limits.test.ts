@@ -18,7 +18,7 @@ import { encodeFrame, FRAME_HEADER_SIZE } from '@sluice/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MiB, canReadProcessMemory, processMemory, sampleRss } from './helpers/process-memory.js';
-import { RawClient, block, expectReply } from './helpers/raw-client.js';
+import { RawClient, block, expectReply, storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const clients: SluiceClient[] = [];
@@ -139,7 +139,7 @@ describe.skipIf(!canReadProcessMemory)('unacknowledged bytes: a peer that does n
     expectReply(await setup.call({ type: 'CreateSegment', segment, token: null }), 'SegmentCreated');
     expectReply(await setup.call({ type: 'SetupAppend', segment, writerId: 'w', token: null }), 'AppendSetup');
     for (let n = 0; n < 8; n++) {
-      const data = block([Buffer.alloc(64 * 1024 - 4, n)]);
+      const data = block([Buffer.alloc(64 * 1024 - storedSize(''), n)]);
       expectReply(await setup.call({ type: 'AppendBlock', segment, writerId: 'w', lastEventNumber: n, eventCount: 1, data }), 'DataAppended');
     }
     const before = processMemory(node.pid!).rss;
@@ -188,7 +188,7 @@ describe.skipIf(!canReadProcessMemory)('unacknowledged bytes: a peer that does n
     const pausedBefore = node.logCount('reading paused');
     const sampler = sampleRss(node.pid!, 20);
     client.socket.pause();
-    const event = Buffer.alloc(64 * 1024 - 4, 7);
+    const event = Buffer.alloc(64 * 1024 - storedSize(''), 7);
     const acks = Array.from({ length: 800 }, (_, n) =>
       client.request(1, 100 + n, { type: 'AppendBlock', segment, writerId: 'w', lastEventNumber: n, eventCount: 1, data: block([event]) }, 30_000),
     );
@@ -236,12 +236,14 @@ describe('limits through the client SDK', () => {
     const client = sdk(node);
     await client.createStream('limits/events', { segments: 1 });
     const writer = client.createWriter('limits/events', { maxEventSize: 1024 });
-    const error = await rejectionOf(writer.write('k', Buffer.alloc(1025)), 1_000);
+    // The size counts the envelope (13 bytes and the key) with the data: 1 byte too many.
+    const atLimit = 1024 - (storedSize('', 'k') - 4);
+    const error = await rejectionOf(writer.write('k', Buffer.alloc(atLimit + 1)), 1_000);
     expect(error).toBeInstanceOf(EventTooLargeError);
     expect(error).toMatchObject({ code: 'EVENT_TOO_LARGE', size: 1025, maxEventSize: 1024 });
     expect((error as Error).message).toContain('maxEventSize');
     expect(writer.stats()).toMatchObject({ blocksSent: 0, eventsWritten: 0 });
-    await writer.write('k', Buffer.alloc(1024)); // at the limit: fine
+    await writer.write('k', Buffer.alloc(atLimit)); // at the limit: fine
   });
 
   it("an event over the node's --max-event-size fails with EVENT_TOO_LARGE naming both limits; the writer then writes again", async () => {
@@ -253,7 +255,7 @@ describe('limits through the client SDK', () => {
     expect((error as ServerError).serverCode).toBe('EVENT_TOO_LARGE');
     expect((error as Error).message).toContain('--max-event-size');
     expect((error as Error).message).toContain('maxEventSize to 65536');
-    await writer.write('k', Buffer.alloc(64 * 1024));
+    await writer.write('k', Buffer.alloc(64 * 1024 - (storedSize('', 'k') - 4))); // envelope and data at the limit
   });
 
   it('client maxFrameSize is checked at construction, naming the option', () => {

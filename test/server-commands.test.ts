@@ -4,7 +4,7 @@
 import { clusterFingerprint, LOCAL_VERSION_RANGE, type Command } from '@sluice/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RawClient, block, eventStrings, expectReply } from './helpers/raw-client.js';
+import { RawClient, block, eventStrings, expectReply, storedSize } from './helpers/raw-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
 
 const MAX_WRITERS = 64;
@@ -208,9 +208,10 @@ describe('appends and reads', () => {
     await setupAppend(segment, 'w');
     const events = ['aaaa', 'bbbb', 'cccc'];
     await appendBlock(segment, 'w', 2, events);
-    const one = expectReply(await read(segment, 0, 0, 9), 'SegmentRead');
+    const size = storedSize('aaaa');
+    const one = expectReply(await read(segment, 0, 0, size + 1), 'SegmentRead');
     expect(eventStrings(one.data)).toEqual(['aaaa']);
-    const atLeastOne = expectReply(await read(segment, 8, 0, 1), 'SegmentRead');
+    const atLeastOne = expectReply(await read(segment, size, 0, 1), 'SegmentRead');
     expect(eventStrings(atLeastOne.data)).toEqual(['bbbb']);
   });
 
