@@ -1,0 +1,56 @@
+// Old commit vs new, side by side in one run: the Sluice row of each scenario, measured in turns
+// (base, this tree, base, this tree, …) so that load on the machine hits both alike.
+//
+//   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build)
+//   npm run build && node bench/compare.mjs --base /tmp/base [--rounds 3] [--duration 5] append-100b read-100b
+//
+// Each side runs its own tree's scenario with its own client and sluice-server (each scenario
+// module loads the packages of the tree it lives in). Prints each round and the best of each side.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createContext } from './lib/context.mjs';
+import { Progress } from './lib/progress.mjs';
+import { REPO_ROOT } from './lib/paths.mjs';
+
+const { values, positionals } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    'data-dir': { type: 'string', default: process.env.SLUICE_BENCH_DATA_DIR ?? resolve(REPO_ROOT, 'bench/.data') },
+  },
+  allowPositionals: true,
+});
+if (!values.base || positionals.length === 0) {
+  console.error('usage: node bench/compare.mjs --base <built checkout> [--rounds N] [--duration s] <scenario> …');
+  process.exit(2);
+}
+
+const sides = [
+  { name: 'base', root: resolve(values.base) },
+  { name: 'this', root: REPO_ROOT },
+];
+const rounds = Number(values.rounds);
+const options = { quick: false, durationMs: Number(values.duration) * 1000, warmupMs: 1000, dataDir: values['data-dir'], verbose: false };
+const progress = new Progress({ total: positionals.length });
+
+for (const id of positionals) {
+  const modules = await Promise.all(sides.map((side) => import(pathToFileURL(resolve(side.root, 'bench/scenarios', `${id}.mjs`)).href)));
+  const best = new Map();
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, side] of sides.entries()) {
+      const { ctx, cleanup } = createContext({ id }, options, progress);
+      try {
+        const row = await modules[i].runSluice(ctx, () => {});
+        console.log(`${id}\tround ${round + 1}\t${side.name}\t${row.value} ${row.unit}\t${JSON.stringify(row.extra ?? {})}`);
+        if (row.value !== null && row.value > (best.get(side.name) ?? 0)) best.set(side.name, row.value);
+      } finally {
+        await cleanup();
+      }
+    }
+  }
+  const [base, mine] = sides.map((side) => best.get(side.name));
+  console.log(`${id}\tbest\tbase ${base}\tthis ${mine}\tthis/base ${(mine / base).toFixed(3)}`);
+}
+process.exit(0);
