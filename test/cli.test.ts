@@ -129,6 +129,7 @@ describe('sluice against one node', () => {
     const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { data: string; segment: string });
     expect(events.map((event) => Buffer.from(event.data, 'base64').toString())).toEqual(['plain', 'bell\u0007 and esc\u001b[2J']);
     expect(events[0]!.segment).toBe('cli/bytes/0');
+    expect(events[0]).toMatchObject({ routingKey: 'k', headers: {}, timestamp: expect.any(Number) });
   });
 
   it('cat --from tail stops at once without --follow, and --follow prints new events until SIGTERM', async () => {

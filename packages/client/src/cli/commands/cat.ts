@@ -90,5 +90,6 @@ function reachedEnd(event: ReadEvent, end: StreamEnd): boolean {
 
 function print({ output, format }: CommandContext, event: ReadEvent): void {
   const data = formatPayload(event.data, format);
-  output.record({ segment: event.segment, offset: event.offset, data }, data);
+  const { segment, offset, routingKey, timestamp, headers } = event;
+  output.record({ segment, offset, routingKey, timestamp, headers, data }, data);
 }
