@@ -3,7 +3,6 @@ import {
   decodeEnvelope,
   decodeHeaders,
   DEFAULT_LIMITS,
-  encodeEventBlock,
   EVENT_HEADER_SIZE,
   EventBlockBuilder,
   outgoingEvent,
