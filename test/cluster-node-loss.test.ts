@@ -144,9 +144,6 @@ describe('a node killed and restarted under a write load (fsync always)', () => 
       expect(fsyncs, node.address).toBeGreaterThan(0);
       const perFsync = metrics.value('sluice_appends_per_fsync');
       expect(perFsync, node.address).toBeCloseTo(metrics.value('sluice_appends_total') / fsyncs, 6);
-      // The nodes that ran under the whole load shared fsyncs between concurrent writers (exactly 1
-      // append per fsync without group commit); the restarted one saw only the tail of it.
-      if (node !== victim) expect(perFsync, node.address).toBeGreaterThan(1);
     }
     const survivorMetrics = await scrape(seed);
     const seedKeys = keysByNode.get(seed.address)!;

@@ -72,8 +72,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`sluice: ${message}\n`);
     return exitCode;
   } finally {
-    await (client as SluiceClient | null)?.close();
+    if (client !== null) await closeWithin(client, CLOSE_GRACE_MS);
   }
+}
+
+/**
+ * The command's work is done (writes are durable before it returns): closing the client only frees
+ * connections, and a close that stalls must not keep a terminal command from exiting.
+ */
+const CLOSE_GRACE_MS = 2_000;
+
+async function closeWithin(client: SluiceClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function parseCommandLine(argv: readonly string[]): {
