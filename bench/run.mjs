@@ -21,8 +21,9 @@ const USAGE = `usage: npm run bench -- [options] [scenario …]
   --duration <s>      seconds per measured system (default 10, quick 1.5)
   --data-dir <dir>    where servers and peers keep their files (default bench/.data,
                       or SLUICE_BENCH_DATA_DIR); must be a real disk, not tmpfs
-  --no-docs           do not rewrite docs/benchmarks.md and docs/benchmarks.svg
-  --docs              rewrite them even when only some scenarios ran
+  --no-docs           do not rewrite docs/benchmarks.{md,svg,json}
+  --docs              rewrite them even when only some scenarios ran (never with --quick:
+                      rough numbers are not published)
   --strict            exit 1 when a row ended in an error (a missed goal never fails the run)
   --verbose           more log lines on stderr
   --list              list the scenarios and exit
@@ -47,6 +48,7 @@ function parseCommandLine() {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.quick && values.docs) throw new Error('--quick numbers are rough and never rewrite docs/benchmarks.*: drop --docs or --quick');
   const base = values.quick ? QUICK : FULL;
   let durationMs = base.durationMs;
   if (values.duration !== undefined) {
@@ -206,13 +208,15 @@ async function main() {
   process.stdout.write(`\n${textTable(rows)}\n\n`);
   const resultsFile = await writeResults(result);
   process.stdout.write(`results: ${relative(REPO_ROOT, resultsFile)}\n`);
-  const complete = scenarios.length === allIds.length;
+  const complete = scenarios.length === allIds.length && !options.quick;
   if (options.docs ?? complete) {
     const svg = renderChart(rows, { subtitle: subtitleOf(result) });
     const docs = await writeDocs(result, scenarios, svg);
-    process.stdout.write(`docs: ${relative(REPO_ROOT, docs.md)}, ${relative(REPO_ROOT, docs.svg)}\n`);
+    process.stdout.write(`docs: ${[docs.md, docs.svg, docs.json].map((file) => relative(REPO_ROOT, file)).join(', ')}\n`);
   } else if (options.docs === undefined) {
-    process.stdout.write('docs: not rewritten (only some scenarios ran; pass --docs to force)\n');
+    process.stdout.write(
+      options.quick ? 'docs: not rewritten (a quick run)\n' : 'docs: not rewritten (only some scenarios ran; pass --docs to force)\n',
+    );
   }
   const missed = rows.filter((r) => r.met === false);
   const failed = rows.filter((r) => r.error);

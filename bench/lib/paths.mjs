@@ -7,6 +7,8 @@ export const REPO_ROOT = resolve(BENCH_DIR, '..');
 export const RESULTS_FILE = join(BENCH_DIR, 'results', 'latest.json');
 export const DOCS_MD = join(REPO_ROOT, 'docs', 'benchmarks.md');
 export const DOCS_SVG = join(REPO_ROOT, 'docs', 'benchmarks.svg');
+/** The results behind the published numbers, committed beside them. */
+export const DOCS_JSON = join(REPO_ROOT, 'docs', 'benchmarks.json');
 
 /**
  * Server data dirs, peers' files and the fsync probe go here. It defaults to a folder in the work

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { markdownTable } from './format.mjs';
-import { DOCS_MD, DOCS_SVG, REPO_ROOT, RESULTS_FILE } from './paths.mjs';
+import { DOCS_JSON, DOCS_MD, DOCS_SVG, REPO_ROOT, RESULTS_FILE } from './paths.mjs';
 
 /**
  * @param {import('./types.js').Scenario} scenario
@@ -64,6 +64,7 @@ const goalLine = (scenario) => {
 export async function writeDocs(result, scenarios, svg) {
   await mkdir(dirname(DOCS_MD), { recursive: true });
   await writeFile(DOCS_SVG, svg);
+  await writeFile(DOCS_JSON, `${JSON.stringify(result, null, 2)}\n`);
   const m = result.machine;
   const missed = result.rows.filter((r) => r.met === false);
   const md = `# Benchmarks
@@ -115,8 +116,9 @@ ${scenarios.map((s) => `| \`${s.id}\` | ${s.description.replaceAll('|', '\\|')} 
 
 Run it yourself: \`npm run bench:install-peers\` once (apt-get: \`redis-server\`, \`nats-server\`), then
 \`npm run bench\` (or \`npm run bench -- --quick\`, or \`npm run bench -- <scenario> …\`).
-Raw results: \`bench/results/latest.json\`.
+Raw results of this run: [\`benchmarks.json\`](benchmarks.json) (each run also leaves \`bench/results/latest.json\`).
+Quick runs (\`--quick\`) never rewrite these files.
 `;
   await writeFile(DOCS_MD, md);
-  return { md: DOCS_MD, svg: DOCS_SVG };
+  return { md: DOCS_MD, svg: DOCS_SVG, json: DOCS_JSON };
 }

@@ -1,13 +1,17 @@
 // The Sluice side of the scenarios: real sluice-server processes (fsync on, as users run them),
 // driven through the real @sluice/client. Every loop is bounded by time and by count.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+
 import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
+import { EVENTS_IN_FLIGHT, WRITE_BATCH, WRITE_OPS_IN_FLIGHT } from './write-window.mjs';
 import { startSluiceServer, withSluiceServer } from './sluice-server.mjs';
 
 /** Writes per windowed-loop operation and operations in flight: 16 k events pending at most. */
-const BATCH = 256;
-const IN_FLIGHT = 64;
+const BATCH = WRITE_BATCH;
+const IN_FLIGHT = WRITE_OPS_IN_FLIGHT;
 /** Upper bound of events one throughput run may write, whatever the duration. */
 const MAX_EVENTS = 50_000_000;
 
@@ -52,7 +56,9 @@ export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system 
     const stats = writer.stats();
     return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, {
       events: result.units,
-      eventsPerBlock: Math.round(stats.eventsSent / Math.max(1, stats.blocksSent)),
+      // The writer packs events into blocks: one append (one store record) per block.
+      eventsPerAppend: Math.round(stats.eventsSent / Math.max(1, stats.blocksSent)),
+      inFlightEvents: EVENTS_IN_FLIGHT,
     });
   });
 }
@@ -215,68 +221,108 @@ export function sluiceTailLatency(ctx, onProgress) {
   );
 }
 
+/** Reads of 1 MiB: a segment reader reads at most half its buffer at once (segment-reader.ts). */
+const HOL_READ_BYTES = 1024 * 1024;
+const HOL_ROUNDS = 3;
+
 /**
- * Head-of-line blocking on one socket: p99 of awaited 100-byte writes alone, then while a reader on
- * the same socket pulls large events in 1 MiB reads. Value: p99 with the reader ÷ p99 alone.
+ * Head-of-line blocking on one socket: p99 of awaited 100-byte writes alone, with a reader pulling
+ * 1 MiB reads over the writer's socket (`sluice`), and with the same reader on a socket of its own
+ * in the same process (`sluice-own-socket`, the control: what sharing the CPU and the event loop
+ * costs without sharing the socket). The three conditions alternate in HOL_ROUNDS rounds so a burst
+ * of load elsewhere on the machine hits them alike. Values: p99 with the reader ÷ p99 alone; the gap
+ * between the two rows is what the shared socket adds.
  */
 export function sluiceHeadOfLine(ctx, onProgress) {
   return withClient(
     ctx,
     'sluice',
     'ratio',
-    async (client) => {
-      await client.createStream('bench/hol-writes', { segments: 1 });
-      await client.createStream('bench/hol-reads', { segments: 1 });
-      const filler = client.createWriter('bench/hol-reads');
-      const big = Buffer.alloc(256 * 1024, 7);
-      await Promise.all(Array.from({ length: 128 }, () => filler.write('k', big)));
-      await filler.close();
-      const writer = client.createWriter('bench/hol-writes');
-      const payload = payloads(100)[0];
-      const measure = async (report) => {
-        const latency = new LatencyRecorder();
-        await sequentialLoop(
-          { durationMs: ctx.durationMs / 2, maxOps: 200_000, signal: ctx.signal, onProgress: report, latency },
-          () => writer.write('k', payload).then(() => 1),
-        );
-        return latency.summary();
-      };
-      await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 10_000, signal: ctx.signal }, () => writer.write('k', payload).then(() => 1));
-      const alone = await measure((f) => onProgress(f / 2));
-      let reading = true;
-      let bytesRead = 0;
-      const readLoop = (async () => {
-        while (reading) {
-          const reader = client.createReader('bench/hol-reads', { from: 'head', maxBufferedBytes: 1024 * 1024 });
-          let seen = 0;
-          for await (const event of reader) {
-            bytesRead += event.data.byteLength;
-            if (++seen === 128 || !reading) break;
+    async (client, server) => {
+      const sdk = await loadClient();
+      const ownSocket = new sdk.SluiceClient({ endpoints: [server.endpoint], maxConnectionsPerEndpoint: 1 });
+      try {
+        await client.createStream('bench/hol-writes', { segments: 1 });
+        await client.createStream('bench/hol-reads', { segments: 1 });
+        const filler = client.createWriter('bench/hol-reads');
+        const big = Buffer.alloc(256 * 1024, 7);
+        await Promise.all(Array.from({ length: 128 }, () => filler.write('k', big)));
+        await filler.close();
+        const writer = client.createWriter('bench/hol-writes');
+        const payload = payloads(100)[0];
+        const write = () => writer.write('k', payload).then(() => 1);
+        await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 10_000, signal: ctx.signal }, write);
+
+        const conditions = [
+          { name: 'alone', readerClient: null },
+          { name: 'shared', readerClient: client },
+          { name: 'own', readerClient: ownSocket },
+        ];
+        const latency = new Map(conditions.map(({ name }) => [name, new LatencyRecorder()]));
+        const read = { bytes: 0, events: 0 };
+        const sliceMs = ctx.durationMs / (HOL_ROUNDS * conditions.length);
+        let step = 0;
+        for (let round = 0; round < HOL_ROUNDS; round++) {
+          for (const { name, readerClient } of conditions) {
+            const reading = readerClient === null ? null : readContinuously(readerClient, read);
+            const report = (f) => onProgress((step + f) / (HOL_ROUNDS * conditions.length));
+            await sequentialLoop({ durationMs: sliceMs, maxOps: 200_000, signal: ctx.signal, onProgress: report, latency: latency.get(name) }, write);
+            await reading?.stop();
+            step += 1;
           }
-          await reader.close();
         }
-      })();
-      const withReader = await measure((f) => onProgress(0.5 + f / 2));
-      reading = false;
-      await readLoop;
-      return lowerRow('sluice', sig3(withReader.p99Us / alone.p99Us), 'ratio', {
-        p99AloneUs: alone.p99Us,
-        p99WithReaderUs: withReader.p99Us,
-        readerMB: Math.round(bytesRead / 1e6),
-      });
+        const [alone, shared, own] = conditions.map(({ name }) => latency.get(name).summary());
+        const extra = { p99AloneUs: alone.p99Us, readBytes: HOL_READ_BYTES, readerMB: Math.round(read.bytes / 1e6), rounds: HOL_ROUNDS };
+        return [
+          lowerRow('sluice', sig3(shared.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: shared.p99Us, socket: 'shared with the writer' }),
+          lowerRow('sluice-own-socket', sig3(own.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: own.p99Us, socket: 'its own (control)' }),
+        ];
+      } finally {
+        await ownSocket.close();
+      }
     },
     { clientOptions: { maxConnectionsPerEndpoint: 1 }, better: 'lower' },
   );
 }
 
+/** Reads bench/hol-reads from the head over and over (1 MiB reads) until stop() is awaited. */
+function readContinuously(client, read) {
+  let reading = true;
+  const loop = (async () => {
+    while (reading) {
+      const reader = client.createReader('bench/hol-reads', { from: 'head', maxBufferedBytes: 2 * HOL_READ_BYTES });
+      let seen = 0;
+      for await (const event of reader) {
+        read.bytes += event.data.byteLength;
+        read.events += 1;
+        if (++seen === 128 || !reading) break;
+      }
+      await reader.close();
+    }
+  })();
+  return {
+    stop: async () => {
+      reading = false;
+      await loop;
+    },
+  };
+}
+
 async function scrapeCounters(metricsPort) {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const value = (name) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((line) => line.startsWith(`${name} `)) ?? '')?.[2] ?? NaN);
-  return { appends: value('sluice_appends_total'), events: value('sluice_events_total'), fsyncs: value('sluice_fsyncs_total') };
+  return {
+    appends: value('sluice_appends_total'),
+    events: value('sluice_events_total'),
+    fsyncs: value('sluice_fsyncs_total'),
+    syncs: value('sluice_syncs_total'),
+  };
 }
 
 /**
- * Appends (records) per fsync, from the server's own counters read before and after a load:
+ * Appends (records) per sync call, from the server's own counters read before and after a load. Every
+ * sync counts: log writes that return once on disk (O_DSYNC, counted from the flags the files were
+ * opened with), checkpoint file fsyncs and directory fsyncs. The loads:
  *   pipelined  the append-100b load: one writer, many 100-byte writes in flight (it batches them
  *              into large blocks, so there are few appends, each of thousands of events);
  *   awaited    `writers` writers each awaiting every 100-byte write: many small independent appends,
@@ -290,7 +336,7 @@ export async function sluiceGroupCommit(ctx, onProgress, { system, load, writers
   return withClient(
     ctx,
     system,
-    'appends/fsync',
+    'appends/sync',
     async (client) => {
       if (!metricsPort) throw new Error('the server did not report its metrics port');
       await client.createStream('bench/group', { segments: 1 });
@@ -311,11 +357,13 @@ export async function sluiceGroupCommit(ctx, onProgress, { system, load, writers
       }
       const after = await scrapeCounters(metricsPort);
       const appends = after.appends - before.appends;
-      const fsyncs = after.fsyncs - before.fsyncs;
-      return row(system, sig3(appends / Math.max(1, fsyncs)), 'appends/fsync', {
+      const syncs = after.syncs - before.syncs;
+      if (!(syncs > 0)) throw new Error(`the server counted ${syncs} sync calls under a durable load`);
+      return row(system, sig3(appends / syncs), 'appends/sync', {
         appends,
-        fsyncs,
-        eventsPerFsync: Math.round((after.events - before.events) / Math.max(1, fsyncs)),
+        syncs,
+        logSyncs: after.fsyncs - before.fsyncs,
+        eventsPerSync: Math.round((after.events - before.events) / syncs),
         writers,
       });
     },
@@ -323,10 +371,15 @@ export async function sluiceGroupCommit(ctx, onProgress, { system, load, writers
   );
 }
 
-/** Writes `logBytes` of 1 KiB events, kills the node with SIGKILL, and times its restart on the same data. */
+/**
+ * Writes `logBytes` of 1 KiB events, kills the node with SIGKILL, and times its restart on the same
+ * data (spawn -> "listening"), twice: with the log in the page cache as the crash left it, then,
+ * after another kill -9, with the page cache dropped (a cold start, when the machine lets us drop it:
+ * root and a writable /proc/sys/vm/drop_caches). Each row reports the log bytes recovery replayed.
+ */
 export async function sluiceRecovery(ctx, onProgress, { logBytes }) {
   const sdk = await loadClient();
-  if (!sdk) return skippedRow('sluice', CLIENT_NOT_BUILT, 's', 'lower');
+  if (!sdk) return [skippedRow('sluice', CLIENT_NOT_BUILT, 's', 'lower')];
   const dataDir = await ctx.tmpDir('recovery-');
   const first = await startSluiceServer({ dataDir, ctx });
   const client = new sdk.SluiceClient({ endpoints: [first.endpoint] });
@@ -337,7 +390,7 @@ export async function sluiceRecovery(ctx, onProgress, { logBytes }) {
     const writer = client.createWriter('bench/recovery');
     const pool = payloads(size);
     const result = await windowedLoop(
-      { durationMs: 240_000, maxOps: Math.ceil(logBytes / size / BATCH), inFlight: 16, signal: ctx.signal, onProgress: (f) => onProgress(f * 0.9) },
+      { durationMs: 240_000, maxOps: Math.ceil(logBytes / size / BATCH), inFlight: 16, signal: ctx.signal, onProgress: (f) => onProgress(f * 0.8) },
       (i) => writeBatch(writer, pool, `k${i & 63}`, i),
     );
     written = result.units * (size + 4);
@@ -345,16 +398,45 @@ export async function sluiceRecovery(ctx, onProgress, { logBytes }) {
     await first.kill();
     await client.close().catch(() => undefined);
   }
-  const second = await startSluiceServer({ dataDir, ctx, readyTimeoutMs: 120_000 });
-  const check = new sdk.SluiceClient({ endpoints: [second.endpoint] });
+  const warm = await timeRecovery(sdk, ctx, dataDir, written, 'sluice');
+  onProgress(0.9);
+  const cold = dropPageCache()
+    ? await timeRecovery(sdk, ctx, dataDir, written, 'sluice-cold-cache')
+    : skippedRow('sluice-cold-cache', 'cannot drop the page cache here (needs root and /proc/sys/vm/drop_caches)', 's', 'lower');
+  onProgress(1);
+  return [warm, cold];
+}
+
+/** Starts a node on dataDir, times it to "listening", checks every acknowledged byte is there, kills it again. */
+async function timeRecovery(sdk, ctx, dataDir, written, system) {
+  let replayedLogBytes = null;
+  const onLine = (line) => {
+    if (line.includes('"segment store open"')) replayedLogBytes = JSON.parse(line).replayedLogBytes;
+  };
+  const server = await startSluiceServer({ dataDir, ctx, readyTimeoutMs: 120_000, onLine });
+  const check = new sdk.SluiceClient({ endpoints: [server.endpoint] });
   try {
     const info = await check.getStreamInfo('bench/recovery');
     const recovered = info.segmentInfos.reduce((sum, segment) => sum + segment.length, 0);
     if (recovered < written) throw new Error(`recovered ${recovered} bytes of ${written} acknowledged`);
-    onProgress(1);
-    return lowerRow('sluice', sig3(second.readyMs / 1000), 's', { logMB: Math.round(recovered / 1e6) });
+    return lowerRow(system, sig3(server.readyMs / 1000), 's', {
+      logMB: Math.round(recovered / 1e6),
+      replayedMB: replayedLogBytes === null ? null : Math.round(replayedLogBytes / 1e6),
+    });
   } finally {
     await check.close();
-    await second.stop();
+    // kill -9, not a stop: a clean stop would write a checkpoint and leave nothing to replay.
+    await server.kill();
+  }
+}
+
+/** Writes dirty pages out and drops the page cache; false where that is not allowed. */
+function dropPageCache() {
+  try {
+    execFileSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+    return true;
+  } catch {
+    return false;
   }
 }

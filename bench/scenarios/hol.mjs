@@ -1,9 +1,11 @@
 // hol (head-of-line blocking): a writer's p99 latency alone vs with a reader pulling 1 MiB reads over
-// the same socket; value = p99 with the reader ÷ p99 alone (lower is better).
+// the same socket (`sluice`), and over a socket of its own in the same process (`sluice-own-socket`,
+// the control for CPU and event-loop sharing); rounds alternate. Value = p99 with the reader ÷ p99
+// alone (lower is better); head-of-line blocking is the gap between the two rows.
 import { atMost, runSystems } from '../lib/rows.mjs';
 import { sluiceHeadOfLine } from '../lib/sluice-workloads.mjs';
 
-const UNIT = '×';
+const UNIT = 'ratio';
 
 export function runSluice(ctx, onProgress) {
   return sluiceHeadOfLine(ctx, onProgress);
@@ -12,7 +14,8 @@ export function runSluice(ctx, onProgress) {
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'hol',
-  description: 'writer p99 alone vs with a 1 MiB-read reader on the same socket; ratio',
+  description:
+    'writer p99 with a 1 MiB-read reader on the same socket ÷ alone; sluice-own-socket: the reader on its own socket in the same process (control); alternating rounds',
   goal: [{ system: 'sluice', text: '≤ 2×', check: atMost(2) }],
   async run(ctx) {
     return runSystems(ctx, [{ system: 'sluice', unit: UNIT, better: 'lower', measure: (p) => runSluice(ctx, p) }]);

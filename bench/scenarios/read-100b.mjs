@@ -14,7 +14,8 @@ export function runSluice(ctx, onProgress) {
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'read-100b',
-  description: 'catch-up read of 1 M stored 100-byte events (200 k with --quick), events/s',
+  description:
+    'catch-up read of 1 M stored 100-byte events (200 k with --quick), events/s; sluice reads ahead (reads in flight while events are consumed), redis-always reads XRANGE pages of 10 k one after another (a page starts after the last id of the previous one, so it cannot be pipelined)',
   reference: 'redis-always',
   goal: [{ system: 'sluice', text: '≥ 3× redis-always', check: timesOf('redis-always', 3) }],
   async run(ctx) {

@@ -1,5 +1,6 @@
 // recovery: time for a server to restart (spawn -> "listening") over a data dir holding 1 GiB of
-// log (128 MiB with --quick) after kill -9, seconds (lower is better).
+// log (128 MiB with --quick) after kill -9, seconds (lower is better): with the page cache as the
+// crash left it, and cold (page cache dropped, where allowed). Rows report the log bytes replayed.
 import { below, runSystems } from '../lib/rows.mjs';
 import { sluiceRecovery } from '../lib/sluice-workloads.mjs';
 
@@ -13,7 +14,8 @@ export function runSluice(ctx, onProgress) {
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'recovery',
-  description: 'restart time after kill -9 with 1 GiB of log (128 MiB with --quick), seconds',
+  description:
+    'restart time after kill -9 with 1 GiB of log (128 MiB with --quick), seconds, with the log bytes replayed; sluice-cold-cache: the same after dropping the page cache',
   goal: [{ system: 'sluice', text: '< 5 s', check: below(5) }],
   timeoutMs: 300_000,
   async run(ctx) {

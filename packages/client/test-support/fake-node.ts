@@ -1,4 +1,4 @@
-import { envelopesOf, type Command, type CommandOf } from '@sluice/protocol';
+import { encodeEvents, envelopesOf, type Command, type CommandOf } from '@sluice/protocol';
 import type { ClientContext, ClientEvent } from '../src/client-context.js';
 import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../src/connection/flow.js';
 import {
@@ -38,6 +38,12 @@ export class FakeNode {
   hold = false;
   /** While true, requests fail as if no connection could be made. */
   down = false;
+  /**
+   * While false, AppendBlocks arrive (they are listed in `lost`) but are neither stored nor
+   * answered: the node fails before storing them, and they fail only with their connection.
+   */
+  storing = true;
+  readonly lost: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
   segmentCount = 1;
   /** The node that owns every segment; a flow to another endpoint gets WrongHost naming it. */
   owner = 'fake:1';
@@ -96,15 +102,15 @@ export class FakeNode {
     for (const deliver of held) deliver();
   }
 
-  deliver(reply: () => void): void {
+  deliver(reply: () => void, delayMs = 0): void {
     if (this.hold) this.held.push(reply);
-    else if (this.ackDelayMs > 0) setTimeout(reply, this.ackDelayMs);
+    else if (this.ackDelayMs + delayMs > 0) setTimeout(reply, this.ackDelayMs + delayMs);
     else setImmediate(reply);
   }
 
   /** Serves a request when it arrives (so arrival order is storage order); the reply goes later. */
   serve(flow: FakeFlow, command: Command): Command | SluiceError {
-    if ((command.type === 'SetupAppend' || command.type === 'AppendBlock') && flow.endpoint !== this.owner) {
+    if ((command.type === 'SetupAppend' || command.type === 'AppendBlock' || command.type === 'ReadSegment') && flow.endpoint !== this.owner) {
       return new WrongHostError(command.segment, this.owner);
     }
     switch (command.type) {
@@ -131,11 +137,20 @@ export class FakeNode {
         const length = (this.segments.get(command.segment) ?? []).length;
         return { type: 'DataAppended', segment: command.segment, writerId: command.writerId, lastEventNumber: Math.max(last, command.lastEventNumber), length };
       }
+      case 'ReadSegment': {
+        // Every stored event from offset (an event boundary), however many bytes were asked for.
+        const events = this.segments.get(command.segment) ?? [];
+        const all = encodeEvents(events.map((data) => ({ data })));
+        const data = all.subarray(command.offset);
+        return { type: 'SegmentRead', segment: command.segment, offset: command.offset, length: all.length, endOfSegment: false, data };
+      }
       default:
         return new ServerError('UNSUPPORTED', `the fake node does not serve ${command.type}`);
     }
   }
 }
+
+const TAIL_WAIT_MS = 20;
 
 interface PendingRequest {
   settled: boolean;
@@ -179,12 +194,18 @@ export class FakeFlow implements Flow {
       if (entry.isAppend) {
         this.node.pendingAppends += 1;
         this.node.maxPendingAppends = Math.max(this.node.maxPendingAppends, this.node.pendingAppends);
+        if (!this.node.storing) {
+          this.node.lost.push({ ...(command as CommandOf<'AppendBlock'>), flowId: this.flowId });
+          return;
+        }
       }
       const outcome = this.node.serve(this, command);
+      // A read at the tail answers after a while, as a node's bounded wait for data would.
+      const atTail = !(outcome instanceof Error) && outcome.type === 'SegmentRead' && outcome.data.length === 0;
       this.node.deliver(() => {
         if (outcome instanceof Error) this.settle(entry, (pending) => pending.reject(outcome));
         else this.settle(entry, (pending) => pending.resolve(outcome));
-      });
+      }, atTail ? TAIL_WAIT_MS : 0);
     });
   }
 

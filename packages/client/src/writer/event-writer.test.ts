@@ -97,6 +97,33 @@ describe('EventWriter exactly once', () => {
     expect(node.emitted.some(({ event }) => event === 'reconnecting')).toBe(true);
   });
 
+  it('after an outage that lost full blocks in flight, resends them in order before any new block', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
+    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
+    await writer.write('k', event(0));
+    node.storing = false;
+    const inFlight = Array.from({ length: 100 }, (_, index) => writer.write('k', event(1 + index)));
+    while (node.lost.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    node.down = true;
+    node.dropConnections();
+    // Written during the outage: new blocks, numbered after the lost ones.
+    const during = Array.from({ length: 50 }, (_, index) => writer.write('k', event(101 + index)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sentBefore = node.appends.length;
+    node.storing = true;
+    node.down = false;
+    await Promise.all([...inFlight, ...during]);
+
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 151 }, (_, index) => event(index).toString()));
+    // The lost blocks go again first, whole and in order; new blocks follow, each once.
+    const lostNumbers = node.lost.map((append) => append.lastEventNumber);
+    const after = node.appends.slice(sentBefore).map((append) => append.lastEventNumber);
+    expect(after.slice(0, lostNumbers.length)).toEqual(lostNumbers);
+    expect(after).toEqual([...after].sort((a, b) => a - b));
+    expect(new Set(after).size).toBe(after.length);
+    expect(writer.stats().blocksResent).toBe(lostNumbers.length);
+  });
+
   it('keeps pending writes while the node is down and completes them when it is back', async () => {
     const { node, writer } = setup({}, { retryWindowMs: 10_000 });
     await writer.write('k', 'before');
