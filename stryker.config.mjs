@@ -40,6 +40,12 @@ export const MODULES = {
     { file: 'packages/client/src/connection/cluster-router.ts', from: '  async ownerOf(' },
     { file: 'packages/client/src/connection/cluster-router.ts', from: '  noteWrongHost(' },
   ],
+  'group-assignment': ['packages/client/src/group/assignment.ts'],
+  replication: [
+    'packages/server/src/replication/quorum.ts',
+    'packages/server/src/replication/divergent-tail.ts',
+    'packages/server/src/replication/choose-new-primary.ts',
+  ],
 };
 
 /** "file:first-last" for the function starting at `from` (to its closing brace at the same indent). */
@@ -63,7 +69,9 @@ const chosen = process.env.SLUICE_MUTATE ? process.env.SLUICE_MUTATE.split(',') 
 export default {
   testRunner: 'vitest',
   // Unit and in-process tests only: server processes run the built CLI, which no mutant reaches.
-  vitest: { configFile: 'vitest.mutate.config.ts', related: false },
+  // related: only the test files that import the mutated modules run, in the dry run and after.
+  vitest: { configFile: 'vitest.mutate.config.ts', related: true },
+  dryRunTimeoutMinutes: 20,
   coverageAnalysis: 'perTest',
   mutate: chosen.flatMap(targetsOf),
   reporters: ['clear-text', 'progress', 'json'],
