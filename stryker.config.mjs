@@ -35,8 +35,7 @@ export const MODULES = {
     { file: 'packages/client/src/writer/segment-writer.ts', from: '  #setUp(' },
   ],
   'reader-routing': [
-    { file: 'packages/client/src/reader/segment-reader.ts', from: '  onError(error: unknown): void {' },
-    { file: 'packages/client/src/reader/segment-reader.ts', from: '  async #currentFlow(): Promise<Flow> {' },
+    'packages/client/src/route/segment-route.ts',
     { file: 'packages/client/src/connection/cluster-router.ts', from: '  async ownerOf(' },
     { file: 'packages/client/src/connection/cluster-router.ts', from: '  noteWrongHost(' },
   ],
