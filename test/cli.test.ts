@@ -135,6 +135,21 @@ describe('sluice against one node', () => {
     expect(events[0]).toMatchObject({ routingKey: 'k', headers: {}, timestamp: expect.any(Number) });
   });
 
+  it('write --header puts name=value headers on every event, and refuses a header without a name', async () => {
+    await sluice([...at, 'stream', 'create', 'cli/headers', '--segments', '1']);
+    const written = await sluice([...at, 'write', 'cli/headers', '--key', 'k', '--header', 'source=cli', '--header', 'query=a=b'], { input: 'one\ntwo\n' });
+    expect(written.code).toBe(0);
+    const json = await sluice([...at, '--json', 'cat', 'cli/headers']);
+    const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { data: string; headers: Record<string, string> });
+    expect(events.map((event) => [event.data, event.headers])).toEqual([
+      ['one', { source: 'cli', query: 'a=b' }],
+      ['two', { source: 'cli', query: 'a=b' }],
+    ]);
+    const refused = await sluice([...at, 'write', 'cli/headers', '--header', '=x'], { input: 'three\n' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--header must be name=value, got "=x"');
+  });
+
   it('cat --from tail stops at once without --follow, and --follow prints new events until SIGTERM', async () => {
     await sluice([...at, 'stream', 'create', 'cli/follow', '--segments', '2']);
     await sluice([...at, 'write', 'cli/follow'], { input: 'old\n' });

@@ -2,10 +2,21 @@ import type { SluiceClient } from '../sluice-client.js';
 import type { Output } from './output.js';
 import type { PayloadFormat } from './payload.js';
 
+/** A parsed flag: a string, a boolean, the values of a repeatable option, or absent. */
+export type FlagValue = string | boolean | (string | boolean)[] | undefined;
+
+/** One option of the command line; `multiple` options may be given more than once. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly help: string;
+  readonly short?: string;
+  readonly multiple?: boolean;
+}
+
 /** What every command gets: its own arguments, the output, and a client made on first use. */
 export interface CommandContext {
   readonly positionals: readonly string[];
-  readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  readonly flags: Readonly<Record<string, FlagValue>>;
   readonly output: Output;
   readonly format: PayloadFormat;
   client(): SluiceClient;
@@ -24,6 +35,6 @@ export interface CommandSpec {
   readonly usage: string;
   /** Positionals it takes: [min, max]. */
   readonly arity: readonly [number, number];
-  readonly options: Readonly<Record<string, { type: 'string' | 'boolean'; help: string }>>;
+  readonly options: Readonly<Record<string, OptionSpec>>;
   run(context: CommandContext): Promise<number | void>;
 }

@@ -8,7 +8,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { groupCommand } from './commands/group.js';
 import { streamCommands } from './commands/stream.js';
 import { writeCommand } from './commands/write.js';
-import type { CommandContext, CommandSpec } from './context.js';
+import type { CommandContext, CommandSpec, FlagValue, OptionSpec } from './context.js';
 import { describeFailure, EXIT_USAGE } from './failure.js';
 import { createOutput } from './output.js';
 import { PAYLOAD_FORMATS } from './payload.js';
@@ -16,8 +16,6 @@ import { createProgress } from './progress.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: readonly CommandSpec[] = [...streamCommands, writeCommand, catCommand, groupCommand, clusterCommand];
-
-type OptionSpec = { type: 'string' | 'boolean'; help: string; short?: string };
 
 const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   endpoints: { type: 'string', help: 'nodes as host:port,… (env SLUICE_ENDPOINTS; default 127.0.0.1:9090)' },
@@ -90,7 +88,7 @@ async function closeWithin(client: SluiceClient, ms: number): Promise<void> {
 
 function parseCommandLine(argv: readonly string[]): {
   command: CommandSpec | null;
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, FlagValue>;
   positionals: string[];
 } {
   // First pass, knowing every option, only to find the command words among the arguments.
@@ -111,7 +109,7 @@ function findCommand(positionals: readonly string[]): CommandSpec | null {
   return COMMANDS.find((command) => command.path.every((word, index) => positionals[index] === word)) ?? null;
 }
 
-function clientOptions(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv) {
+function clientOptions(values: Record<string, FlagValue>, env: NodeJS.ProcessEnv) {
   const endpoints = String(values.endpoints ?? env.SLUICE_ENDPOINTS ?? '127.0.0.1:9090')
     .split(',')
     .map((endpoint) => endpoint.trim())
