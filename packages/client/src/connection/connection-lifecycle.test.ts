@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CommandOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
-import { ConnectFailedError, ConnectionLostError } from '../errors.js';
+import { ClientClosedError, ConnectFailedError, ConnectionLostError } from '../errors.js';
 import { infoRequest, useFakeServer } from '../../test-support/fake-server-fixture.js';
 import { segmentInfoFor } from '../../test-support/fake-server.js';
 
@@ -89,6 +89,21 @@ describe('connection lifecycle', () => {
     expect(report.message).toMatch(/could not connect to 127\.0\.0\.1:\d+/);
     // connectTimeoutMs is 1 s in the script: the failure comes from the acquire timeout, not a retry loop.
     expect(report.ms).toBeLessThan(2_000);
+    expect(run.status).toBe(0);
+  });
+
+  it('closing the client while flows wait for a node that went down rejects them as closed and leaves the event loop running', () => {
+    const script = fileURLToPath(new URL('../../test-support/close-while-connecting-script.ts', import.meta.url));
+    // A pool that retried its failed creates in a microtask loop never got here: the script spun until killed.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
+    expect(run.error, `the script did not exit by itself: ${run.stderr}`).toBeUndefined();
+    const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { codes: string[]; timerFired: boolean };
+    expect(report.codes).toEqual(Array.from({ length: 8 }, () => new ClientClosedError().code));
+    expect(report.timerFired).toBe(true);
     expect(run.status).toBe(0);
   });
 

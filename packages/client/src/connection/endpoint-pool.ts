@@ -39,8 +39,8 @@ export interface EndpointStats {
  */
 export class EndpointPool implements FlowPlacer {
   readonly counters: EndpointCounters = newEndpointCounters();
-  private readonly sharedPool: Pool<Connection>;
-  private readonly dedicatedPool: Pool<Connection>;
+  private readonly sharedPool: Pool<Slot>;
+  private readonly dedicatedPool: Pool<Slot>;
   private readonly shared: Connection[] = [];
   private readonly opening = new Set<Promise<Connection>>();
   private readonly dedicated = new Set<Connection>();
@@ -156,10 +156,11 @@ export class EndpointPool implements FlowPlacer {
     }
   }
 
-  private async acquire(pool: Pool<Connection>): Promise<Connection> {
+  private async acquire(pool: Pool<Slot>): Promise<Connection> {
     if (this.closed) throw new ClientClosedError();
+    let slot: Slot;
     try {
-      return await this.acquireOrRefused(pool);
+      slot = await this.acquireOrRefused(pool);
     } catch (error) {
       const cause = this.lastCreateError ?? error;
       // A refusal (version, cluster map, auth) won't change by retrying: report it as it is.
@@ -168,6 +169,9 @@ export class EndpointPool implements FlowPlacer {
       const gaveUp = isRefusal(errnoOf(cause)) ? '' : ` (gave up after ${this.settings.acquireTimeoutMs} ms)`;
       throw new ConnectFailedError(this.endpoint, `${reason}${gaveUp}`, { cause });
     }
+    if (slot instanceof Connection) return slot;
+    void pool.destroy(slot).catch(() => undefined);
+    throw new ClientClosedError();
   }
 
   /**
@@ -177,7 +181,7 @@ export class EndpointPool implements FlowPlacer {
    * opens is the one the pool's next create returns. Other failures, and losses after the first
    * contact, are retried by the pool as before.
    */
-  private async acquireOrRefused(pool: Pool<Connection>): Promise<Connection> {
+  private async acquireOrRefused(pool: Pool<Slot>): Promise<Slot> {
     if (this.counters.connectionsOpened === 0) {
       // Acquires that come meanwhile wait for the same attempt.
       this.firstContact ??= Connection.open(this.endpoint, this.settings.connection, this.counters)
@@ -197,12 +201,13 @@ export class EndpointPool implements FlowPlacer {
     return pool.acquire();
   }
 
-  private createPool(max: number): Pool<Connection> {
-    const pool = genericPool.createPool<Connection>(
+  private createPool(max: number): Pool<Slot> {
+    const pool = genericPool.createPool<Slot>(
       {
         create: () => this.createConnection(),
-        destroy: async (connection) => connection.close('closed by the client'),
-        validate: async (connection) => connection.isOpen,
+        destroy: async (slot) => slot.close('closed by the client'),
+        // A ClosedSlot is lent as it is: taking it is how a waiting acquire learns the client closed.
+        validate: async (slot) => slot.isOpen || slot instanceof ClosedSlot,
       },
       {
         max,
@@ -220,10 +225,16 @@ export class EndpointPool implements FlowPlacer {
     return pool;
   }
 
-  private async createConnection(): Promise<Connection> {
-    // generic-pool retries a failed create at once for as long as someone waits; pace it.
+  /**
+   * generic-pool runs a failed create again at once for as long as an acquire waits, and a waiting
+   * acquire cannot be cancelled. So a failed attempt is paced by a backoff pause before the next one,
+   * and once the pool is closing no attempt fails: each yields a ClosedSlot, which ends one waiting
+   * acquire (acquire() turns it into ClientClosedError). A create that failed at once after close
+   * would be retried in a microtask loop that never lets a timer, not even the acquire timeout, run.
+   */
+  private async createConnection(): Promise<Slot> {
     if (this.consecutiveCreateFailures > 0) await this.pauses.pause(backoffDelay(this.consecutiveCreateFailures));
-    if (this.closed) throw new ClientClosedError();
+    if (this.closed) return new ClosedSlot();
     try {
       const connection = this.firstConnection ?? (await Connection.open(this.endpoint, this.settings.connection, this.counters));
       this.firstConnection = null;
@@ -231,7 +242,7 @@ export class EndpointPool implements FlowPlacer {
       this.lastCreateError = null;
       if (this.closed) {
         connection.close('client closed while connecting');
-        throw new ClientClosedError();
+        return new ClosedSlot();
       }
       this.onEvent('connect', { endpoint: this.endpoint, connection: connection.id });
       connection.onClose((error) => {
@@ -240,12 +251,13 @@ export class EndpointPool implements FlowPlacer {
       });
       return connection;
     } catch (error) {
+      if (this.closed) return new ClosedSlot();
       this.consecutiveCreateFailures += 1;
       throw error;
     }
   }
 
-  private destroy(pool: Pool<Connection>, connection: Connection): void {
+  private destroy(pool: Pool<Slot>, connection: Connection): void {
     this.dedicated.delete(connection);
     if (pool.isBorrowedResource(connection)) void pool.destroy(connection).catch(() => undefined);
     else connection.close('closed by the client');
@@ -267,11 +279,19 @@ export class EndpointPool implements FlowPlacer {
     this.idleTimers.delete(connection);
   }
 
-  private async drainPool(pool: Pool<Connection>): Promise<void> {
+  private async drainPool(pool: Pool<Slot>): Promise<void> {
     await pool.drain();
     await pool.clear();
   }
 }
+
+/** What the pools' create yields once the client is closing, in place of a connection. */
+class ClosedSlot {
+  readonly isOpen = false;
+  close(): void {}
+}
+
+type Slot = Connection | ClosedSlot;
 
 function leastBusy(connections: Connection[]): Connection {
   let best = connections[0]!;
