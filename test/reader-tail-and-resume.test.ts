@@ -85,7 +85,7 @@ describe('reader (real server)', () => {
       const ofKey = all.filter((text) => Number(text.slice(1)) % 10 === key);
       expect(ofKey).toEqual(range(0, 300).filter((text) => Number(text.slice(1)) % 10 === key));
     }
-    expect(() => client.createReader(stream, { from: { stream: 'e2e/other', offsets: [0] } })).toThrow(/from/);
+    expect(() => client.createReader(stream, { from: { stream: 'e2e/other', offsets: { 0: 0 } } })).toThrow(/from/);
     await writer.close();
   });
 
@@ -113,7 +113,7 @@ describe('reader (real server)', () => {
     expect(texts(await take(reader, 5))).toEqual(range(5, 10));
     expect(reported).toEqual([{ segment: `${stream}/0`, from: ten[2]!.offset, to: cut }]);
     expect(emitted).toEqual(reported);
-    expect(reader.position.offsets).toEqual([ten[9]!.position.offsets[0]]);
+    expect(reader.position.offsets).toEqual({ 0: ten[9]!.position.offsets[0] });
     reader.close();
 
     // A reader from 'head' starts at the oldest readable event, without a report.

@@ -5,6 +5,8 @@
  */
 import {
   NoSuchStreamError,
+  type ReadEvent,
+  type Truncation,
   SluiceClient,
   StreamNotScalableError,
   StreamSealedError,
@@ -150,5 +152,45 @@ describe('scaleStream', () => {
     await client.scaleStream('sc/scaled-one', { segments: 2 });
     await client.scaleStream('sc/scaled-one', { segments: 1 });
     await expect(client.createRevisionedClient('sc/scaled-one').fetchLatestRevision()).rejects.toThrow(/never scaled/);
+  });
+
+  it('truncateStream deletes the sealed segments a position read to the end and truncates the others', async () => {
+    const stream = 'sc/retention';
+    await client.createStream(stream, { segments: 2 });
+    const writer = client.createWriter(stream);
+    const write = async (from: number, to: number): Promise<void> => {
+      await Promise.all(Array.from({ length: to - from }, (_, i) => writer.write(`key-${(from + i) % 7}`, String(from + i))));
+    };
+    await write(0, 50);
+    await client.scaleStream(stream, { segments: 3 });
+    await write(50, 100);
+    await client.scaleStream(stream, { segments: 2 });
+    await write(100, 120);
+
+    const reader = client.createReader(stream, { from: 'head', tailWaitMs: 200 });
+    const events: ReadEvent[] = [];
+    for await (const event of reader) if (events.push(event) === 120) break;
+    const early = JSON.parse(JSON.stringify(events[10]!.position)) as ReadEvent['position'];
+
+    expect(await client.truncateStream(stream, events[119]!.position)).toEqual([0, 1, 2, 3, 4]);
+    await expect(client.segments.getSegmentInfo(segmentNameOf(stream, 0))).rejects.toMatchObject({ code: 'NO_SUCH_SEGMENT' });
+    expect((await layoutOf(stream)).segments.map((segment) => segment.number)).toEqual([5, 6]);
+    const info = await client.getStreamInfo(stream);
+    expect(info.segments).toBe(2);
+    expect(info.segmentInfos.every((segment) => segment.startOffset === segment.length)).toBe(true);
+
+    // From the head: only what comes after the truncation.
+    await writer.write('key-1', 'after');
+    const fromHead = client.createReader(stream, { from: 'head', tailWaitMs: 200 });
+    expect((await fromHead.next()).value?.data.toString()).toBe('after');
+    fromHead.close();
+
+    // From a position saved before it: told what retention skipped, then the rest.
+    const skipped: Truncation[] = [];
+    const resumed = client.createReader(stream, { from: early, tailWaitMs: 200, onTruncated: (t) => skipped.push(t) });
+    expect((await resumed.next()).value?.data.toString()).toBe('after');
+    expect(skipped.length).toBeGreaterThan(0);
+    resumed.close();
+    await writer.close();
   });
 });

@@ -16,6 +16,7 @@ import type { GroupReaderOptions } from './group/group-options.js';
 import { GroupReader } from './group/group-reader.js';
 import { EventReader } from './reader/event-reader.js';
 import type { ReaderOptions } from './reader/reader-options.js';
+import type { ReaderPosition } from './reader/reader-position.js';
 import { TailLookups } from './reader/tail-lookups.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
 import { EventWriter } from './writer/event-writer.js';
@@ -60,7 +61,7 @@ export class SluiceClient extends EventEmitter {
       emit: (event, detail) => this.#emit(event, detail),
     };
     this.#segments = new SegmentAdmin(routes);
-    this.#streams = new StreamAdmin(this.#segments);
+    this.#streams = new StreamAdmin(this.#segments, this.#settings.retryWindowMs);
     const isClosed = (): boolean => this.#closed;
     this.#context = {
       ...routes,
@@ -132,6 +133,16 @@ export class SluiceClient extends EventEmitter {
   async describeCluster(): Promise<ClusterDescription> {
     this.#assertOpen();
     return this.#cluster.describeCluster();
+  }
+
+  /**
+   * Retention: drops the stream's events before position (a reader position). Sealed segments read
+   * to the end by it are deleted; the others are truncated at its offsets. Resolves with the numbers
+   * of the deleted segments.
+   */
+  async truncateStream(stream: string, position: ReaderPosition): Promise<number[]> {
+    this.#assertOpen();
+    return this.#streams.truncateStream(stream, position);
   }
 
   async sealStream(stream: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
 import { silentLogger } from '../src/logger.js';
 import type { ClientSettings } from '../src/options.js';
 import { TailLookups } from '../src/reader/tail-lookups.js';
+import { initialLayout, type StreamLayout } from '../src/stream/stream-layout.js';
 
 /**
  * An in-memory stand-in for one server node, speaking the writer's side of the protocol through
@@ -45,6 +46,8 @@ export class FakeNode {
   storing = true;
   readonly lost: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
   segmentCount = 1;
+  /** The stream's layout once a test scaled it (else epoch 0 of segmentCount segments). */
+  layout: StreamLayout | null = null;
   /** The node that owns every segment; a flow to another endpoint gets WrongHost naming it. */
   owner = 'fake:1';
   /** Where the client's router sends a segment (it learns the owner from WrongHost). */
@@ -53,9 +56,18 @@ export class FakeNode {
   private nextFlowId = 1;
 
   context(settings: Partial<ClientSettings> = {}): ClientContext {
+    const layout = async (): Promise<StreamLayout> => this.layout ?? initialLayout(this.segmentCount);
     const segmentCount = async (): Promise<number> => this.segmentCount;
     const unused = async (): Promise<never> => {
       throw new Error('a writer does not call this');
+    };
+    // A writer's only admin calls: sealing a segment again and SetupAppend, when it hands a sealed segment over.
+    const admin = {
+      sealSegment: async (segment: string) => {
+        this.sealed.add(segment);
+        return 0;
+      },
+      request: (_segment: string, build: (token: string | null) => Command) => this.openFlow(this.owner).request(build(null)),
     };
     return {
       settings: { requestTimeoutMs: 30_000, retryWindowMs: 60_000, ...settings } as ClientSettings,
@@ -66,9 +78,8 @@ export class FakeNode {
           this.routedOwner = owner;
         },
       },
-      // The writer asks the node nothing through admin calls.
-      segments: {} as ClientContext['segments'],
-      streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout: unused, refreshLayout: unused },
+      segments: admin as unknown as ClientContext['segments'],
+      streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout, refreshLayout: layout },
       closed: false,
       tails: new TailLookups(),
       openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),

@@ -1,6 +1,8 @@
 import { metadataSegmentOf, segmentNameOf } from '@sluice/protocol';
-import { InvalidOptionError, StreamConflictError } from '../errors.js';
+import { InvalidOptionError, NoSuchSegmentError, StreamConflictError } from '../errors.js';
 import { assertStreamName, shownValue } from '../option-checks.js';
+import { checkPosition, positionState, type ReaderPosition } from '../reader/reader-position.js';
+import { retryWithin } from '../route/retry-within.js';
 import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
 import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
 import type { SegmentInfo, SegmentOperations } from './segment-admin.js';
@@ -45,7 +47,11 @@ export class StreamAdmin implements StreamCatalog {
   private readonly layouts = new Map<string, StreamLayout>();
   readonly layoutStore: LayoutStore;
 
-  constructor(private readonly segments: SegmentOperations) {
+  constructor(
+    private readonly segments: SegmentOperations,
+    /** How long a scale waits for unreachable nodes (the client's retryWindowMs). */
+    private readonly retryWindowMs: number,
+  ) {
     this.layoutStore = new LayoutStore(segments);
   }
 
@@ -102,12 +108,14 @@ export class StreamAdmin implements StreamCatalog {
   /**
    * Seals the active segments and creates `segments` successors over equal key ranges, as one new
    * epoch. Writers move each key to its successor after its events in the sealed segment are durable;
-   * readers read a successor after every predecessor overlapping its range. Resolves once done.
+   * readers read a successor after every predecessor overlapping its range. Resolves once done;
+   * unreachable nodes are waited for up to the client's retryWindowMs.
    */
   async scaleStream(stream: string, options: { segments: number }): Promise<void> {
     assertStreamName(stream);
     const count = checkSegmentCount(options?.segments);
-    const layout = await this.layoutStore.change(stream, (current) => planScale(current, count, Date.now()));
+    // Each attempt carries out what an earlier one recorded, so a node restarting midway only delays it.
+    const layout = await retryWithin(this.retryWindowMs, () => this.layoutStore.change(stream, (current) => planScale(current, count, Date.now())));
     this.layouts.set(stream, layout);
   }
 
@@ -126,6 +134,34 @@ export class StreamAdmin implements StreamCatalog {
       const why = count === 1 ? 'was scaled' : `has ${count} segments`;
       throw new InvalidOptionError('stream', `${stream} ${why}; a revisioned client needs a stream created with { segments: 1 } and never scaled`);
     }
+  }
+
+  /**
+   * Retention: drops everything before position (a reader position, e.g. what every consumer has
+   * processed). Segments it is reading are truncated at its offsets; sealed segments it read to the
+   * end are deleted and leave the layout, so a stream scaled often does not keep dead segments.
+   * Returns the numbers of the segments deleted.
+   */
+  async truncateStream(stream: string, position: ReaderPosition): Promise<number[]> {
+    assertStreamName(stream);
+    const checked = checkPosition(position, stream, 'position');
+    const layout = await this.refreshLayout(stream);
+    const { finished, reading } = positionState(layout, checked);
+    const present = new Set(layout.segments.map((segment) => segment.number));
+    await Promise.all(
+      [...reading].filter(([number, offset]) => offset > 0 && present.has(number)).map(async ([number, offset]) => {
+        try {
+          await this.segments.truncateSegment(segmentNameOf(stream, number), offset);
+        } catch (error) {
+          if (!(error instanceof NoSuchSegmentError)) throw error; // retention got there first
+        }
+      }),
+    );
+    const deleted = await this.layoutStore.retire(stream, (current) =>
+      current.segments.filter((segment) => segment.sealedEpoch !== null && finished.has(segment.number)).map((segment) => segment.number),
+    );
+    this.layouts.delete(stream);
+    return deleted;
   }
 
   /** Seals every active segment: writers get SegmentIsSealedError, readers reach the end. */

@@ -5,6 +5,7 @@ import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, InvalidOptionError, ReaderIdInUseError, SluiceError } from '../errors.js';
 import { readEventOf, type ReadEvent } from '../reader/event-reader.js';
 import { MIN_SEGMENT_BUFFER, type Truncation } from '../reader/reader-options.js';
+import type { ReaderPosition } from '../reader/reader-position.js';
 import { ReadySegments } from '../reader/ready-segments.js';
 import { SegmentReader, type SegmentReaderHost } from '../reader/segment-reader.js';
 import { RevisionedClient } from '../revisioned/revisioned-client.js';
@@ -53,7 +54,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   #member: Member | null = null;
   #failure: unknown = null;
   /** Offsets by segment number for event positions; rebuilt after the state or the owned set changed. */
-  #offsets: number[] | null = null;
+  #offsets: Record<number, number> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -425,15 +426,14 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
   }
 
   /** The offsets of this reader's segments where it delivered, the others' where they were committed. */
-  #position(): { stream: string; offsets: number[] } {
+  #position(): ReaderPosition {
     if (this.#offsets === null) {
-      const offsets: number[] = [];
+      this.#offsets = {};
       for (const [segment, entry] of Object.entries(this.#sync!.state.segments)) {
-        offsets[segmentIndexOf(segment)] = this.#owned.get(segment)?.delivered ?? entry.offset;
+        this.#offsets[segmentIndexOf(segment)] = this.#owned.get(segment)?.delivered ?? entry.offset;
       }
-      this.#offsets = Array.from(offsets, (offset) => offset ?? 0);
     }
-    return { stream: this.stream, offsets: this.#offsets.slice() };
+    return { stream: this.stream, offsets: { ...this.#offsets } };
   }
 
   #wake(segment: SegmentReader): void {

@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { segmentNameOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
+import { backoffDelay } from '../connection/backoff.js';
 import { assertStreamName } from '../option-checks.js';
+import { isRetriable } from '../route/retriable.js';
+import { activeSegments, readableSegments, segmentRecord, type StreamLayout } from '../stream/stream-layout.js';
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
 import { LazyReadEvent, type ReadEvent } from './read-event.js';
-import { checkPosition, type ReaderPosition } from './reader-position.js';
+import { finishedEntries, positionState, type ReaderPosition } from './reader-position.js';
 import { ReadySegments } from './ready-segments.js';
 import { SegmentReader, type SegmentEvent, type SegmentReaderHost } from './segment-reader.js';
 
@@ -12,10 +15,12 @@ export type { ReadEvent };
 
 /**
  * Reads every segment of a stream: `for await (const event of reader)`. Order is kept within a
- * segment; segments are interleaved a read's worth of events at a time. Each segment reads ahead
+ * segment; segments are interleaved a read's worth of events at a time. Across scalings, a successor
+ * is read only after every predecessor overlapping its key range was read to the end
+ * (stream-layout.ts), so each routing key's events come in the order they were written. Each segment reads ahead
  * within its share of maxBufferedBytes and waits at the tail with the server's long-poll read, so a
  * new event reaches a waiting reader in about one round trip. The iteration ends when every segment is
- * sealed and read, or when the reader is closed (`close()`, or `break` out of the loop); it throws a
+ * sealed and read and none has a successor (the stream was sealed), or when the reader is closed (`close()`, or `break` out of the loop); it throws a
  * typed error when a segment cannot be read (NoSuchSegmentError, AuthTokenCheckFailedError, …), after
  * closing the reader. Connection losses and redirects are retried without end.
  *
@@ -27,8 +32,18 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   readonly #settings: ReaderSettings;
   readonly #started: Promise<void>;
   #isStarted = false;
-  #segments: SegmentReader[] = [];
-  #offsets: number[] = [];
+  #layout: StreamLayout | null = null;
+  /** Segment readers by segment number: the segments being read now. */
+  #segments = new Map<number, SegmentReader>();
+  /** Segments read to the end. */
+  #finished = new Set<number>();
+  /** Where to start segments not opened yet (from a saved position). */
+  #startOffsets = new Map<number, number>();
+  /** The position: reading segments' delivered offsets, plus the finished ones it must list (-1). */
+  #offsets: Record<string, number> = {};
+  #refreshing: Promise<void> | null = null;
+  #retryRefresh: NodeJS.Timeout | null = null;
+  #refreshAttempts = 0;
   readonly #ready = new ReadySegments();
   #failure: unknown = null;
   #closed = false;
@@ -39,7 +54,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     this.stream = stream;
     this.#context = context;
     this.#settings = resolveReaderSettings(options, stream);
-    if (typeof this.#settings.from === 'object') this.#offsets = [...this.#settings.from.offsets];
+    if (typeof this.#settings.from === 'object') this.#offsets = { ...this.#settings.from.offsets };
     context.track(this);
     // Starting now (not at the first next()) makes 'tail' mean "events written after createReader";
     // this client's writes to the stream wait for the lookup (TailLookups), so none races it.
@@ -58,12 +73,14 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
 
   /** The position after the last delivered event (all segments), as plain JSON. */
   get position(): ReaderPosition {
-    return { stream: this.stream, offsets: [...this.#offsets] };
+    return { stream: this.stream, offsets: { ...this.#offsets } };
   }
 
   /** Bytes read ahead and not yet delivered, over all segments. */
   get bufferedBytes(): number {
-    return this.#segments.reduce((sum, segment) => sum + segment.bufferedBytes, 0);
+    let bytes = 0;
+    for (const segment of this.#segments.values()) bytes += segment.bufferedBytes;
+    return bytes;
   }
 
   get closed(): boolean {
@@ -85,7 +102,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
       }
       const event = this.#takeNext();
       if (event !== null) return { done: false, value: event };
-      if (this.#segments.length > 0 && this.#segments.every((segment) => segment.ended)) {
+      if (this.#isAtEnd()) {
         this.close();
         return { done: true, value: undefined };
       }
@@ -103,7 +120,8 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const segment of this.#segments) segment.close();
+    for (const segment of this.#segments.values()) segment.close();
+    if (this.#retryRefresh !== null) clearTimeout(this.#retryRefresh);
     this.#ready.clear();
     this.#context.untrack(this);
     this.#ready.wake();
@@ -111,40 +129,126 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
 
   async #start(): Promise<void> {
     const context = this.#context;
-    const count = await context.streams.segmentCount(this.stream);
-    const names = Array.from({ length: count }, (_, index) => segmentNameOf(this.stream, index));
+    const layout = await context.streams.refreshLayout(this.stream);
     const from = this.#settings.from;
-    let offsets: number[];
-    if (from === 'head') offsets = names.map(() => 0);
-    else if (from === 'tail') offsets = (await Promise.all(names.map((name) => context.segments.getSegmentInfo(name)))).map((info) => info.length);
-    else offsets = checkPosition(from, this.stream, count).offsets;
+    if (from === 'tail') {
+      const active = activeSegments(layout);
+      const infos = await Promise.all(active.map((segment) => context.segments.getSegmentInfo(segmentNameOf(this.stream, segment.number))));
+      for (const segment of layout.segments) if (segment.sealedEpoch !== null) this.#finished.add(segment.number);
+      active.forEach((segment, index) => this.#startOffsets.set(segment.number, infos[index]!.length));
+    } else if (from !== 'head') {
+      const { finished, reading } = positionState(layout, from);
+      this.#finished = finished;
+      this.#startOffsets = reading;
+    }
     if (this.#closed) return;
-    this.#offsets = offsets;
-    const bufferBytes = Math.max(MIN_SEGMENT_BUFFER, Math.floor(this.#settings.maxBufferedBytes / count));
+    this.#layout = layout;
+    this.#offsets = {};
+    this.#openReadable();
+  }
+
+  /** Opens a segment reader for each segment the finished ones let us read (stream-layout.ts). */
+  #openReadable(): void {
+    const layout = this.#layout!;
+    const readable = readableSegments(layout, this.#finished).filter((segment) => !this.#segments.has(segment.number));
+    if (readable.length === 0) return;
+    const bufferBytes = Math.max(MIN_SEGMENT_BUFFER, Math.floor(this.#settings.maxBufferedBytes / activeSegments(layout).length));
     const host: SegmentReaderHost = {
-      context,
+      context: this.#context,
       tailWaitMs: this.#settings.tailWaitMs,
       wake: (segment) => this.#wake(segment),
       truncated: (truncation) => this.#truncated(truncation),
     };
-    this.#segments = names.map(
-      (name, index) => new SegmentReader(name, index, offsets[index]!, bufferBytes, host, from === 'head' ? 0 : null),
+    // A reader from 'head' wants the oldest readable event: a truncation where it starts is no news.
+    // Anywhere later (a successor, a saved position) truncation skipped events it had not read.
+    const silentAt = this.#settings.from === 'head' && this.#finished.size === 0 ? 0 : null;
+    for (const { number } of readable) {
+      const offset = this.#startOffsets.get(number) ?? 0;
+      this.#startOffsets.delete(number);
+      const segment = new SegmentReader(segmentNameOf(this.stream, number), number, offset, bufferBytes, host, silentAt);
+      this.#segments.set(number, segment);
+      this.#offsets[number] = offset;
+      segment.start();
+    }
+    this.#listFinished();
+  }
+
+  /** A segment was read to the end: its successors may open, or the layout has news. */
+  #segmentEnded(segment: SegmentReader): void {
+    if (this.#segments.get(segment.index) !== segment) return;
+    segment.close();
+    this.#segments.delete(segment.index);
+    this.#finished.add(segment.index);
+    delete this.#offsets[segment.index];
+    const record = segmentRecord(this.#layout!, segment.index);
+    if (record?.sealedEpoch === null) this.#refresh();
+    else this.#openReadable();
+    this.#listFinished();
+    this.#ready.wake();
+  }
+
+  /**
+   * Reads the layout again after an active segment ended: a scale sealed it (its successors are in the
+   * new layout, a half-done scale is carried out on the way), or the stream was sealed.
+   */
+  #refresh(): void {
+    this.#retryRefresh = null;
+    if (this.#closed) return;
+    if (this.#refreshing !== null) {
+      void this.#refreshing.then(() => this.#refresh());
+      return;
+    }
+    this.#refreshing = this.#context.streams
+      .refreshLayout(this.stream)
+      .then(
+        (layout) => {
+          this.#refreshAttempts = 0;
+          if (this.#closed) return;
+          this.#layout = layout;
+          this.#openReadable();
+        },
+        (error: unknown) => {
+          if (!isRetriable(error)) this.#failure ??= error;
+          else this.#retryRefresh = setTimeout(() => this.#refresh(), backoffDelay(this.#refreshAttempts++));
+        },
+      )
+      .finally(() => {
+        this.#refreshing = null;
+        this.#ready.wake();
+      });
+  }
+
+  /** Keeps the finished segments the position must name (those no listed segment continues). */
+  #listFinished(): void {
+    for (const key of Object.keys(this.#offsets)) if (this.#offsets[key] === -1) delete this.#offsets[key];
+    Object.assign(this.#offsets, finishedEntries(this.#layout!, this.#finished, this.#segments.keys()));
+  }
+
+  /** Every segment there is was read to the end, and the layout has nothing after them. */
+  #isAtEnd(): boolean {
+    return (
+      this.#layout !== null &&
+      this.#segments.size === 0 &&
+      this.#refreshing === null &&
+      this.#retryRefresh === null &&
+      readableSegments(this.#layout, this.#finished).length === 0
     );
-    for (const segment of this.#segments) segment.start();
   }
 
   #takeNext(): ReadEvent | null {
     const next = this.#ready.take((segment) => {
-      this.#offsets[segment.index] = segment.deliveredOffset;
+      if (this.#segments.get(segment.index) === segment) this.#offsets[segment.index] = segment.deliveredOffset;
+      if (segment.ended) this.#segmentEnded(segment);
     });
     if (next === null) return null;
-    return readEventOf(next.segment, next.event, { stream: this.stream, offsets: this.#offsets.slice() });
+    return readEventOf(next.segment, next.event, { stream: this.stream, offsets: { ...this.#offsets } });
   }
 
   #wake(segment: SegmentReader): void {
     if (this.#closed) return;
     if (segment.error !== null) this.#failure ??= segment.error;
     this.#ready.add(segment);
+    if (segment.ended && !segment.queued) this.#segmentEnded(segment);
   }
 
   #truncated(truncation: Truncation): void {

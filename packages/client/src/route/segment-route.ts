@@ -1,6 +1,6 @@
 import { backoffDelay, Pauses } from '../connection/backoff.js';
 import type { ConnectionLostListener, Flow, FlowOptions } from '../connection/flow.js';
-import { ClientClosedError, TimeoutError, WrongHostError } from '../errors.js';
+import { ClientClosedError, SegmentIsSealedError, TimeoutError, WrongHostError } from '../errors.js';
 import { isRetriable, reasonOf } from './retriable.js';
 
 /** Who owns a segment, as routes see the cluster router. */
@@ -38,6 +38,11 @@ export class SegmentRoute {
   /** Made on the first backoff pause: most routes never need one. */
   #pauses: Pauses | null = null;
   #closed = false;
+  /**
+   * The reply that found the segment sealed: no attempt on this route succeeds again. A scale
+   * sealed it when the stream's layout names successors; the writer moves its events there.
+   */
+  sealedBy: SegmentIsSealedError | null = null;
 
   constructor(
     readonly segment: string,
@@ -79,9 +84,13 @@ export class SegmentRoute {
    * An attempt on this route failed with error: learns what that says about the way to the segment
    * and tells whether another attempt may succeed. WrongHost names the new owner. After a timeout,
    * replies on the old flow may still come for requests that will be sent again, so the next attempt
-   * takes a fresh flow.
+   * takes a fresh flow. A sealed segment is kept in sealedBy for the user to look for its successors.
    */
   failed(error: unknown): boolean {
+    if (error instanceof SegmentIsSealedError) {
+      this.sealedBy ??= error;
+      return false;
+    }
     if (!isRetriable(error)) return false;
     if (error instanceof WrongHostError) {
       this.context.router.noteWrongHost(this.segment, error.owner);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventTooLargeError, InvalidOptionError, RetryWindowExceededError, SegmentIsSealedError } from '../errors.js';
+import { commitPlan, initialLayout, KeyRouter, planScale, withPlan } from '../stream/stream-layout.js';
 import { EventWriter } from './event-writer.js';
 import { FakeNode } from '../../test-support/fake-node.js';
 
@@ -166,6 +167,53 @@ describe('EventWriter redirects', () => {
     expect(node.events(SEGMENT)).toEqual(['first', ...Array.from({ length: 500 }, (_, index) => String(index))]);
     expect(node.routedOwner).toBe('fake:3');
     expect(node.flows.filter((flow) => !flow.closed).map((flow) => flow.endpoint)).toEqual(['fake:3']);
+  });
+});
+
+describe('EventWriter across a scale', () => {
+  it('moves what the sealed segment does not hold to the successors, each key in order, nothing twice', async () => {
+    const { node, writer } = setup();
+    node.ackDelayMs = 2;
+    const keys = Array.from({ length: 12 }, (_, index) => `key-${index}`);
+    const written = new Map(keys.map((key) => [key, [] as string[]]));
+    const writes: Promise<void>[] = [];
+    const write = (round: number): void => {
+      for (const key of keys) {
+        const event = `${key}:${round}`;
+        written.get(key)!.push(event);
+        writes.push(writer.write(key, event));
+      }
+    };
+    for (let round = 0; round < 30; round++) {
+      write(round);
+      if (round === 15) {
+        // A scale lands while blocks are in flight: some stored before the seal, the rest refused.
+        const one = initialLayout(1);
+        node.layout = commitPlan(withPlan(one, planScale(one, 3, 1)!));
+        node.sealed.add(SEGMENT);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(writes);
+    await writer.flush();
+
+    const router = new KeyRouter(node.layout!);
+    const before = node.events(SEGMENT);
+    expect(before.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      const successor = node.events(`${STREAM}/${router.segmentFor(key)}`).filter((event) => event.startsWith(`${key}:`));
+      expect([...before.filter((event) => event.startsWith(`${key}:`)), ...successor]).toEqual(written.get(key));
+    }
+    expect(new Set(keys.map((key) => router.segmentFor(key))).size).toBeGreaterThan(1);
+    expect(writer.stats().inflightBytes).toBe(0);
+  });
+
+  it('fails writes with SegmentIsSealedError when the stream itself was sealed', async () => {
+    const { node, writer } = setup();
+    await writer.write('k', 'before');
+    node.sealed.add(SEGMENT);
+    await expect(writer.write('k', 'after')).rejects.toBeInstanceOf(SegmentIsSealedError);
+    expect(writer.stats().inflightBytes).toBe(0);
   });
 });
 

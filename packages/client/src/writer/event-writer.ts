@@ -1,14 +1,17 @@
 import {
   EVENT_HEADER_SIZE,
   MAX_ROUTING_KEY_BYTES,
+  envelopesOf,
   outgoingEvent,
-  segmentIndexForKey,
   segmentNameOf,
   type OutgoingEvent,
 } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { ClientClosedError, EventTooLargeError, InvalidOptionError } from '../errors.js';
+import { ClientClosedError, EventTooLargeError, InvalidOptionError, SegmentIsSealedError } from '../errors.js';
 import { assertStreamName } from '../option-checks.js';
+import { retryWithin } from '../route/retry-within.js';
+import { activeSegments, KeyRouter } from '../stream/stream-layout.js';
+import type { PendingBlock } from './pending-block.js';
 import { writeHeaders, type WriteOptions } from './write-headers.js';
 import { newWriterCounters, SegmentWriter, type SegmentWriterHost, type WriterCounters } from './segment-writer.js';
 import { resolveWriterSettings, type WriterOptions, type WriterSettings } from './writer-options.js';
@@ -29,6 +32,7 @@ export interface WriterStats extends WriterCounters {
 /** How a WriterHost reaches its writer's private #release and #retire (set in EventWriter's static block). */
 let releaseBytes: (writer: EventWriter, bytes: number) => void;
 let retireSegmentWriter: (writer: EventWriter, segmentWriter: SegmentWriter) => void;
+let segmentSealed: (writer: EventWriter, segmentWriter: SegmentWriter) => void;
 
 /** What an EventWriter's segment writers share: a few fields and prototype methods, no closures. */
 class WriterHost implements SegmentWriterHost {
@@ -46,6 +50,10 @@ class WriterHost implements SegmentWriterHost {
   retire(segmentWriter: SegmentWriter): void {
     retireSegmentWriter(this.writer, segmentWriter);
   }
+
+  sealed(segmentWriter: SegmentWriter): void {
+    segmentSealed(this.writer, segmentWriter);
+  }
 }
 
 interface QueuedWrite {
@@ -61,11 +69,17 @@ interface QueuedWrite {
  * with one routing key go to one segment, in the order written. Each segment written gets its own
  * SegmentWriter (one flow, batching, exactly-once resends); this class routes events to them and
  * bounds the bytes in flight: a write waits in a FIFO for room, so no write overtakes an earlier one.
+ *
+ * Scaling: an append that finds its segment sealed holds every new write back, reads the stream's
+ * next layout, and has each segment writer of a segment no longer active hand over its pending events
+ * (those the sealed segment does not hold); they go to the successors by key, in order, before any
+ * write held back. So a key's events never overtake each other across the move.
  */
 export class EventWriter {
   static {
     releaseBytes = (writer, bytes) => writer.#release(bytes);
     retireSegmentWriter = (writer, segmentWriter) => writer.#retire(segmentWriter);
+    segmentSealed = (writer, segmentWriter) => writer.#sealed(segmentWriter);
   }
 
   readonly stream: string;
@@ -78,11 +92,19 @@ export class EventWriter {
    */
   #firstSegmentWriter: SegmentWriter | null = null;
   #moreSegmentWriters: Map<number, SegmentWriter> | null = null;
-  /** Per segment index: how many segment writers failed there (made on the first failure); a replacement gets a new writer id. */
+  /** Per segment number: how many segment writers failed there (made on the first failure); a replacement gets a new writer id. */
   #replacements: Map<number, number> | null = null;
   readonly #host: SegmentWriterHost;
-  #segmentCount: number | null = null;
+  /** Routes keys to segment numbers; null until the layout is known and while moving to a new one. */
+  #router: KeyRouter | null = null;
   #routing = false;
+  /** Segment writers of sealed segments, waiting to hand their pending events over. */
+  #sealedWriters: SegmentWriter[] = [];
+  /** The move to a new layout under way (it never rejects). */
+  #move: Promise<void> | null = null;
+  #moveAgain = false;
+  /** Handed-over blocks whose events are on their way to the successors. */
+  readonly #inTransit = new Set<Promise<void>>();
   #queue: QueuedWrite[] = [];
   #queueHead = 0;
   #draining = false;
@@ -138,7 +160,7 @@ export class EventWriter {
       return Promise.reject(new EventTooLargeError(event.size, this.#settings.maxEventSize));
     }
     const bytes = event.size + EVENT_HEADER_SIZE;
-    if (this.#queueHead === this.#queue.length && this.#segmentCount !== null && this.#hasRoom(bytes) && !this.#tailLookupPending()) {
+    if (this.#queueHead === this.#queue.length && this.#router !== null && this.#hasRoom(bytes) && !this.#tailLookupPending()) {
       return this.#admit(event, bytes);
     }
     return this.#enqueue(event, bytes);
@@ -146,7 +168,9 @@ export class EventWriter {
 
   /** Sends what is batched now; resolves when every write made before the call is durable. */
   async flush(): Promise<void> {
-    const pending: Promise<void>[] = [];
+    // A move to a new layout hands blocks over; once it is done, they are all in transit or written.
+    while (this.#move !== null) await this.#move;
+    const pending: Promise<void>[] = [...this.#inTransit];
     for (let index = this.#queueHead; index < this.#queue.length; index++) pending.push(this.#queue[index]!.promise);
     for (const writer of this.#segmentWriters()) pending.push(...writer.flushPending());
     const results = await Promise.allSettled(pending);
@@ -205,7 +229,7 @@ export class EventWriter {
       reject = rejectWrite;
     });
     this.#queue.push({ event, bytes, promise, resolve, reject });
-    if (this.#segmentCount === null) this.#resolveRouting();
+    if (this.#router === null && this.#move === null) this.#resolveRouting();
     return promise;
   }
 
@@ -228,7 +252,7 @@ export class EventWriter {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#queueHead < this.#queue.length && this.#segmentCount !== null && !this.#tailLookupPending()) {
+      while (this.#queueHead < this.#queue.length && this.#router !== null && !this.#tailLookupPending()) {
         const next = this.#queue[this.#queueHead]!;
         if (!this.#hasRoom(next.bytes)) break;
         this.#queue[this.#queueHead] = undefined as unknown as QueuedWrite;
@@ -254,37 +278,130 @@ export class EventWriter {
   #resolveRouting(): void {
     if (this.#routing) return;
     this.#routing = true;
-    this.#context.streams.segmentCount(this.stream).then(
-      (count) => {
+    this.#context.streams.layout(this.stream).then(
+      (layout) => {
         this.#routing = false;
-        this.#segmentCount = count;
+        if (this.#move !== null) return;
+        this.#router = new KeyRouter(layout);
         this.#drain();
       },
       (error: unknown) => {
-        // Nothing was admitted without a segment count: every queued write waited for it. A later
-        // write tries again (the stream may be created meanwhile).
+        // Nothing was admitted without a layout: every queued write waited for it. A later write
+        // tries again (the stream may be created meanwhile).
         this.#routing = false;
-        const queued = this.#queue.slice(this.#queueHead);
-        this.#queue = [];
-        this.#queueHead = 0;
-        for (const write of queued) write.reject(error);
+        this.#rejectQueued(error);
       },
     );
   }
 
+  #rejectQueued(error: unknown): void {
+    const queued = this.#queue.slice(this.#queueHead);
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const write of queued) write.reject(error);
+  }
+
   #segmentWriterFor(routingKey: string): SegmentWriter {
-    const index = segmentIndexForKey(routingKey, this.#segmentCount!);
+    const number = this.#router!.segmentFor(routingKey);
     const first = this.#firstSegmentWriter;
-    let writer = first !== null && first.index === index ? first : this.#moreSegmentWriters?.get(index);
+    let writer = first !== null && first.index === number ? first : this.#moreSegmentWriters?.get(number);
     if (writer === undefined) {
-      const replacements = this.#replacements?.get(index) ?? 0;
+      const replacements = this.#replacements?.get(number) ?? 0;
       // A replacement must not share the failed writer's id: its blocks may still reach the server.
       const writerId = replacements === 0 ? this.#settings.writerId : `${this.#settings.writerId}.${replacements}`;
-      writer = new SegmentWriter(segmentNameOf(this.stream, index), index, writerId, this.#host);
+      writer = new SegmentWriter(segmentNameOf(this.stream, number), number, writerId, this.#host);
       if (first === null) this.#firstSegmentWriter = writer;
-      else (this.#moreSegmentWriters ??= new Map()).set(index, writer);
+      else (this.#moreSegmentWriters ??= new Map()).set(number, writer);
     }
     return writer;
+  }
+
+  /** An append met a sealed segment: hold new writes back and move to the stream's next layout. */
+  #sealed(writer: SegmentWriter): void {
+    if (!this.#detach(writer)) return;
+    this.#sealedWriters.push(writer);
+    this.#router = null;
+    this.#moveToNextLayout();
+  }
+
+  #moveToNextLayout(): void {
+    if (this.#move !== null) {
+      this.#moveAgain = true;
+      return;
+    }
+    this.#move = this.#handOverSealed()
+      .catch((error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const writer of this.#sealedWriters.splice(0)) writer.abandon(failure);
+        this.#rejectQueued(failure);
+      })
+      .finally(() => {
+        this.#move = null;
+        if (this.#moveAgain) {
+          this.#moveAgain = false;
+          this.#moveToNextLayout();
+        } else {
+          this.#drain();
+        }
+      });
+  }
+
+  /**
+   * Reads the layout after the seal, then has every segment writer of a segment no longer active
+   * hand over (not only the one that met the seal: a key of its range must not reach a successor
+   * ahead of its own events pending there) and routes what they return, before any write held back.
+   */
+  async #handOverSealed(): Promise<void> {
+    const layout = await retryWithin(this.#settings.retryWindowMs, () => this.#context.streams.refreshLayout(this.stream));
+    const active = new Set(activeSegments(layout).map((segment) => segment.number));
+    for (const writer of this.#segmentWriters()) {
+      if (!active.has(writer.index) && this.#detach(writer)) this.#sealedWriters.push(writer);
+    }
+    const writers = this.#sealedWriters.splice(0);
+    const handedOver = await Promise.all(writers.map((writer) => writer.handOver()));
+    this.#router = new KeyRouter(layout);
+    writers.forEach((writer, index) => {
+      if (!active.has(writer.index)) for (const block of handedOver[index]!) this.#reroute(block);
+    });
+    // Sealed and still active: the stream itself was sealed, there is nowhere to go. Last, because
+    // releasing their bytes admits held-back writes, which must come after every re-routed event.
+    writers.forEach((writer, index) => {
+      if (!active.has(writer.index)) return;
+      const error = writer.sealedBy ?? new SegmentIsSealedError(writer.segment, 0);
+      for (const block of handedOver[index]!) {
+        block.reject(error);
+        this.#release(block.byteLength);
+      }
+      this.#noteReplacement(writer.index);
+    });
+  }
+
+  /**
+   * Appends a handed-over block's events (their envelopes carry the routing keys) to the segments
+   * their keys route to now; the block settles with them.
+   */
+  #reroute(block: PendingBlock): void {
+    const appended = envelopesOf(block.data).map(({ routingKey, timestamp, headers, data }) =>
+      this.#segmentWriterFor(routingKey).append(outgoingEvent(routingKey, timestamp, headers, data)),
+    );
+    // Its bytes stay counted in flight: the new blocks release them when they settle.
+    this.#inTransit.add(block.done);
+    Promise.all(appended).then(
+      () => block.resolve(),
+      (error: unknown) => block.reject(error instanceof Error ? error : new Error(String(error))),
+    );
+    block.done.then(
+      () => this.#inTransit.delete(block.done),
+      () => this.#inTransit.delete(block.done),
+    );
+  }
+
+  /** Takes a segment writer out of routing; false when it was not in it. */
+  #detach(writer: SegmentWriter): boolean {
+    if (this.#firstSegmentWriter === writer) this.#firstSegmentWriter = null;
+    else if (this.#moreSegmentWriters?.get(writer.index) === writer) this.#moreSegmentWriters.delete(writer.index);
+    else return false;
+    return true;
   }
 
   #segmentWriters(): SegmentWriter[] {
@@ -299,10 +416,11 @@ export class EventWriter {
   }
 
   #retire(writer: SegmentWriter): void {
-    if (this.#firstSegmentWriter === writer) this.#firstSegmentWriter = null;
-    else if (this.#moreSegmentWriters?.get(writer.index) === writer) this.#moreSegmentWriters.delete(writer.index);
-    else return;
+    if (this.#detach(writer)) this.#noteReplacement(writer.index);
+  }
+
+  #noteReplacement(number: number): void {
     this.#replacements ??= new Map();
-    this.#replacements.set(writer.index, (this.#replacements.get(writer.index) ?? 0) + 1);
+    this.#replacements.set(number, (this.#replacements.get(number) ?? 0) + 1);
   }
 }

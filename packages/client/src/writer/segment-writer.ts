@@ -1,6 +1,7 @@
 import { EVENT_HEADER_SIZE, type CommandOf, type OutgoingEvent } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
-import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, type ConnectionLostError } from '../errors.js';
+import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, SegmentIsSealedError, type ConnectionLostError } from '../errors.js';
+import { retryWithin } from '../route/retry-within.js';
 import { reasonOf } from '../route/retriable.js';
 import { SegmentRoute } from '../route/segment-route.js';
 import { capacityFor, MIN_BLOCK_CAPACITY, nextBlockCapacity, type SealReason } from './block-sizing.js';
@@ -34,9 +35,11 @@ export interface SegmentWriterHost {
   release(bytes: number): void;
   /** The segment writer failed for good: later events for its segment go to a new one. */
   retire(writer: SegmentWriter): void;
+  /** An append found the segment sealed: its pending events need the stream's next layout. */
+  sealed(writer: SegmentWriter): void;
 }
 
-type State = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
+type State = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed' | 'sealed';
 
 /**
  * Appends one writer's events to one segment over one flow to the segment's owner.
@@ -82,6 +85,7 @@ export class SegmentWriter {
   #failingSince: number | null = null;
   #lastError: unknown = null;
   #connecting = false;
+  #handingOver: Promise<PendingBlock[]> | null = null;
 
   constructor(
     readonly segment: string,
@@ -247,7 +251,7 @@ export class SegmentWriter {
   }
 
   #acknowledged(block: PendingBlock): void {
-    if (block.settled) return;
+    if (block.settled || this.#state === 'sealed') return;
     const index = this.#sent.indexOf(block);
     if (index >= 0) this.#sent.splice(index, 1);
     this.#route.succeeded();
@@ -259,8 +263,79 @@ export class SegmentWriter {
 
   #sendFailed(block: PendingBlock, epoch: number, error: unknown): void {
     if (block.settled || this.#isStopped() || epoch !== this.#epoch) return;
-    if (this.#route.failed(error)) this.#recover(error);
-    else this.#fail(error);
+    if (this.#route.failed(error)) {
+      this.#recover(error);
+    } else if (this.#route.sealedBy !== null) {
+      // Stop at once: the blocks after this one would be refused too (as out of order, since the
+      // server checks numbers first). What the segment holds is asked once the writer hands over.
+      this.#stop('sealed');
+      this.host.sealed(this);
+    } else {
+      this.#fail(error);
+    }
+  }
+
+  /**
+   * The segment was sealed (a scale, or sealStream): stops this writer, settles the blocks the
+   * segment holds, and returns the others, in order, for the writer to route to the successors.
+   * Sealing again (idempotent) answers once every append the segment accepted is durable, so the
+   * last event number read after it is final: no returned block can still land in this segment.
+   */
+  handOver(): Promise<PendingBlock[]> {
+    this.#handingOver ??= this.#handOver();
+    return this.#handingOver;
+  }
+
+  async #finalEventNumber(): Promise<number> {
+    const segments = this.host.context.segments;
+    // One window for both steps: a restarting owner delays the hand-over, it does not fail it.
+    const deadline = Date.now() + this.host.settings.retryWindowMs;
+    await retryWithin(deadline - Date.now(), () => segments.sealSegment(this.segment));
+    const reply = await retryWithin(deadline - Date.now(), () =>
+      segments.request<CommandOf<'AppendSetup'>>(this.segment, (token) => ({
+        type: 'SetupAppend',
+        segment: this.segment,
+        writerId: this.writerId,
+        token,
+      })),
+    );
+    return reply.lastEventNumber;
+  }
+
+  /** The reply that found the segment sealed, once one did. */
+  get sealedBy(): SegmentIsSealedError | null {
+    return this.#route.sealedBy;
+  }
+
+  /** Gives up on every pending block, which rejects with error (the stream's layout could not be read). */
+  abandon(error: Error): void {
+    this.#stop('failed');
+    this.#rejectAll(error);
+  }
+
+  async #handOver(): Promise<PendingBlock[]> {
+    this.#stop('sealed');
+    if (this.#open !== null) {
+      this.#open.seal();
+      this.#unsent.push(this.#open);
+      this.#open = null;
+    }
+    let lastDurable = -1;
+    if (this.#sent.length > 0) {
+      try {
+        lastDurable = await this.#finalEventNumber();
+      } catch (error) {
+        // Unknown which blocks the segment holds (it was deleted, or its node stayed away too long).
+        this.#rejectAll(error instanceof Error ? error : new Error(String(error)));
+        return [];
+      }
+    }
+    const stored = this.#sent.filter((block) => block.lastEventNumber <= lastDurable);
+    const rest = [...this.#sent.filter((block) => block.lastEventNumber > lastDurable), ...this.#unsent];
+    this.#sent = [];
+    this.#unsent = [];
+    for (const block of stored) this.#settle(block, null);
+    return rest;
   }
 
   /** Called by the flow (this writer is its ConnectionLostListener). */
@@ -371,7 +446,7 @@ export class SegmentWriter {
     this.#rejectAll(error instanceof Error ? error : new Error(String(error)));
   }
 
-  #stop(state: 'failed' | 'closed'): void {
+  #stop(state: 'failed' | 'closed' | 'sealed'): void {
     this.#state = state;
     this.#epoch += 1;
     this.#clearLinger();
@@ -404,6 +479,6 @@ export class SegmentWriter {
   }
 
   #isStopped(): boolean {
-    return this.#state === 'failed' || this.#state === 'closed';
+    return this.#state === 'failed' || this.#state === 'closed' || this.#state === 'sealed';
   }
 }
