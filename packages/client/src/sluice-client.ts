@@ -18,6 +18,7 @@ import { EventReader } from './reader/event-reader.js';
 import type { ReaderOptions } from './reader/reader-options.js';
 import type { ReaderPosition } from './reader/reader-position.js';
 import { TailLookups } from './reader/tail-lookups.js';
+import type { AutoScalePolicy } from './stream/stream-layout.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
 import { EventWriter } from './writer/event-writer.js';
 import type { WriterOptions } from './writer/writer-options.js';
@@ -143,6 +144,25 @@ export class SluiceClient extends EventEmitter {
   async truncateStream(stream: string, position: ReaderPosition): Promise<number[]> {
     this.#assertOpen();
     return this.#streams.truncateStream(stream, position);
+  }
+
+  /**
+   * Auto-scaling for stream (off by default; null turns it off): the node owning the stream's
+   * metadata splits segments over targetEventsPerSecond and merges neighbours well under it,
+   * keeping the count within minSegments..maxSegments.
+   */
+  async setScalingPolicy(stream: string, policy: AutoScalePolicy | null): Promise<void> {
+    this.#assertOpen();
+    await this.#streams.setScalingPolicy(stream, policy);
+  }
+
+  /**
+   * @internal One auto-scaling step from the active segments' event rates (events/s by segment
+   * number), made by the node owning the stream's metadata; resolves true when it scaled the stream.
+   */
+  async autoScale(stream: string, rates: ReadonlyMap<number, number>): Promise<boolean> {
+    this.#assertOpen();
+    return this.#streams.autoScale(stream, rates);
   }
 
   async sealStream(stream: string): Promise<void> {

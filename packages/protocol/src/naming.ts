@@ -18,6 +18,12 @@ export function segmentNameOf(stream: string, index: number): string {
   return `${stream}/${index}`;
 }
 
+/**
+ * A read-only attribute every segment answers: the events appended to it with a writer id since the
+ * node opened it (a count, for rates; it is not kept across restarts of the owning node).
+ */
+export const EVENT_COUNT_ATTRIBUTE = '$events';
+
 const METADATA_SUFFIX = '/#meta';
 
 export function metadataSegmentOf(stream: string): string {

@@ -42,6 +42,7 @@ export interface ServerConfig {
   maxReadWaitMs: number;
   /** How long SIGTERM waits for in-flight requests before closing connections anyway. */
   shutdownTimeoutMs: number;
+  autoScaleIntervalMs: number;
   cacheBytes: number;
   logFileBytes: number;
   checkpointIntervalBytes: number;
@@ -75,6 +76,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   frameTimeoutMs: 30_000,
   maxReadWaitMs: 60_000,
   shutdownTimeoutMs: 5_000,
+  autoScaleIntervalMs: 10_000,
   cacheBytes: DEFAULT_STORE_OPTIONS.cacheBytes,
   logFileBytes: DEFAULT_STORE_OPTIONS.logFileBytes,
   checkpointIntervalBytes: DEFAULT_STORE_OPTIONS.checkpointIntervalBytes,
@@ -122,6 +124,7 @@ const FLAGS: readonly FlagSpec[] = [
   { key: 'frameTimeoutMs', kind: 'duration', min: 1, help: 'a started frame must complete within this time' },
   { key: 'maxReadWaitMs', kind: 'duration', min: 0, help: 'cap on how long a read waits at the tail' },
   { key: 'shutdownTimeoutMs', kind: 'duration', min: 0, help: 'on SIGTERM, time given to in-flight requests' },
+  { key: 'autoScaleIntervalMs', kind: 'duration', min: 100, help: 'how often streams with an auto-scaling policy whose metadata this node owns are evaluated' },
   { key: 'cacheBytes', kind: 'size', min: 0, max: 1024 * GiB, help: 'bytes of recent segment data kept in memory' },
   { key: 'logFileBytes', kind: 'size', min: 64 * KiB, max: 64 * GiB, help: 'a log file rolls over past this size' },
   { key: 'checkpointIntervalBytes', kind: 'size', min: 64 * KiB, max: 1024 * GiB, help: 'log bytes between checkpoints' },

@@ -3,7 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { FRAME_HEADER_SIZE } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
+import { SluiceClient } from '@sluice/client';
+
 import { createAuthorizer, readSecretFile } from './auth/index.js';
+import { mintToken } from './auth/token.js';
 import { formatAddress } from './cluster/address.js';
 import { ClusterView, ownedContainersOf } from './cluster/cluster-view.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
@@ -11,6 +14,7 @@ import { createLogger } from './logger.js';
 import type { Health } from './metrics/metrics-http.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { Listener } from './net/listener.js';
+import { AutoScaler, isMetadataSegment } from './scaling/auto-scaler.js';
 import { checkDataFormat, openSegmentStore } from './store/index.js';
 import type { StoreStats } from './store/types.js';
 
@@ -47,6 +51,17 @@ async function authSecretOf(config: ServerConfig): Promise<string | null> {
   if (config.authSecret !== null) return config.authSecret;
   if (config.authSecretFile !== null) return readSecretFile(config.authSecretFile);
   return null;
+}
+
+/** The auto-scaler talks to the cluster as a client; with auth on, it signs itself an admin token. */
+function autoScalerToken(secret: string | null): (() => string) | undefined {
+  if (secret === null) return undefined;
+  const ttlMs = 60 * 60 * 1000;
+  let token = { value: '', renewAt: 0 };
+  return () => {
+    if (Date.now() >= token.renewAt) token = { value: mintToken(secret, { streams: ['*'], rights: ['read', 'write', 'admin'], ttlMs }), renewAt: Date.now() + ttlMs / 2 };
+    return token.value;
+  };
 }
 
 async function tlsOf(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | null> {
@@ -149,6 +164,14 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     logger,
   });
 
+  const autoScaler = new AutoScaler(
+    new SluiceClient({ endpoints: [self], token: autoScalerToken(await authSecretOf(config)), logger: logger.child({ component: 'auto-scaler' }) }),
+    () => cluster.ownedContainers.flatMap((container) => store.container(container).segmentNames().filter(isMetadataSegment)),
+    config.autoScaleIntervalMs,
+    logger.child({ component: 'auto-scaler' }),
+  );
+  autoScaler.start();
+
   logger.info(
     {
       host: bound.host,
@@ -173,6 +196,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     const started = Date.now();
     logger.info({ connections: listener.connectionCount }, 'shutting down');
     listener.stopAccepting();
+    await autoScaler.close();
     const unfinished = await listener.drainAndClose(config.shutdownTimeoutMs);
     if (unfinished > 0) logger.warn({ unfinished }, 'requests still pending at the shutdown timeout were dropped');
     await store.close();

@@ -3,8 +3,9 @@ import { InvalidOptionError, NoSuchSegmentError, StreamConflictError } from '../
 import { assertStreamName, shownValue } from '../option-checks.js';
 import { checkPosition, positionState, type ReaderPosition } from '../reader/reader-position.js';
 import { retryWithin } from '../route/retry-within.js';
+import { planAutoScale, policyProblem } from '../stream/auto-scale.js';
 import { deleteIfPresent, LayoutStore, META } from '../stream/layout-store.js';
-import { activeSegments, planScale, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
+import { activeSegments, planScale, type AutoScalePolicy, type EpochRecord, type StreamLayout } from '../stream/stream-layout.js';
 import type { SegmentInfo, SegmentOperations } from './segment-admin.js';
 
 export interface StreamInfo {
@@ -16,6 +17,8 @@ export interface StreamInfo {
   segmentInfos: Array<SegmentInfo & { owner: string }>;
   /** The current epoch: 0 at creation, one more per scale. */
   epoch: number;
+  /** The auto-scaling policy, null when off (the default). */
+  policy: AutoScalePolicy | null;
   /** Each epoch with its segment count and when it began. */
   history: EpochRecord[];
 }
@@ -102,7 +105,15 @@ export class StreamAdmin implements StreamCatalog {
         }),
       ),
     ]);
-    return { stream, segments: active.length, sealed: sealed !== null, segmentInfos, epoch: layout.epoch, history: [...layout.history] };
+    return {
+      stream,
+      segments: active.length,
+      sealed: sealed !== null,
+      segmentInfos,
+      epoch: layout.epoch,
+      history: [...layout.history],
+      policy: layout.policy,
+    };
   }
 
   /**
@@ -117,6 +128,34 @@ export class StreamAdmin implements StreamCatalog {
     // Each attempt carries out what an earlier one recorded, so a node restarting midway only delays it.
     const layout = await retryWithin(this.retryWindowMs, () => this.layoutStore.change(stream, (current) => planScale(current, count, Date.now())));
     this.layouts.set(stream, layout);
+  }
+
+  /**
+   * Turns auto-scaling on with policy (null: off). The node owning the stream's metadata evaluates it
+   * every --auto-scale-interval: it splits a segment over targetEventsPerSecond and merges neighbours
+   * under half of it together, within minSegments..maxSegments.
+   */
+  async setScalingPolicy(stream: string, policy: AutoScalePolicy | null): Promise<void> {
+    assertStreamName(stream);
+    if (policy !== null) {
+      const problem = typeof policy === 'object' ? policyProblem(policy) : 'must be an object or null';
+      if (problem !== null) throw new InvalidOptionError('policy', problem);
+    }
+    const checked = policy === null ? null : { minSegments: policy.minSegments, maxSegments: policy.maxSegments, targetEventsPerSecond: policy.targetEventsPerSecond };
+    this.layouts.set(stream, await this.layoutStore.setPolicy(stream, checked));
+  }
+
+  /**
+   * @internal One auto-scaling step from the active segments' event rates (events/s by segment
+   * number); the node owning the metadata calls it. Resolves true when the stream was scaled.
+   */
+  async autoScale(stream: string, rates: ReadonlyMap<number, number>): Promise<boolean> {
+    const before = await this.refreshLayout(stream);
+    const after = await this.layoutStore.change(stream, (current) =>
+      current.policy === null || current.epoch !== before.epoch ? null : planAutoScale(current, rates, current.policy, Date.now()),
+    );
+    this.layouts.set(stream, after);
+    return after.epoch !== before.epoch;
   }
 
   /**

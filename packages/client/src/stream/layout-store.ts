@@ -2,7 +2,15 @@ import { metadataSegmentOf, segmentNameOf } from '@sluice/protocol';
 import type { SegmentOperations } from '../admin/segment-admin.js';
 import { NoSuchSegmentError, NoSuchStreamError, StreamNotScalableError, StreamSealedError } from '../errors.js';
 import { decodeLayout, encodeLayout } from './layout-codec.js';
-import { commitPlan, initialLayout, withoutSegments, withPlan, type ScalePlan, type StreamLayout } from './stream-layout.js';
+import {
+  commitPlan,
+  initialLayout,
+  withoutSegments,
+  withPlan,
+  type AutoScalePolicy,
+  type ScalePlan,
+  type StreamLayout,
+} from './stream-layout.js';
 
 /** Attributes of `scope/name/#meta` (docs/decisions.md, "Stream metadata"). */
 export const META = {
@@ -83,6 +91,15 @@ export class LayoutStore {
       }
       await this.carryOut(stream, { layout: withPlan(stored.layout, plan), raw: planned });
       return this.current(stream);
+    }
+  }
+
+  /** Replaces the auto-scaling policy (null: off). */
+  async setPolicy(stream: string, policy: AutoScalePolicy | null): Promise<StreamLayout> {
+    for (;;) {
+      const stored = await this.read(stream);
+      const layout = { ...stored.layout, policy };
+      if (await this.swap(stream, stored.raw, encodeLayout(layout))) return layout;
     }
   }
 

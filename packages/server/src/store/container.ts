@@ -7,6 +7,7 @@ import {
   ProtocolError,
   wholeEventsPrefix,
   type AttributeValue,
+  EVENT_COUNT_ATTRIBUTE,
 } from '@sluice/protocol';
 
 import { BlockCache } from './block-cache.js';
@@ -225,7 +226,14 @@ export class SegmentContainer implements Container {
 
   getAttribute(segment: string, key: string): AttributeValue {
     this.checkOpen();
-    return this.visibleSegment(segment).durableAttributes.get(key) ?? null;
+    const state = this.visibleSegment(segment);
+    if (key === EVENT_COUNT_ATTRIBUTE) return state.durableEventCount();
+    return state.durableAttributes.get(key) ?? null;
+  }
+
+  segmentNames(): string[] {
+    this.checkOpen();
+    return [...this.byName.keys()];
   }
 
   async updateAttribute(segment: string, key: string, expected: AttributeValue, value: AttributeValue): Promise<AttributeUpdate> {

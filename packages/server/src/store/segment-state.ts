@@ -73,6 +73,13 @@ export class SegmentState {
     return this.writers.get(writerId)?.accepted ?? -1;
   }
 
+  /** Events appended with a writer id, from the writers' durable event numbers. */
+  durableEventCount(): number {
+    let count = 0;
+    for (const writer of this.writers.values()) count += writer.durable + 1;
+    return count;
+  }
+
   durableLastEventNumber(writerId: string): number {
     return this.writers.get(writerId)?.durable ?? -1;
   }
