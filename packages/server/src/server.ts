@@ -14,7 +14,7 @@ import { createLogger } from './logger.js';
 import type { Health } from './metrics/metrics-http.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { Listener } from './net/listener.js';
-import { AutoScaler, isMetadataSegment } from './scaling/auto-scaler.js';
+import { AutoScaler } from './scaling/auto-scaler.js';
 import { checkDataFormat, openSegmentStore } from './store/index.js';
 import type { StoreStats } from './store/types.js';
 
@@ -166,7 +166,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
 
   const autoScaler = new AutoScaler(
     new SluiceClient({ endpoints: [self], token: autoScalerToken(await authSecretOf(config)), logger: logger.child({ component: 'auto-scaler' }) }),
-    () => cluster.ownedContainers.flatMap((container) => store.container(container).segmentNames().filter(isMetadataSegment)),
+    () => cluster.ownedContainers.flatMap((container) => store.container(container).segmentNames()),
     config.autoScaleIntervalMs,
     logger.child({ component: 'auto-scaler' }),
   );

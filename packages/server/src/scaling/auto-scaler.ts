@@ -1,8 +1,6 @@
 import { StreamSealedError, NoSuchStreamError, type SluiceClient } from '@sluice/client';
-import { EVENT_COUNT_ATTRIBUTE } from '@sluice/protocol';
+import { EVENT_COUNT_ATTRIBUTE, streamOfMetadataSegment } from '@sluice/protocol';
 import type { Logger } from 'pino';
-
-const META_SUFFIX = '/#meta';
 
 interface Sample {
   events: number;
@@ -23,8 +21,8 @@ export class AutoScaler {
 
   constructor(
     private readonly client: SluiceClient,
-    /** Names of the metadata segments (`scope/name/#meta`) this node owns now. */
-    private readonly metadataSegments: () => string[],
+    /** Names of the segments this node owns now (the metadata segments among them are evaluated). */
+    private readonly ownedSegments: () => string[],
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {}
@@ -46,8 +44,9 @@ export class AutoScaler {
 
   async #evaluateAll(): Promise<void> {
     const seen = new Set<string>();
-    for (const meta of this.metadataSegments()) {
-      const stream = meta.slice(0, -META_SUFFIX.length);
+    for (const segment of this.ownedSegments()) {
+      const stream = streamOfMetadataSegment(segment);
+      if (stream === null) continue;
       try {
         await this.#evaluate(stream, seen);
       } catch (error) {
@@ -83,8 +82,4 @@ export class AutoScaler {
 
 function segmentNumberOf(segment: string): number {
   return Number(segment.slice(segment.lastIndexOf('/') + 1));
-}
-
-export function isMetadataSegment(segment: string): boolean {
-  return segment.endsWith(META_SUFFIX);
 }

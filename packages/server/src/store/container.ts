@@ -231,11 +231,6 @@ export class SegmentContainer implements Container {
     return state.durableAttributes.get(key) ?? null;
   }
 
-  segmentNames(): string[] {
-    this.checkOpen();
-    return [...this.byName.keys()];
-  }
-
   async updateAttribute(segment: string, key: string, expected: AttributeValue, value: AttributeValue): Promise<AttributeUpdate> {
     this.checkOpen();
     const state = this.acceptedSegment(segment);

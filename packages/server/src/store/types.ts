@@ -104,8 +104,6 @@ export interface Container {
   delete(segment: string): Promise<void>;
   /** The attribute's durable value; EVENT_COUNT_ATTRIBUTE answers the segment's event count. */
   getAttribute(segment: string, key: string): AttributeValue;
-  /** Names of the segments in this container. */
-  segmentNames(): string[];
   /** Compare-and-set: succeeds iff the current value equals expected (null = absent); value null removes. */
   updateAttribute(segment: string, key: string, expected: AttributeValue, value: AttributeValue): Promise<AttributeUpdate>;
   /** The writer's last durable event number on this segment, -1 when unknown. */
