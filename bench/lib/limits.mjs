@@ -1,10 +1,11 @@
 // The physical limits measured in the same run as everything else: what loopback TCP and the
 // disk under the bench data dir can do at best, with no protocol and no storage engine.
 import { once } from 'node:events';
-import { closeSync, fsyncSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, statfsSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureAwaited } from './awaited.mjs';
 import { LatencyRecorder, cpuLoop, now, payloads, sig3 } from './measure.mjs';
 import { spawnWithLines, stopProcess, waitForLine } from './processes.mjs';
 import { row } from './rows.mjs';
@@ -104,6 +105,33 @@ export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
     );
     const { p50Us, p99Us } = latency.summary();
     return row(system, sig3(result.perSecond), 'fsyncs/s', { p50Us, p99Us, ...(onTmpfs ? { tmpfs: true } : {}) });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const DSYNC_FLOOR = 'dsync-floor';
+
+/**
+ * dsync-floor: the least an awaited durable write can cost on this disk, measured the way the rows
+ * beside it measure theirs (measureAwaited, at the same pace). Each write is one 100-byte pwrite at
+ * the end of a file opened O_DSYNC, made synchronously in the bench process: it returns once the
+ * data (and the file's new size) is on disk, as a Sluice log write does, with no network, thread
+ * pool or second event loop in between.
+ */
+export async function dsyncFloor(ctx, onProgress, { pace = 'back-to-back', unit = 'events/s' } = {}) {
+  const dir = await ctx.tmpDir('dsync-');
+  const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
+  if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; O_DSYNC costs nothing there. Use --data-dir on a real disk.`);
+  const fd = openSync(join(dir, 'floor.log'), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
+  try {
+    const record = payloads(EVENT_SIZE)[0];
+    let position = 0;
+    const write = () => {
+      position += writeSync(fd, record, 0, record.byteLength, position);
+      return Promise.resolve(1);
+    };
+    return await measureAwaited(ctx, onProgress, { system: DSYNC_FLOOR, pace, unit, extra: onTmpfs ? { tmpfs: true } : {} }, write);
   } finally {
     closeSync(fd);
   }

@@ -11,6 +11,7 @@ export const ORDER = [
   'append-100b',
   'append-4k',
   'append-awaited',
+  'append-sporadic',
   'pooling',
   'flows',
   'read-100b',

@@ -57,6 +57,44 @@ export const extraTimesFewer = (system, key, k) => (r, rows) => {
   const theirs = find(rows, system)?.extra?.[key];
   return typeof mine !== 'number' || typeof theirs !== 'number' ? null : theirs >= k * mine;
 };
+/** value <= k × the value of `system`'s row (for latencies: at most as slow as it) */
+export const atMostTimesOf = (system, k = 1) => (r, rows) => {
+  const mine = valueOf(r);
+  const theirs = valueOf(find(rows, system));
+  return mine === null || theirs === null ? null : mine <= k * theirs;
+};
+/** extra[key] < extra[key] of `system`'s row (e.g. a lower p50 than a peer's) */
+export const extraBelowOf = (system, key) => (r, rows) => {
+  const mine = r?.extra?.[key];
+  const theirs = find(rows, system)?.extra?.[key];
+  return typeof mine !== 'number' || typeof theirs !== 'number' ? null : mine < theirs;
+};
+/**
+ * The latency goal of a durable write against the disk's own (the `floor` row of the same run):
+ * p50 at most the floor's p50 + p50PlusUs, p99 at most p99Times × the floor's p99.
+ */
+export const nearFloor = (floor, { p50PlusUs, p99Times }) => (r, rows) => {
+  const base = find(rows, floor)?.extra;
+  const { p50Us, p99Us } = r?.extra ?? {};
+  if (typeof base?.p50Us !== 'number' || typeof base?.p99Us !== 'number' || typeof p50Us !== 'number' || typeof p99Us !== 'number') return null;
+  return p50Us <= base.p50Us + p50PlusUs && p99Us <= p99Times * base.p99Us;
+};
+
+/**
+ * Puts the distance to the floor row into each of `systems`' extras: p50 above the floor's p50
+ * (µs) and p99 as a multiple of the floor's p99, the two numbers the latency goals are about.
+ */
+export function withFloorDistance(rows, floor, systems) {
+  const base = find(rows, floor)?.extra;
+  if (typeof base?.p50Us !== 'number' || typeof base?.p99Us !== 'number') return rows;
+  return rows.map((r) => {
+    const { p50Us, p99Us } = r.extra ?? {};
+    if (!systems.includes(r.system) || typeof p50Us !== 'number' || typeof p99Us !== 'number') return r;
+    const p50OverFloorUs = Math.round((p50Us - base.p50Us) * 10) / 10;
+    const p99xFloor = Math.round((p99Us / base.p99Us) * 100) / 100;
+    return { ...r, extra: { ...r.extra, p50OverFloorUs, p99xFloor } };
+  });
+}
 /** All checks hold; null if any is undecided and none failed. */
 export const allOf =
   (...checks) =>

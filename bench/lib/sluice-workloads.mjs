@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
-import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
+import { awaitedUnit, measureAwaited } from './awaited.mjs';
+import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
 import { EVENTS_IN_FLIGHT, WRITE_BATCH, WRITE_OPS_IN_FLIGHT } from './write-window.mjs';
@@ -63,16 +64,21 @@ export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system 
   });
 }
 
-/** One awaited write at a time: events/s with latency percentiles. */
-export function sluiceAppendAwaited(ctx, onProgress, { system = 'sluice' } = {}) {
-  return withClient(ctx, system, 'events/s', async (client) => {
-    await client.createStream('bench/awaited', { segments: 1 });
-    const writer = client.createWriter('bench/awaited');
-    const pool = payloads(100);
-    const write = (i) => writer.write('k', pool[i & 1023]).then(() => 1);
-    const { perSecond, ...latency } = await awaitedLoop(ctx, onProgress, write);
-    return row(system, sig3(perSecond), 'events/s', latency);
-  });
+/** One awaited write at a time, back to back (events/s with p50/p99) or sporadic (p50 µs). */
+export function sluiceAppendAwaited(ctx, onProgress, { system = 'sluice', pace = 'back-to-back' } = {}) {
+  const unit = awaitedUnit(pace);
+  return withClient(
+    ctx,
+    system,
+    unit,
+    async (client) => {
+      await client.createStream('bench/awaited', { segments: 1 });
+      const writer = client.createWriter('bench/awaited');
+      const pool = payloads(100);
+      return measureAwaited(ctx, onProgress, { system, pace }, (i) => writer.write('k', pool[i & 1023]).then(() => 1));
+    },
+    { better: unit === 'µs' ? 'lower' : 'higher' },
+  );
 }
 
 /** `writers` writers on one stream, pooled over one socket or each on connections of its own. */

@@ -1,5 +1,6 @@
 // The peers' side of the append/read/tail workloads, written once and used by the scenarios.
 // Each function measures one system and returns one row; a missing binary gives a skipped row.
+import { awaitedUnit, measureAwaited } from '../lib/awaited.mjs';
 import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
 import { lowerRow, row, skippedRow } from '../lib/rows.mjs';
 import { createInbox } from 'nats';
@@ -108,16 +109,15 @@ function framed(event) {
   return out;
 }
 
-/** One XADD at a time, each awaited: events/s with p50/p99 latency. */
-export async function redisAppendAwaited(ctx, onProgress, { system = 'redis-always', appendfsync = 'always', size = 100 } = {}) {
-  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, 'events/s');
+/** One XADD at a time, each awaited, back to back (events/s with p50/p99) or sporadic (p50 µs). */
+export async function redisAppendAwaited(ctx, onProgress, { system = 'redis-always', appendfsync = 'always', size = 100, pace = 'back-to-back' } = {}) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, awaitedUnit(pace));
   const redis = await startRedis(ctx, { appendfsync });
   try {
     const client = await redis.client();
     const pool = payloads(size);
     const write = (i) => client.xadd('bench', '*', 'd', pool[i & 1023]).then(() => 1);
-    const { perSecond, ...latency } = await awaitedLoop(ctx, onProgress, write);
-    return row(system, sig3(perSecond), 'events/s', { ...latency, durability: REDIS_DURABILITY[appendfsync] });
+    return await measureAwaited(ctx, onProgress, { system, pace, extra: { durability: REDIS_DURABILITY[appendfsync] } }, write);
   } finally {
     await redis.stop();
   }
