@@ -5,7 +5,8 @@
 //   npm run build && node bench/compare.mjs --base /tmp/base [--rounds 3] [--duration 5] append-100b read-100b
 //
 // Each side runs its own tree's scenario with its own client and sluice-server (each scenario
-// module loads the packages of the tree it lives in). Prints each round and the best of each side.
+// module loads the packages of the tree it lives in). Prints each round, then the median and the
+// best of each side and their ratios (the median is the claim; the best shows the spread).
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,20 +38,28 @@ const progress = new Progress({ total: positionals.length });
 
 for (const id of positionals) {
   const modules = await Promise.all(sides.map((side) => import(pathToFileURL(resolve(side.root, 'bench/scenarios', `${id}.mjs`)).href)));
-  const best = new Map();
+  const values = new Map(sides.map((side) => [side.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const [i, side] of sides.entries()) {
       const { ctx, cleanup } = createContext({ id }, options, progress);
       try {
         const row = await modules[i].runSluice(ctx, () => {});
         console.log(`${id}\tround ${round + 1}\t${side.name}\t${row.value} ${row.unit}\t${JSON.stringify(row.extra ?? {})}`);
-        if (row.value !== null && row.value > (best.get(side.name) ?? 0)) best.set(side.name, row.value);
+        if (row.value !== null) values.get(side.name).push(row.value);
       } finally {
         await cleanup();
       }
     }
   }
-  const [base, mine] = sides.map((side) => best.get(side.name));
-  console.log(`${id}\tbest\tbase ${base}\tthis ${mine}\tthis/base ${(mine / base).toFixed(3)}`);
+  for (const [label, pick] of [['median', median], ['best', (list) => Math.max(...list)]]) {
+    const [base, mine] = sides.map((side) => pick(values.get(side.name)));
+    console.log(`${id}\t${label}\tbase ${base}\tthis ${mine}\tthis/base ${(mine / base).toFixed(3)}`);
+  }
 }
 process.exit(0);
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
