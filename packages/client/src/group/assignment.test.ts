@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planAssignment } from './assignment.js';
-import { acquire, initialState, join, leave, release, segmentsOf, unassignedSegments, type GroupState, type Member } from './group-state.js';
+import { acquire, finish, initialState, join, leave, release, segmentsOf, unassignedSegments, type GroupState, type Member } from './group-state.js';
 
 const member = (readerId: string): Member => ({ readerId, session: `session-${readerId}` });
 
@@ -35,6 +35,24 @@ function settle(start: GroupState, order: (readers: string[]) => string[] = (rea
   throw new Error('the plan did not settle in 100 rounds');
 }
 
+/**
+ * The fewest segments that must change hands to settle: every unassigned one, every one above a
+ * reader's ceiling, and one from each reader at the ceiling beyond the S mod R that stay there.
+ */
+function fewestMoves(state: GroupState): number {
+  const readers = Object.keys(state.readers);
+  if (readers.length === 0) return 0;
+  const owned = readers.map((readerId) => segmentsOf(state, readerId).length);
+  const unassigned = unassignedSegments(state).length;
+  const readable = unassigned + owned.reduce((total, count) => total + count, 0);
+  const floor = Math.floor(readable / readers.length);
+  const ceil = Math.ceil(readable / readers.length);
+  const aboveCeil = owned.reduce((total, count) => total + Math.max(0, count - ceil), 0);
+  const atCeil = owned.filter((count) => count >= ceil).length;
+  const stayAtCeil = readable - readers.length * floor;
+  return unassigned + aboveCeil + (ceil > floor ? Math.max(0, atCeil - stayAtCeil) : 0);
+}
+
 const held = (state: GroupState): number[] =>
   Object.keys(state.readers)
     .map((readerId) => segmentsOf(state, readerId).length)
@@ -60,6 +78,38 @@ describe('planAssignment', () => {
     for (const [id, segments] of kept) expect(segments.every((segment) => segmentsOf(left.state, id).includes(segment))).toBe(true);
   });
 
+  it('tells a reader that is not a member to do nothing, even with segments free', () => {
+    expect(planAssignment(group(4, ['a']), 'stranger')).toEqual({ release: 0, acquire: [] });
+  });
+
+  it('spreads only what may be read: successors waiting for predecessors are neither counted nor taken', () => {
+    const offsets = new Map(['s/n/0', 's/n/1', 's/n/2', 's/n/3', 's/n/4', 's/n/5'].map((segment) => [segment, 0] as const));
+    const predecessors = new Map([
+      ['s/n/4', ['s/n/0', 's/n/1']],
+      ['s/n/5', ['s/n/2', 's/n/3']],
+    ]);
+    const start = ['a', 'b'].reduce((state, id) => join(state, member(id)), initialState('head', offsets, predecessors));
+    const spread = settle(start).state;
+    expect(held(spread)).toEqual([2, 2]);
+    expect(segmentsOf(spread, 'a').concat(segmentsOf(spread, 'b')).sort()).toEqual(['s/n/0', 's/n/1', 's/n/2', 's/n/3']);
+
+    // The reader holding s/n/0 finishes it; s/n/4 still waits for s/n/1, so 3 segments are readable.
+    const holder = segmentsOf(spread, 'a').includes('s/n/0') ? 'a' : 'b';
+    const oneFinished = finish(spread, member(holder), new Map([['s/n/0', 10]]))!;
+    const settled = settle(oneFinished).state;
+    expect(held(settled)).toEqual([1, 2]);
+    expect(settled.segments['s/n/4']!.owner).toBeNull();
+    expect(settled.segments['s/n/5']!.owner).toBeNull();
+  });
+
+  it('starts readers at different places in the free segments, so their first takes collide less', () => {
+    const readers = Array.from({ length: 8 }, (_, index) => `reader-${index}`);
+    const fresh = group(64, readers);
+    const firstChoices = new Set(readers.map((readerId) => planAssignment(fresh, readerId).acquire[0]));
+    expect(firstChoices.size).toBeGreaterThanOrEqual(6);
+    for (const readerId of readers) expect(planAssignment(fresh, readerId).acquire).toHaveLength(8);
+  });
+
   it('settles any membership change on an even spread (±1) with every readable segment held', () => {
     fc.assert(
       fc.property(
@@ -73,7 +123,9 @@ describe('planAssignment', () => {
           const order = (readers: string[]): string[] => readers.map((id, index) => [id, (index * 7919 + turn++) % 101] as const).sort((x, y) => x[1] - y[1]).map(([id]) => id);
           for (const [joining, id] of changes) {
             state = joining ? join(state, member(`r${id}`)) : (leave(state, member(`r${id}`)) ?? state);
-            state = settle(state, order).state;
+            const settled = settle(state, order);
+            expect(settled.moves).toBe(fewestMoves(state));
+            state = settled.state;
             const counts = held(state);
             if (counts.length === 0) continue;
             expect(counts[counts.length - 1]! - counts[0]!).toBeLessThanOrEqual(1);

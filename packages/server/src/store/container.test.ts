@@ -184,6 +184,26 @@ describe('writer dedup', () => {
   });
 });
 
+describe('what an append counts', () => {
+  it('counts only the new events of a partial overlap, and nothing for duplicates or an empty block', async () => {
+    const store = await openTestStore(await dirs.make());
+    stores.push(store);
+    const container = store.container(0);
+    await container.createSegment('s/c/0');
+    const writer = (last: number, count: number) => ({ writer: { writerId: 'w1', lastEventNumber: last, eventCount: count } });
+    await container.append('s/c/0', block('e0', 'e1'), 2, writer(1, 2));
+    await container.append('s/c/0', block('e0', 'e1'), 2, writer(1, 2));
+    await container.append('s/c/0', block('e1', 'e2', 'e3'), 3, writer(3, 3));
+    expect(store.stats()).toMatchObject({ appends: 2, events: 4, bytes: 4 * framed('e0') });
+
+    // An empty block is answered with the length and writes no record.
+    const empty = await container.append('s/c/0', block(), 0);
+    expect(empty).toEqual({ length: 4 * framed('e0'), lastEventNumber: -1, duplicate: false });
+    expect(store.stats()).toMatchObject({ appends: 2, events: 4 });
+    expect(await readAll(container, 's/c/0')).toEqual(['e0', 'e1', 'e2', 'e3']);
+  });
+});
+
 describe('segment life cycle', () => {
   it('seals: appends fail with the sealed length, seal is idempotent, reads report the end; survives reopen', async () => {
     const dataDir = await dirs.make();
