@@ -10,22 +10,32 @@ function group(segments: number, readers: string[]): GroupState {
   return readers.reduce((state, id) => join(state, member(id)), initialState('head', offsets));
 }
 
-/** Each reader in turn follows its plan (giving the segments it names last) until nobody has anything to do. */
-function settle(start: GroupState, order: (readers: string[]) => string[] = (readers) => readers): { state: GroupState; moves: number } {
+/**
+ * Readers follow their plans until nobody has anything to do. As group readers do, each decides what
+ * to give from the state it last saw (all of them from the same one in a round, when concurrent) and
+ * takes by a plan made on the latest state, inside its conditional update.
+ */
+function settle(
+  start: GroupState,
+  order: (readers: string[]) => string[] = (readers) => readers,
+  concurrent = false,
+): { state: GroupState; moves: number } {
   let state = start;
   let moves = 0;
   for (let round = 0; round < 100; round++) {
     let changed = false;
+    const seen = state;
     for (const readerId of order(Object.keys(state.readers))) {
-      const plan = planAssignment(state, readerId);
+      const plan = planAssignment(concurrent ? seen : state, readerId);
       if (plan.release > 0) {
         const given = segmentsOf(state, readerId).slice(-plan.release);
         state = release(state, member(readerId), new Map(given.map((segment) => [segment, 0]))) ?? state;
         changed = true;
       }
-      const taken = acquire(state, member(readerId), plan.acquire);
+      const wanted = planAssignment(state, readerId).acquire;
+      const taken = acquire(state, member(readerId), wanted);
       if (taken !== null) {
-        moves += plan.acquire.length;
+        moves += wanted.length;
         state = taken;
         changed = true;
       }
@@ -116,14 +126,15 @@ describe('planAssignment', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 9 })), { minLength: 1, maxLength: 12 }),
         fc.integer({ min: 0, max: 1000 }),
-        (segments, changes, seed) => {
+        fc.boolean(),
+        (segments, changes, seed, concurrent) => {
           let state = group(segments, []);
           // Readers act in a different order each round, as real readers would.
           let turn = seed;
           const order = (readers: string[]): string[] => readers.map((id, index) => [id, (index * 7919 + turn++) % 101] as const).sort((x, y) => x[1] - y[1]).map(([id]) => id);
           for (const [joining, id] of changes) {
             state = joining ? join(state, member(`r${id}`)) : (leave(state, member(`r${id}`)) ?? state);
-            const settled = settle(state, order);
+            const settled = settle(state, order, concurrent);
             expect(settled.moves).toBe(fewestMoves(state));
             state = settled.state;
             const counts = held(state);
