@@ -163,6 +163,7 @@ describe('writer dedup', () => {
     const gap = await rejection(container.append('s/t/0', block('e7', 'e8'), 2, writer(8, 2)));
     expect(gap.code).toBe('INVALID_EVENT_NUMBER');
     expect(gap.detail.lastEventNumber).toBe(4);
+    expect(gap.message).toBe('writer w1 sent events 7..8 to s/t/0 but its last stored event is 4');
     const newWriterGap = await rejection(
       container.append('s/t/0', block('x'), 1, { writer: { writerId: 'w2', lastEventNumber: 5, eventCount: 1 } }),
     );
@@ -216,6 +217,7 @@ describe('segment life cycle', () => {
     const late = await rejection(container.append('s/t/0', block('d'), 1));
     expect(late.code).toBe('SEGMENT_IS_SEALED');
     expect(late.detail.length).toBe(length + framed('c'));
+    expect(late.message).toBe(`segment s/t/0 is sealed at ${length + framed('c')}`);
     await appendBeforeSeal;
     expect(await sealed).toBe(length + framed('c'));
     expect(await container.seal('s/t/0')).toBe(length + framed('c'));
@@ -314,6 +316,7 @@ describe('segment life cycle', () => {
     const failed = await rejection(container.append('s/t/0', block('r1'), 1, { expectedOffset: 0 }));
     expect(failed.code).toBe('CONDITIONAL_CHECK_FAILED');
     expect(failed.detail.length).toBe(framed('r0'));
+    expect(failed.message).toBe(`segment s/t/0 is ${framed('r0')} bytes long, not the expected 0`);
     // Two writers racing from the same revision: the first call wins even before it is durable.
     const winner = container.append('s/t/0', block('r1'), 1, { expectedOffset: framed('r0') });
     const loser = rejection(container.append('s/t/0', block('r1-other'), 1, { expectedOffset: framed('r0') }));

@@ -113,4 +113,26 @@ describe('log durability', () => {
     expect([acknowledged, ...rest]).toEqual(['acknowledged']);
     expect(container.getInfo('s/t/0').length).toBe(big.length);
   });
+
+  it("tells a writer its last durable event, not one still being written (what SetupAppend answers)", async () => {
+    const io = new WatchedLogIo();
+    const store = await openTestStore(await dirs.make(), { fsync: 'always', logIo: io });
+    stores.push(store);
+    const container = store.container(0);
+    await container.createSegment('s/t/0');
+    const writer = (last: number) => ({ writer: { writerId: 'w1', lastEventNumber: last, eventCount: 1 } });
+    await container.append('s/t/0', block('first'), 1, writer(0));
+    expect(container.lastEventNumber('s/t/0', 'w1')).toBe(0);
+
+    io.holding = true;
+    const second = container.append('s/t/0', block('b'.repeat(100 * 1024)), 1, writer(1));
+    await io.writeHeld();
+    expect(container.lastEventNumber('s/t/0', 'w1')).toBe(0);
+    // Dedup already counts the block in flight: a resend of it waits for the same write.
+    const resent = container.append('s/t/0', block('b'.repeat(100 * 1024)), 1, writer(1));
+    io.release();
+    await second;
+    expect((await resent).duplicate).toBe(true);
+    expect(container.lastEventNumber('s/t/0', 'w1')).toBe(1);
+  });
 });
