@@ -5,8 +5,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 export interface Health {
-  /** 'ok' while serving, 'stopping' once shutdown began (answered with 503 so balancers stop routing). */
-  status: 'ok' | 'stopping';
+  /**
+   * 'ok' while serving; 'stopping' once shutdown began; 'failing' while containers cannot write their
+   * logs (disk full): the last two are answered with 503 so balancers and operators notice.
+   */
+  status: 'ok' | 'stopping' | 'failing';
   [field: string]: unknown;
 }
 

@@ -16,6 +16,7 @@ function nodeMetrics(stats: Partial<StoreStats> = {}): NodeMetrics {
     fsyncs: 0,
     syncs: 0,
     corruptReads: 0,
+    failedContainers: [],
     cacheBytes: 0,
     cacheHits: 0,
     cacheMisses: 0,

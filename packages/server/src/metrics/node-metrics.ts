@@ -51,6 +51,14 @@ export function createNodeRegistry(sources: MetricSources, options: { defaultMet
     },
   });
   new Gauge({
+    name: name('containers_failed'),
+    help: 'Containers whose log cannot be written (disk full, I/O error); they take no appends until a restart',
+    registers,
+    collect() {
+      this.set(storeStats().failedContainers.length);
+    },
+  });
+  new Gauge({
     name: name('connections'),
     help: 'Open client and peer connections',
     registers,
@@ -200,8 +208,10 @@ export class NodeMetrics {
 
   health(): Health {
     const { cluster } = this.sources;
+    const { failedContainers } = this.sources.store();
     return {
-      status: this.stopping ? 'stopping' : 'ok',
+      status: this.stopping ? 'stopping' : failedContainers.length > 0 ? 'failing' : 'ok',
+      ...(failedContainers.length > 0 ? { failedContainers } : {}),
       node: cluster.self,
       fingerprint: cluster.fingerprint,
       containers: cluster.ownedContainers.length,

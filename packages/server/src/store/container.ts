@@ -120,6 +120,7 @@ export class SegmentContainer implements Container {
       io: options.logIo,
       // Replicated, the container's after-durable work waits for a majority: replication runs it.
       onDurable: replication ? undefined : afterDurable,
+      onFailed: (error) => options.logger.error({ container: id, err: error }, 'container log failed; its appends fail until a restart'),
     });
     const replay = new Replay(null, options.logger, id, recovered.segments);
     replay.nextSegmentId = recovered.nextSegmentId;
@@ -373,6 +374,11 @@ export class SegmentContainer implements Container {
       await this.log.close();
       await this.reader.close();
     }
+  }
+
+  /** Why this container's log stopped taking writes (disk full, I/O error); null while it works. */
+  get logFailure(): Error | null {
+    return this.log.failed;
   }
 
   private checkOpen(): void {

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 
+import { diskFailureOf, ShortWriteError } from './disk-full.js';
 import { logFilePath, type LogPosition } from './log-files.js';
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
 import type { EncodedRecord } from './record-codec.js';
@@ -46,6 +47,8 @@ export interface LogWriterOptions {
    * checkpoint taken here matches that log position exactly.
    */
   onDurable?: (end: LogPosition, bytes: number) => void;
+  /** Called once when the log fails for good (every later call fails with that error). */
+  onFailed?: (error: Error) => void;
 }
 
 /**
@@ -224,7 +227,7 @@ export class LogWriter {
       if (fileNumber !== this.handleFileNumber) await this.rollTo(fileNumber);
       const bytesWritten = await this.write(chunks, runBytes, position);
       if (bytesWritten !== runBytes) {
-        throw new Error(`short write to log file ${fileNumber}: ${bytesWritten} of ${runBytes} bytes at ${position}`);
+        throw new ShortWriteError(`short write to log file ${fileNumber}: ${bytesWritten} of ${runBytes} bytes at ${position}`);
       }
       // With O_DSYNC the writev above returned only once its data was on disk: that was the fsync.
       if (this.handle.syncsEachWrite) {
@@ -259,7 +262,9 @@ export class LogWriter {
   }
 
   private fail(error: Error, group: QueuedRecord[]): void {
-    this.failure = error;
+    this.failure = diskFailureOf(error, this.options.directory);
+    error = this.failure;
+    this.options.onFailed?.(error);
     const stranded = [...group, ...this.queue];
     this.queue = [];
     for (const record of stranded) record.settle(error);

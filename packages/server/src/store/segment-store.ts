@@ -79,6 +79,10 @@ class DurableSegmentStore implements SegmentStore {
       cacheMisses: this.cache.counters.misses,
       recoveryMs: this.recovery.ms,
       recoveredLogBytes: this.recovery.logBytes,
+      failedContainers: [...this.containers.values()].flatMap((container) => {
+        const failure = container.logFailure;
+        return failure === null ? [] : [{ container: container.id, reason: failure.message }];
+      }),
     };
   }
 

@@ -88,7 +88,9 @@ export type StoreErrorCode =
   | 'INVALID_OFFSET'
   | 'STORE_CLOSED'
   /** A record read from a log file failed its CRC: nothing of it was served. */
-  | 'DATA_CORRUPTION';
+  | 'DATA_CORRUPTION'
+  /** The container's log could not be written (ENOSPC, EDQUOT, EIO): it takes nothing until a restart. */
+  | 'DISK_FULL';
 
 export interface Container {
   readonly id: number;
@@ -145,6 +147,8 @@ export interface StoreStats {
   syncs: number;
   /** Reads that found a record failing its CRC in a log file. */
   corruptReads: number;
+  /** Containers whose log failed (disk full, I/O error): they take no appends until a restart. */
+  failedContainers: Array<{ container: number; reason: string }>;
   cacheBytes: number;
   cacheHits: number;
   cacheMisses: number;
