@@ -183,9 +183,9 @@ export class LogWriter {
   private scheduleFlush(): void {
     if (this.flushing) return;
     this.flushing = true;
-    // A microtask, not a write right away: appends made in the same turn (a socket chunk holding
-    // many frames, a Promise.all) all join the first group.
-    queueMicrotask(() => void this.flushLoop());
+    // After the event loop's I/O phase, not at the next microtask: appends from every connection
+    // whose data arrived in this loop turn join the first group, not only those of one socket chunk.
+    setImmediate(() => void this.flushLoop());
   }
 
   private async flushLoop(): Promise<void> {
