@@ -5,7 +5,7 @@ import { closeSync, constants, fsyncSync, openSync, statfsSync, writeSync } from
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureAwaited } from './awaited.mjs';
+import { timed } from './awaited.mjs';
 import { LatencyRecorder, cpuLoop, now, payloads, sig3 } from './measure.mjs';
 import { spawnWithLines, stopProcess, waitForLine } from './processes.mjs';
 import { row } from './rows.mjs';
@@ -113,26 +113,24 @@ export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
 export const DSYNC_FLOOR = 'dsync-floor';
 
 /**
- * dsync-floor: the least an awaited durable write can cost on this disk, measured the way the rows
- * beside it measure theirs (measureAwaited, at the same pace). Each write is one 100-byte pwrite at
- * the end of a file opened O_DSYNC, made synchronously in the bench process: it returns once the
- * data (and the file's new size) is on disk, as a Sluice log write does, with no network, thread
- * pool or second event loop in between.
+ * dsync-floor: the least an awaited durable write can cost on this disk, measured in turns with the
+ * rows beside it (measureInTurns, at their pace). Each write is one 100-byte pwrite at the end of a
+ * file opened O_DSYNC, made synchronously in the bench process: it returns once the data (and the
+ * file's new size) is on disk, as a Sluice log write does, with no network, thread pool or second
+ * event loop in between. Returns a session for measureInTurns.
  */
-export async function dsyncFloor(ctx, onProgress, { pace = 'back-to-back', unit = 'events/s' } = {}) {
+export async function openDsyncFloor(ctx) {
   const dir = await ctx.tmpDir('dsync-');
   const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
   if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; O_DSYNC costs nothing there. Use --data-dir on a real disk.`);
   const fd = openSync(join(dir, 'floor.log'), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
-  try {
-    const record = payloads(EVENT_SIZE)[0];
-    let position = 0;
-    const write = () => {
+  const record = payloads(EVENT_SIZE)[0];
+  let position = 0;
+  return {
+    sample: timed(async () => {
       position += writeSync(fd, record, 0, record.byteLength, position);
-      return Promise.resolve(1);
-    };
-    return await measureAwaited(ctx, onProgress, { system: DSYNC_FLOOR, pace, unit, extra: onTmpfs ? { tmpfs: true } : {} }, write);
-  } finally {
-    closeSync(fd);
-  }
+    }),
+    close: async () => closeSync(fd),
+    extra: onTmpfs ? { tmpfs: true } : {},
+  };
 }

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /** Milliseconds, sub-microsecond resolution, monotonic. */
 export const now = () => performance.now();
@@ -226,36 +226,3 @@ export async function awaitedLoop(ctx, onProgress, op) {
   return { perSecond: result.perSecond, p50Us, p99Us, p999Us, maxUs };
 }
 
-/** append-sporadic's pace: one awaited write every this many milliseconds (an application writing one event per request). */
-export const SPORADIC_INTERVAL_MS = 10;
-
-/**
- * The append-sporadic measurement every system shares: one awaited `op(i)`, then a pause of
- * SPORADIC_INTERVAL_MS, for the scenario's duration (at least 150 samples, at most 3,000), after a
- * few warm-up writes. Between writes every process involved goes idle, as it does for a service that
- * writes one event per request: the latency includes waking up. Returns { perSecond, p50Us, p99Us,
- * p999Us, maxUs, samples }.
- */
-export async function sporadicLoop(ctx, onProgress, op) {
-  const paced = async (i) => {
-    const units = await op(i);
-    await sleep(SPORADIC_INTERVAL_MS);
-    return units;
-  };
-  const timed = (latency) => async (i) => {
-    const t0 = now();
-    await op(i);
-    latency.since(t0);
-    await sleep(SPORADIC_INTERVAL_MS);
-    return 1;
-  };
-  await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 20, signal: ctx.signal }, paced);
-  const samples = Math.min(3000, Math.max(150, Math.round(ctx.durationMs / SPORADIC_INTERVAL_MS)));
-  const latency = new LatencyRecorder(samples);
-  const result = await sequentialLoop(
-    { durationMs: Math.max(ctx.durationMs, samples * SPORADIC_INTERVAL_MS * 2), maxOps: samples, signal: ctx.signal, onProgress },
-    timed(latency),
-  );
-  const { count, p50Us, p99Us, p999Us, maxUs } = latency.summary();
-  return { perSecond: result.perSecond, p50Us, p99Us, p999Us, maxUs, samples: count };
-}

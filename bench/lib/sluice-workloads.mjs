@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
-import { awaitedUnit, measureAwaited } from './awaited.mjs';
+import { timed } from './awaited.mjs';
 import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
@@ -64,21 +64,27 @@ export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system 
   });
 }
 
-/** One awaited write at a time, back to back (events/s with p50/p99) or sporadic (p50 µs). */
-export function sluiceAppendAwaited(ctx, onProgress, { system = 'sluice', pace = 'back-to-back' } = {}) {
-  const unit = awaitedUnit(pace);
-  return withClient(
-    ctx,
-    system,
-    unit,
-    async (client) => {
-      await client.createStream('bench/awaited', { segments: 1 });
-      const writer = client.createWriter('bench/awaited');
-      const pool = payloads(100);
-      return measureAwaited(ctx, onProgress, { system, pace }, (i) => writer.write('k', pool[i & 1023]).then(() => 1));
-    },
-    { better: unit === 'µs' ? 'lower' : 'higher' },
-  );
+/** A client on a server of its own, kept up across measureInTurns' turns; closes both. */
+async function openSluice(ctx, system) {
+  const sdk = await loadClient();
+  if (!sdk) return { skipped: skippedRow(system, CLIENT_NOT_BUILT) };
+  const server = await startSluiceServer({ dataDir: await ctx.tmpDir('sluice-'), ctx });
+  const client = new sdk.SluiceClient({ endpoints: [server.endpoint] });
+  const close = async () => {
+    await client.close();
+    await server.stop();
+  };
+  return { client, close };
+}
+
+/** One awaited 100-byte write at a time (a session for measureInTurns). */
+export async function openSluiceAwaited(ctx, { system = 'sluice' } = {}) {
+  const { client, close, skipped } = await openSluice(ctx, system);
+  if (skipped) return skipped;
+  await client.createStream('bench/awaited', { segments: 1 });
+  const writer = client.createWriter('bench/awaited');
+  const pool = payloads(100);
+  return { sample: timed((i) => writer.write('k', pool[i & 1023])), close };
 }
 
 /** `writers` writers on one stream, pooled over one socket or each on connections of its own. */
@@ -193,38 +199,36 @@ export function sluiceCatchUpRead(ctx, onProgress, { events }) {
   });
 }
 
-/** Write → a reader waiting at the tail, one event at a time: p50/p99 µs. */
-export function sluiceTailLatency(ctx, onProgress) {
-  return withClient(
-    ctx,
-    'sluice',
-    'µs',
-    async (client) => {
-      await client.createStream('bench/tail', { segments: 1 });
-      const writer = client.createWriter('bench/tail');
-      const reader = client.createReader('bench/tail', { from: 'tail' });
-      const events = reader[Symbol.asyncIterator]();
-      const payload = payloads(100)[0];
-      const latency = new LatencyRecorder();
-      const sample = async (record) => {
-        const next = events.next();
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        const t0 = now();
-        const written = writer.write('k', payload);
-        const { done } = await next;
-        if (record) latency.since(t0);
-        if (done) throw new Error('the reader ended');
-        await written;
-        return 1;
-      };
-      await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 1000, signal: ctx.signal }, () => sample(false));
-      await sequentialLoop({ durationMs: ctx.durationMs, maxOps: 100_000, signal: ctx.signal, onProgress }, () => sample(true));
-      await reader.close();
-      const { count, p50Us, p99Us, p999Us, maxUs } = latency.summary();
-      return lowerRow('sluice', p50Us, 'µs', { p50Us, p99Us, p999Us, maxUs, samples: count });
+/**
+ * Write → a reader waiting at the tail, one event at a time (a session for measureInTurns): each
+ * sample asks the reader for its next event, lets ~1 ms pass so the read is parked at the tail, then
+ * times the write call to the reader having the event.
+ */
+export async function openSluiceTail(ctx) {
+  const { client, close, skipped } = await openSluice(ctx, 'sluice');
+  if (skipped) return skipped;
+  await client.createStream('bench/tail', { segments: 1 });
+  const writer = client.createWriter('bench/tail');
+  const reader = client.createReader('bench/tail', { from: 'tail' });
+  const events = reader[Symbol.asyncIterator]();
+  const payload = payloads(100)[0];
+  return {
+    sample: async () => {
+      const next = events.next();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const t0 = now();
+      const written = writer.write('k', payload);
+      const { done } = await next;
+      const us = (now() - t0) * 1000;
+      if (done) throw new Error('the reader ended');
+      await written;
+      return us;
     },
-    { better: 'lower' },
-  );
+    close: async () => {
+      await reader.close();
+      await close();
+    },
+  };
 }
 
 /** Reads of 1 MiB: a segment reader reads at most half its buffer at once (segment-reader.ts). */

@@ -1,8 +1,8 @@
 // The peers' side of the append/read/tail workloads, written once and used by the scenarios.
 // Each function measures one system and returns one row; a missing binary gives a skipped row.
-import { awaitedUnit, measureAwaited } from '../lib/awaited.mjs';
-import { LatencyRecorder, awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
-import { lowerRow, row, skippedRow } from '../lib/rows.mjs';
+import { timed } from '../lib/awaited.mjs';
+import { awaitedLoop, now, payloads, rate, sequentialLoop, sig3, windowedLoop } from '../lib/measure.mjs';
+import { row, skippedRow } from '../lib/rows.mjs';
 import { createInbox } from 'nats';
 import { natsBinary, startNats } from './nats.mjs';
 import { redisBinary, startRedis } from './redis.mjs';
@@ -109,18 +109,17 @@ function framed(event) {
   return out;
 }
 
-/** One XADD at a time, each awaited, back to back (events/s with p50/p99) or sporadic (p50 µs). */
-export async function redisAppendAwaited(ctx, onProgress, { system = 'redis-always', appendfsync = 'always', size = 100, pace = 'back-to-back' } = {}) {
-  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, awaitedUnit(pace));
+/** One awaited XADD at a time (a session for measureInTurns). */
+export async function openRedisAwaited(ctx, { system = 'redis-always', appendfsync = 'always', size = 100 } = {}) {
+  if (!redisBinary()) return skippedRow(system, NOT_INSTALLED);
   const redis = await startRedis(ctx, { appendfsync });
-  try {
-    const client = await redis.client();
-    const pool = payloads(size);
-    const write = (i) => client.xadd('bench', '*', 'd', pool[i & 1023]).then(() => 1);
-    return await measureAwaited(ctx, onProgress, { system, pace, extra: { durability: REDIS_DURABILITY[appendfsync] } }, write);
-  } finally {
-    await redis.stop();
-  }
+  const client = await redis.client();
+  const pool = payloads(size);
+  return {
+    sample: timed((i) => client.xadd('bench', '*', 'd', pool[i & 1023])),
+    close: () => redis.stop(),
+    extra: { durability: REDIS_DURABILITY[appendfsync] },
+  };
 }
 
 /**
@@ -178,42 +177,36 @@ export async function redisCatchUpRead(ctx, onProgress, { system = 'redis-always
 }
 
 /**
- * Write -> waiting reader: one client blocked in XREAD BLOCK, another XADDs one event; the latency
- * is from just before the XADD to the reader receiving it. One event at a time; the reader re-arms
- * its XREAD and waits ~1 ms before the next write, so every sample hits a reader already waiting.
+ * Write -> waiting reader (a session for measureInTurns): one client blocked in XREAD BLOCK, another
+ * XADDs one event; the latency is from just before the XADD to the reader receiving it. The reader
+ * re-arms its XREAD and waits ~1 ms before the write, so every sample hits a reader already waiting.
+ * With appendfsync always, Redis sends both replies (the XADD's and the reader's) after the fsync of
+ * that event-loop round (beforeSleep writes and fsyncs the AOF before it writes replies).
  */
-export async function redisTailLatency(ctx, onProgress, { system = 'redis', appendfsync = 'always' } = {}) {
+export async function openRedisTail(ctx, { system = 'redis', appendfsync = 'always' } = {}) {
   if (!redisBinary()) return skippedRow(system, NOT_INSTALLED, 'µs', 'lower');
   const redis = await startRedis(ctx, { appendfsync });
-  try {
-    const writer = await redis.client();
-    const reader = await redis.client();
-    const payload = payloads(100)[0];
-    let lastId = (await writer.xadd('bench', '*', 'd', payload)).toString();
-    const latency = new LatencyRecorder();
-    const sample = async (record) => {
+  const writer = await redis.client();
+  const reader = await redis.client();
+  const payload = payloads(100)[0];
+  let lastId = (await writer.xadd('bench', '*', 'd', payload)).toString();
+  return {
+    sample: async () => {
       const read = reader.xreadBuffer('BLOCK', 5000, 'STREAMS', 'bench', lastId);
       await new Promise((resolve) => setTimeout(resolve, 1));
       const t0 = now();
       const written = writer.xadd('bench', '*', 'd', payload);
       const reply = await read;
-      if (record) latency.since(t0);
+      const us = (now() - t0) * 1000;
       if (!reply) throw new Error('XREAD BLOCK timed out: the write never reached the reader');
       const entries = reply[0][1];
       lastId = entries[entries.length - 1][0].toString();
       await written;
-      return 1;
-    };
-    await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 1000, signal: ctx.signal }, () => sample(false));
-    await sequentialLoop(
-      { durationMs: ctx.durationMs, maxOps: 100_000, signal: ctx.signal, onProgress },
-      () => sample(true),
-    );
-    const { count, p50Us, p99Us, p999Us, maxUs } = latency.summary();
-    return lowerRow(system, p50Us, 'µs', { p50Us, p99Us, p999Us, maxUs, samples: count, durability: REDIS_DURABILITY[appendfsync] });
-  } finally {
-    await redis.stop();
-  }
+      return us;
+    },
+    close: () => redis.stop(),
+    extra: { durability: REDIS_DURABILITY[appendfsync] },
+  };
 }
 
 /**

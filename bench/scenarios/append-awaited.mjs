@@ -1,21 +1,24 @@
 // append-awaited: one durable 100-byte write at a time, each awaited: events/s with p50/p99 µs.
-// Beside it the disk's floor measured by the same loop (dsync-floor: an O_DSYNC pwrite, in process);
-// the goal is about the distance to that floor, from the same run.
-import { DSYNC_FLOOR, dsyncFloor } from '../lib/limits.mjs';
+// Beside it the disk's floor (dsync-floor: an O_DSYNC pwrite, in process); the goal is about the
+// distance to that floor. Sluice, the floor and redis-always are measured in turns (measureInTurns),
+// so the disk's swings hit them alike; nats runs after them.
+import { measureInTurns } from '../lib/awaited.mjs';
+import { DSYNC_FLOOR, openDsyncFloor } from '../lib/limits.mjs';
 import { allOf, extraBelowOf, nearFloor, runSystems, withFloorDistance } from '../lib/rows.mjs';
-import { natsAppendAwaited, redisAppendAwaited } from '../peers/workloads.mjs';
-import { sluiceAppendAwaited } from '../lib/sluice-workloads.mjs';
+import { natsAppendAwaited, openRedisAwaited } from '../peers/workloads.mjs';
+import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
-export function runSluice(ctx, onProgress) {
-  return sluiceAppendAwaited(ctx, onProgress);
+export async function runSluice(ctx, onProgress) {
+  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => openSluiceAwaited(ctx) }]);
+  return sluice;
 }
 
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'append-awaited',
-  description: 'one durable 100-byte write at a time, awaited: events/s with p50/p99 latency; dsync-floor: an O_DSYNC write in the same loop',
+  description: 'one durable 100-byte write at a time, awaited: events/s with p50/p99 latency; dsync-floor: an O_DSYNC write, measured in turns with them',
   reference: 'redis-always',
   goal: [
     {
@@ -25,10 +28,13 @@ export default {
     },
   ],
   async run(ctx) {
+    const inTurns = [
+      { system: 'sluice', open: () => openSluiceAwaited(ctx) },
+      { system: DSYNC_FLOOR, open: () => openDsyncFloor(ctx) },
+      { system: 'redis-always', open: () => openRedisAwaited(ctx) },
+    ];
     const rows = await runSystems(ctx, [
-      { system: 'sluice', unit: UNIT, measure: (p) => runSluice(ctx, p) },
-      { system: DSYNC_FLOOR, unit: UNIT, measure: (p) => dsyncFloor(ctx, p) },
-      { system: 'redis-always', unit: UNIT, measure: (p) => redisAppendAwaited(ctx, p) },
+      { system: 'sluice, dsync-floor, redis-always', unit: UNIT, measure: (p) => measureInTurns(ctx, p, inTurns) },
       { system: 'nats', unit: UNIT, measure: (p) => natsAppendAwaited(ctx, p) },
     ]);
     return withFloorDistance(rows, DSYNC_FLOOR, ['sluice', 'redis-always']);

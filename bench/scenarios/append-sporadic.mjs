@@ -1,23 +1,24 @@
 // append-sporadic: one durable 100-byte write every 10 ms, each awaited (an application writing one
 // event per request): p50 µs, p99 beside it. Between writes every process goes idle, so the latency
 // includes waking up: threads, event loops and caches that went cold. Beside it the disk's floor
-// paced the same way (dsync-floor) and Redis with appendfsync always.
-import { DSYNC_FLOOR, dsyncFloor } from '../lib/limits.mjs';
-import { allOf, extraBelowOf, nearFloor, runSystems, withFloorDistance } from '../lib/rows.mjs';
-import { redisAppendAwaited } from '../peers/workloads.mjs';
-import { sluiceAppendAwaited } from '../lib/sluice-workloads.mjs';
+// at the same pace (dsync-floor) and Redis with appendfsync always, all measured in turns.
+import { measureInTurns } from '../lib/awaited.mjs';
+import { DSYNC_FLOOR, openDsyncFloor } from '../lib/limits.mjs';
+import { allOf, extraBelowOf, nearFloor, withFloorDistance } from '../lib/rows.mjs';
+import { openRedisAwaited } from '../peers/workloads.mjs';
+import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
-const UNIT = 'µs';
 const PACE = 'sporadic';
 
-export function runSluice(ctx, onProgress) {
-  return sluiceAppendAwaited(ctx, onProgress, { pace: PACE });
+export async function runSluice(ctx, onProgress) {
+  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => openSluiceAwaited(ctx) }], { pace: PACE });
+  return sluice;
 }
 
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'append-sporadic',
-  description: 'one durable 100-byte write every 10 ms, awaited: p50 (and p99) µs; dsync-floor: an O_DSYNC write at the same pace',
+  description: 'one durable 100-byte write every 10 ms, awaited: p50 (and p99) µs; dsync-floor: an O_DSYNC write at the same pace, in turns with them',
   reference: 'redis-always',
   goal: [
     {
@@ -27,11 +28,16 @@ export default {
     },
   ],
   async run(ctx) {
-    const rows = await runSystems(ctx, [
-      { system: 'sluice', unit: UNIT, better: 'lower', measure: (p) => runSluice(ctx, p) },
-      { system: DSYNC_FLOOR, unit: UNIT, better: 'lower', measure: (p) => dsyncFloor(ctx, p, { pace: PACE }) },
-      { system: 'redis-always', unit: UNIT, better: 'lower', measure: (p) => redisAppendAwaited(ctx, p, { pace: PACE }) },
-    ]);
+    const rows = await measureInTurns(
+      ctx,
+      ctx.part(0, 1, 'sluice, dsync-floor, redis-always'),
+      [
+        { system: 'sluice', open: () => openSluiceAwaited(ctx) },
+        { system: DSYNC_FLOOR, open: () => openDsyncFloor(ctx) },
+        { system: 'redis-always', open: () => openRedisAwaited(ctx) },
+      ],
+      { pace: PACE },
+    );
     return withFloorDistance(rows, DSYNC_FLOOR, ['sluice', 'redis-always']);
   },
 };
