@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
+import { SluiceClient } from '@sluice/client';
 import { mintToken } from '@sluice/server';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,8 +212,14 @@ describe('sluice against one node', () => {
     const scaled = await sluice([...at, '--json', 'stream', 'scale', 'cli/scaled', '--segments', '3']);
     expect(scaled.code).toBe(0);
     expect(JSON.parse(scaled.stdout)).toMatchObject({ stream: 'cli/scaled', segments: 3, epoch: 1 });
+    // Nothing written since the scale: every event is in the sealed predecessors, the successors are empty.
+    expect((await sluice([...at, 'cat', 'cli/scaled'])).stdout).toBe('a\nb\n');
     await sluice([...at, 'write', 'cli/scaled', '--key', 'k'], 'c\nd\n');
     expect((await sluice([...at, 'stream', 'info', 'cli/scaled'])).stdout).toContain('3 segments, epoch 1');
+    const client = new SluiceClient({ endpoints: [server.address] });
+    await client.setScalingPolicy('cli/scaled', { minSegments: 1, maxSegments: 4, targetEventsPerSecond: 5000 });
+    await client.close();
+    expect((await sluice([...at, 'stream', 'info', 'cli/scaled'])).stdout).toContain('auto-scaling 1-4 segments at 5000 events/s each');
     expect((await sluice([...at, 'cat', 'cli/scaled'])).stdout).toBe('a\nb\nc\nd\n');
   });
 

@@ -1,4 +1,5 @@
-import type { ReadEvent } from '../../reader/event-reader.js';
+import { EventReader, type ReadEvent } from '../../reader/event-reader.js';
+import type { ReaderPosition } from '../../reader/reader-position.js';
 import { choiceFlag } from '../arguments.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { formatPayload } from '../payload.js';
@@ -26,28 +27,38 @@ export const catCommand: CommandSpec = {
     const from = choiceFlag(flags, 'from', ['head', 'tail'] as const, 'head');
     const follow = flags.follow === true;
     const group = typeof flags.group === 'string' ? flags.group : undefined;
-    const end = follow ? null : await endOf(context, stream, from);
-    if (end !== null && end.segments.every((segment) => segment.length <= segment.start)) return;
+    const end = follow ? null : await endOf(context, stream);
     const reader = group === undefined ? client().createReader(stream, { from }) : client().createReader(stream, { from, group });
     void stopped.then(() => reader.close());
     // A group member sees only its share of the segments: without --follow it stops when its share
     // has been quiet for a while, since the other members' progress is not its to wait for.
     const idle = group !== undefined && !follow ? new IdleStop(() => void reader.close()) : null;
     idle?.touch();
+    // The end may come without an event: the last ones were in sealed predecessors and the active
+    // segments are empty (a scale with no write since), or the stream is empty. So the reader's
+    // position is looked at on a timer too, not only at each event.
+    const endCheck =
+      end !== null && reader instanceof EventReader
+        ? setInterval(() => {
+            if (reachedEnd(reader.position, end)) reader.close();
+          }, END_CHECK_MS)
+        : null;
     try {
       for await (const event of reader) {
         idle?.touch();
         print(context, event);
-        if (end !== null && reachedEnd(event, end)) break;
+        if (end !== null && reachedEnd(event.position, end)) break;
       }
     } finally {
       idle?.cancel();
+      if (endCheck !== null) clearInterval(endCheck);
       await reader.close();
     }
   },
 };
 
 const GROUP_IDLE_MS = 2_000;
+const END_CHECK_MS = 50;
 
 class IdleStop {
   #timer: NodeJS.Timeout | null = null;
@@ -64,28 +75,31 @@ class IdleStop {
 }
 
 /**
- * Per active segment (by segment number): where reading starts and the length it had when cat
- * started. A reader reads a successor only after its sealed predecessors, so reaching these lengths
- * means everything before them was printed too.
+ * Per active segment (by segment number): the length it had when cat started. A reader opens a
+ * successor only after its sealed predecessors were read to the end, so having opened every one of
+ * these and read it to this length means everything before was printed.
  */
 interface StreamEnd {
-  segments: Array<{ number: number; start: number; length: number }>;
+  segments: Array<{ number: number; length: number }>;
 }
 
-async function endOf(context: CommandContext, stream: string, from: 'head' | 'tail'): Promise<StreamEnd> {
+async function endOf(context: CommandContext, stream: string): Promise<StreamEnd> {
   const info = await context.client().getStreamInfo(stream);
   return {
     segments: info.segmentInfos.map((segment) => ({
       number: Number(segment.segment.slice(segment.segment.lastIndexOf('/') + 1)),
-      start: from === 'tail' ? segment.length : segment.startOffset,
       length: segment.length,
     })),
   };
 }
 
-function reachedEnd(event: ReadEvent, end: StreamEnd): boolean {
-  const offsets: Readonly<Record<number, number>> = event.position.offsets;
-  return end.segments.every(({ number, start, length }) => length <= start || (offsets[number] ?? 0) >= length);
+/** A position lists a segment once its reader opened it (-1 once read to the end). */
+function reachedEnd(position: ReaderPosition, end: StreamEnd): boolean {
+  const offsets: Readonly<Record<number, number>> = position.offsets;
+  return end.segments.every(({ number, length }) => {
+    const offset = offsets[number];
+    return offset !== undefined && (offset === -1 || offset >= length);
+  });
 }
 
 function print({ output, format }: CommandContext, event: ReadEvent): void {

@@ -41,7 +41,9 @@ export const streamCommands: CommandSpec[] = [
         output.record({ ...info });
         return;
       }
-      output.note(`stream ${info.stream}: ${info.segments} segments, epoch ${info.epoch}${info.sealed ? ', sealed' : ''}`);
+      const { policy } = info;
+      const autoScaling = policy === null ? '' : `, auto-scaling ${policy.minSegments}-${policy.maxSegments} segments at ${policy.targetEventsPerSecond} events/s each`;
+      output.note(`stream ${info.stream}: ${info.segments} segments, epoch ${info.epoch}${info.sealed ? ', sealed' : ''}${autoScaling}`);
       output.table(
         info.segmentInfos.map((segment) => ({
           segment: segment.segment,
