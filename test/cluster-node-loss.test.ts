@@ -5,43 +5,32 @@
  * acknowledged event is stored exactly once and each key keeps its order. No client restart.
  */
 import { SluiceClient, type EventWriter } from '@sluice/client';
-import { ownerOfSegment, segmentIndexForKey, segmentNameOf, type ClusterMap } from '@sluice/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerOfSegment, segmentIndexForKey, segmentNameOf } from '@sluice/protocol';
+import { describe, expect, it } from 'vitest';
 
 import { scrape } from './helpers/prometheus.js';
-import { startCluster, type ClusterProcesses } from './helpers/server-process.js';
+import { clusterForFile } from './helpers/server-process.js';
 
-const CONTAINERS = 64;
 const SEGMENTS = 12;
 const KEYS_PER_NODE = 4;
 /** Writes in flight per key. */
 const WINDOW = 16;
 
-let cluster: ClusterProcesses;
-let map: ClusterMap;
-
-beforeAll(async () => {
-  cluster = await startCluster(3, { fsync: 'always', args: ['--containers', String(CONTAINERS), '--metrics-port', '0'] });
-  map = { members: cluster.members, containerCount: CONTAINERS };
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+const file = clusterForFile(3, 64, { fsync: 'always', args: ['--metrics-port', '0'] });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ownerOfKey(stream: string, key: string): string {
-  return ownerOfSegment(map, segmentNameOf(stream, segmentIndexForKey(key, SEGMENTS)));
+  return ownerOfSegment(file.map, segmentNameOf(stream, segmentIndexForKey(key, SEGMENTS)));
 }
 
 /** A stream name whose segments fall on every member, and KEYS_PER_NODE routing keys per member. */
 function streamAndKeys(): { stream: string; keysByNode: Map<string, string[]> } {
   for (let n = 0; ; n++) {
     const stream = `loss/orders-${n}`;
-    const owners = new Set(Array.from({ length: SEGMENTS }, (_, index) => ownerOfSegment(map, segmentNameOf(stream, index))));
-    if (owners.size < map.members.length) continue;
-    const keysByNode = new Map(map.members.map((member) => [member, [] as string[]]));
+    const owners = new Set(Array.from({ length: SEGMENTS }, (_, index) => ownerOfSegment(file.map, segmentNameOf(stream, index))));
+    if (owners.size < file.map.members.length) continue;
+    const keysByNode = new Map(file.map.members.map((member) => [member, [] as string[]]));
     for (let k = 0; [...keysByNode.values()].some((keys) => keys.length < KEYS_PER_NODE); k++) {
       const key = `key-${k}`;
       const keys = keysByNode.get(ownerOfKey(stream, key))!;
@@ -53,6 +42,7 @@ function streamAndKeys(): { stream: string; keysByNode: Map<string, string[]> } 
 
 describe('a node killed and restarted under a write load (fsync always)', () => {
   it('loses and duplicates nothing acknowledged, and the other nodes keep taking writes meanwhile', async () => {
+    const { cluster } = file;
     const [seed, , victim] = cluster.nodes as [(typeof cluster.nodes)[0], unknown, (typeof cluster.nodes)[0]];
     const client = new SluiceClient({ endpoints: [seed.address], retryWindowMs: 30_000, connectTimeoutMs: 1_000 });
     const { stream, keysByNode } = streamAndKeys();

@@ -7,6 +7,7 @@
  *   const client = await RawClient.connect(server.address);
  *   await server.kill();  await server.restart();        // kill -9, then same port and data dir
  *   const cluster = await startCluster(3);               // --cluster/--node on ports picked up front
+ *   const suite = clusterForFile(3, 32);                 // one cluster for a test file: suite.cluster, suite.map
  *
  * Build first: npm run build --workspace @sluice/protocol && npm run build --workspace @sluice/server
  */
@@ -18,7 +19,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll } from 'vitest';
+import type { ClusterMap } from '@sluice/protocol';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_CLI = path.join(REPO_ROOT, 'packages/server/dist/cli.js');
@@ -304,6 +306,28 @@ export async function startCluster(n: number, options: Omit<StartServerOptions, 
       await Promise.all(nodes.map((node) => node.stop()));
     },
   };
+}
+
+/** A test file's cluster and its cluster map (set once the file's beforeAll ran). */
+export interface FileCluster {
+  cluster: ClusterProcesses;
+  map: ClusterMap;
+}
+
+/**
+ * One cluster for a test file: n nodes serving `containers` containers, started before the file's
+ * tests and stopped after them. Read its fields inside tests, not at the top of the file.
+ */
+export function clusterForFile(n: number, containers: number, options: Omit<StartServerOptions, 'port' | 'dataDir'> = {}): FileCluster {
+  const file = {} as FileCluster;
+  beforeAll(async () => {
+    file.cluster = await startCluster(n, { ...options, args: ['--containers', String(containers), ...(options.args ?? [])] });
+    file.map = { members: file.cluster.members, containerCount: containers };
+  });
+  afterAll(async () => {
+    await file.cluster?.stop();
+  });
+  return file;
 }
 
 /** Ports free right now, all distinct: bind them all at once, note them, close. */
