@@ -2,31 +2,21 @@
  * Scaling under load on a real 3-node cluster: several writers keep writing keyed events while the
  * stream goes 2 -> 5 -> 3 segments, and again while a node is killed and restarted. Every
  * acknowledged event is read back exactly once, each key in write order, by a reader that was
- * reading all along, by one from the head afterwards, and by one resumed from a saved position.
+ * reading all along, by a reader group of two members reading along, by one from the head
+ * afterwards, and by one resumed from a saved position.
  */
-import { SluiceClient, type EventReader, type EventWriter, type ReaderPosition } from '@sluice/client';
-import { metadataSegmentOf, ownerOfSegment, type ClusterMap } from '@sluice/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SluiceClient, type EventWriter, type ReadEvent, type ReaderPosition } from '@sluice/client';
+import { metadataSegmentOf, ownerOfSegment } from '@sluice/protocol';
+import { describe, expect, it } from 'vitest';
 
-import { startCluster, type ClusterProcesses } from './helpers/server-process.js';
+import { clusterForFile } from './helpers/server-process.js';
 
-const CONTAINERS = 32;
 const WRITERS = 4;
 const KEYS_PER_WRITER = 6;
 /** Writes in flight per key. */
 const WINDOW = 8;
 
-let cluster: ClusterProcesses;
-let map: ClusterMap;
-
-beforeAll(async () => {
-  cluster = await startCluster(3, { args: ['--containers', String(CONTAINERS)] });
-  map = { members: cluster.members, containerCount: CONTAINERS };
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+const file = clusterForFile(3, 32);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -69,31 +59,43 @@ function keyedLoad(clients: SluiceClient[], stream: string): { stop: () => Promi
   };
 }
 
-/** Reads until `total` events came (bounded in time); checks each key's sequence as it goes. */
-async function readAll(reader: EventReader, total: () => number, seen = new Map<string, number>(), limitMs = 60_000): Promise<{
+/** A plain reader, or one member of a reader group. */
+type Reader = AsyncIterable<ReadEvent> & { close(): unknown };
+
+/**
+ * Reads with readers (one plain reader, or a group's members, sharing what was seen) until `total`
+ * events came, bounded in time; checks each key's sequence as it goes, over all readers.
+ */
+async function readAll(readers: Reader[], total: () => number, seen = new Map<string, number>(), limitMs = 60_000): Promise<{
   seen: Map<string, number>;
   /** Every 500th event's position, with what had been read up to it. */
   positions: Array<{ position: ReaderPosition; seen: Map<string, number> }>;
 }> {
   const positions: Array<{ position: ReaderPosition; seen: Map<string, number> }> = [];
   let count = [...seen.values()].reduce((a, b) => a + b, 0);
-  const timer = setTimeout(() => reader.close(), limitMs);
-  // The target may be set while the reader waits at the tail with everything read.
+  const closeAll = (): Promise<unknown> => Promise.all(readers.map((reader) => reader.close()));
+  const timer = setTimeout(() => void closeAll(), limitMs);
+  // The target may be set while the readers wait at the tail with everything read.
   const check = setInterval(() => {
-    if (count >= total()) reader.close();
+    if (count >= total()) void closeAll();
   }, 100);
   try {
-    for await (const event of reader) {
-      const [key, seq] = event.data.toString().split(':') as [string, string];
-      const next = seen.get(key) ?? 0;
-      if (Number(seq) !== next) throw new Error(`${key}: read ${seq} after ${next - 1} (in ${event.segment})`);
-      seen.set(key, next + 1);
-      if (++count % 500 === 0) positions.push({ position: event.position, seen: new Map(seen) });
-      if (count >= total()) break;
-    }
+    await Promise.all(
+      readers.map(async (reader) => {
+        for await (const event of reader) {
+          const [key, seq] = event.data.toString().split(':') as [string, string];
+          const next = seen.get(key) ?? 0;
+          if (Number(seq) !== next) throw new Error(`${key}: read ${seq} after ${next - 1} (in ${event.segment})`);
+          seen.set(key, next + 1);
+          if (++count % 500 === 0) positions.push({ position: event.position, seen: new Map(seen) });
+          if (count >= total()) break;
+        }
+      }),
+    );
   } finally {
     clearTimeout(timer);
     clearInterval(check);
+    await closeAll();
   }
   return { seen, positions };
 }
@@ -103,15 +105,20 @@ function expectExactly(seen: Map<string, number>, acked: Map<string, number>): v
 }
 
 describe('scaling a stream under a keyed write load', () => {
-  it('2 -> 5 -> 3 segments: every acknowledged event read once, each key in order, live, from the head and resumed', async () => {
-    const clients = [0, 1].map((i) => new SluiceClient({ endpoints: [cluster.nodes[i]!.address] }));
+  it('2 -> 5 -> 3 segments: every acknowledged event read once, each key in order, live, by a reader group, from the head and resumed', async () => {
+    const clients = [0, 1].map((i) => new SluiceClient({ endpoints: [file.cluster.nodes[i]!.address] }));
     const [admin] = clients as [SluiceClient];
     const stream = 'scale/load';
     try {
       await admin.createStream(stream, { segments: 2 });
-      const live = admin.createReader(stream, { from: 'head', tailWaitMs: 300 });
       let liveTarget = Infinity;
-      const liveRead = readAll(live, () => liveTarget);
+      const liveRead = readAll([admin.createReader(stream, { from: 'head', tailWaitMs: 300 })], () => liveTarget);
+      // A reader group of two members (on both clients) reads along too: successors are assigned
+      // only once their predecessors were read to the end, so each key stays in order across members.
+      const group = clients.map((client, index) =>
+        client.createReader(stream, { group: 'scaling', readerId: `member-${index}`, tailWaitMs: 300, commitIntervalMs: 200 }),
+      );
+      const groupRead = readAll(group, () => liveTarget);
 
       const load = keyedLoad(clients, stream);
       await sleep(700);
@@ -134,14 +141,15 @@ describe('scaling a stream under a keyed write load', () => {
       expect(lengths.every((segment) => segment.length > 0)).toBe(true);
 
       expectExactly((await liveRead).seen, acked);
+      expectExactly((await groupRead).seen, acked);
 
-      const fromHead = await readAll(admin.createReader(stream, { from: 'head', tailWaitMs: 300 }), () => total);
+      const fromHead = await readAll([admin.createReader(stream, { from: 'head', tailWaitMs: 300 })], () => total);
       expectExactly(fromHead.seen, acked);
 
       // A position saved mid-way (JSON round trip) resumes right after its event, across epochs.
       const saved = fromHead.positions[Math.floor(fromHead.positions.length / 2)]!;
       const position = JSON.parse(JSON.stringify(saved.position)) as ReaderPosition;
-      const resumed = await readAll(admin.createReader(stream, { from: position, tailWaitMs: 300 }), () => total, new Map(saved.seen));
+      const resumed = await readAll([admin.createReader(stream, { from: position, tailWaitMs: 300 })], () => total, new Map(saved.seen));
       expectExactly(resumed.seen, acked);
     } finally {
       await Promise.all(clients.map((client) => client.close()));
@@ -150,6 +158,7 @@ describe('scaling a stream under a keyed write load', () => {
 
   it('scales while the node owning the stream metadata is killed and restarted; nothing acknowledged is lost or doubled', async () => {
     const stream = 'scale/restart';
+    const { cluster, map } = file;
     const metaOwner = ownerOfSegment(map, metadataSegmentOf(stream));
     const victim = cluster.nodes.find((node) => node.address === metaOwner)!;
     const seed = cluster.nodes.find((node) => node !== victim)!;
@@ -168,7 +177,7 @@ describe('scaling a stream under a keyed write load', () => {
       expect(failures).toEqual([]);
       expect((await client.getStreamInfo(stream)).segments).toBe(4);
       const total = [...acked.values()].reduce((a, b) => a + b, 0);
-      const { seen } = await readAll(client.createReader(stream, { from: 'head', tailWaitMs: 300 }), () => total);
+      const { seen } = await readAll([client.createReader(stream, { from: 'head', tailWaitMs: 300 })], () => total);
       expectExactly(seen, acked);
     } finally {
       await client.close();
