@@ -44,6 +44,8 @@ export class FakeNode {
    * answered: the node fails before storing them, and they fail only with their connection.
    */
   storing = true;
+  /** While false, AppendBlocks are stored but never answered: the acks are lost with the connection. */
+  answering = true;
   readonly lost: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
   segmentCount = 1;
   /** The stream's layout once a test scaled it (else epoch 0 of segmentCount segments). */
@@ -211,6 +213,7 @@ export class FakeFlow implements Flow {
         }
       }
       const outcome = this.node.serve(this, command);
+      if (entry.isAppend && !this.node.answering) return;
       // A read at the tail answers after a while, as a node's bounded wait for data would.
       const atTail = !(outcome instanceof Error) && outcome.type === 'SegmentRead' && outcome.data.length === 0;
       this.node.deliver(() => {

@@ -125,6 +125,39 @@ describe('EventWriter exactly once', () => {
     expect(writer.stats().blocksResent).toBe(lostNumbers.length);
   });
 
+  it('after acks were lost with the connection, settles what the node stored from its setup and resends only the rest', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
+    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
+    const until = async (done: () => boolean): Promise<void> => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 1));
+    };
+    await writer.write('k', event(0));
+    // Stored but never acknowledged, then neither stored nor acknowledged.
+    node.answering = false;
+    const stored = Array.from({ length: 40 }, (_, index) => writer.write('k', event(1 + index)));
+    await until(() => node.events(SEGMENT).length === 41);
+    node.storing = false;
+    const lost = Array.from({ length: 40 }, (_, index) => writer.write('k', event(41 + index)));
+    await until(() => node.lost.length >= 2);
+    let lostResolved = 0;
+    for (const write of lost) void write.then(() => (lostResolved += 1));
+
+    // Back, but still storing nothing: what was stored resolves from the setup; the rest may not.
+    const lostBefore = node.lost.length;
+    node.answering = true;
+    node.dropConnections();
+    await Promise.all(stored);
+    await until(() => node.lost.length > lostBefore);
+    expect(node.lost.slice(lostBefore).every((append) => append.lastEventNumber > 40)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(lostResolved).toBe(0);
+
+    node.storing = true;
+    node.dropConnections();
+    await Promise.all(lost);
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 81 }, (_, index) => event(index).toString()));
+  });
+
   it('keeps pending writes while the node is down and completes them when it is back', async () => {
     const { node, writer } = setup({}, { retryWindowMs: 10_000 });
     await writer.write('k', 'before');
