@@ -1,5 +1,5 @@
 import { errnoOf, isNameResolutionFailure } from './connection/errno.js';
-import type { ErrorReply } from '@sluice/protocol';
+import { isRetriableCode, type ErrorReply } from '@sluice/protocol';
 
 /**
  * Every error the client raises is a SluiceError with a stable `code` and a `retriable` flag:
@@ -159,11 +159,17 @@ export class NotEnoughReplicasError extends SluiceError {
   }
 }
 
-/** An ErrorMessage reply: the server could not do what was asked, for the reason it gives. */
+/**
+ * An ErrorMessage reply: the server could not do what was asked, for the reason it gives. It is
+ * retriable when the protocol's error-code table says its code is (trouble that passes: a restart, a
+ * shutdown, a flow that lost its append setup, a primary that moved).
+ */
 export class ServerError extends SluiceError {
   readonly code = 'SERVER_ERROR';
+  override readonly retriable: boolean;
   constructor(readonly serverCode: string, message: string) {
     super(`server error ${serverCode}: ${message}`);
+    this.retriable = isRetriableCode(serverCode);
   }
 }
 

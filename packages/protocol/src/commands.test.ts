@@ -1,17 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { isCommandOf } from './body-codec.js';
 import {
+  ANY_REQUEST_ERRORS,
   COMMAND_ENTRIES,
   COMMANDS,
   ERROR_REPLIES,
+  REPLICATION_REQUESTS,
+  SEGMENT_REQUESTS,
   entryByCode,
   entryByName,
   isErrorReply,
+  isReplyTo,
+  rightFor,
   type Command,
   type CommandEntry,
+  type CommandName,
   type FieldKind,
   type FieldKinds,
 } from './commands.js';
+import { ERROR_CODES, errorCodeOfReply, isRetriableCode } from './error-codes.js';
 import { ENVELOPE_FIXED_SIZE } from './envelope.js';
 import { encodeEvents, envelopesOf, validateEventBlock } from './event-block.js';
 import { decodeFrame, encodeFrame } from './frame.js';
@@ -162,5 +169,86 @@ describe('encodeFrame -> decodeFrame round trip, generated from the table', () =
   it('sends an omitted nullable field as null', () => {
     const decoded = decodeFrame(encodeFrame(1, 1, { type: 'CreateSegment', segment: 's' } as Command)).command;
     expect(decoded).toEqual({ type: 'CreateSegment', segment: 's', token: null });
+  });
+});
+
+describe('what requests mean', () => {
+  const code = (name: CommandName): number => entryByName(name).code;
+  const requests = COMMAND_ENTRIES.filter((entry) => entry.request !== null);
+
+  it('gives every request its replies, and every command that carries a token a right', () => {
+    for (const entry of requests) {
+      expect(entry.request!.replyCodes.size).toBeGreaterThan(ANY_REQUEST_ERRORS.length);
+      for (const replyCode of entry.request!.replyCodes) expect(entryByCode(replyCode)).toBeDefined();
+      expect(entry.request!.right !== null, entry.name).toBe(entry.fieldNames.includes('token'));
+    }
+    expect(requests.map((entry) => entry.name).sort()).toEqual(
+      ['Hello', 'KeepAlive', 'GetClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
+    );
+    expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog']);
+  });
+
+  it('names the right each command needs; connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {
+    const rights = Object.fromEntries(requests.flatMap((entry) => (entry.request!.right ? [[entry.name, entry.request!.right]] : [])));
+    expect(rights).toEqual({
+      ReadSegment: 'read',
+      ListStreams: 'read',
+      GetSegmentInfo: 'read',
+      GetAttribute: 'read',
+      SetupAppend: 'write',
+      ConditionalAppend: 'write',
+      UpdateAttribute: 'write',
+      TruncateSegment: 'write',
+      CreateSegment: 'admin',
+      SealSegment: 'admin',
+      DeleteSegment: 'admin',
+    });
+    expect(rightFor('AppendBlock')).toBeNull();
+    expect(rightFor('Hello')).toBeNull();
+    expect(rightFor('SegmentRead')).toBeNull();
+  });
+
+  it('accepts a request’s own replies and the error replies it can get, and nothing else', () => {
+    expect(isReplyTo('CreateSegment', code('SegmentCreated'))).toBe(true);
+    expect(isReplyTo('CreateSegment', code('SegmentAlreadyExists'))).toBe(true);
+    expect(isReplyTo('CreateSegment', code('WrongHost'))).toBe(true);
+    expect(isReplyTo('CreateSegment', code('NotEnoughReplicas'))).toBe(true);
+    expect(isReplyTo('CreateSegment', code('ErrorMessage'))).toBe(true);
+    expect(isReplyTo('CreateSegment', code('ClusterMap'))).toBe(false);
+    expect(isReplyTo('CreateSegment', code('SegmentInfo'))).toBe(false);
+    expect(isReplyTo('ReadSegment', code('SegmentIsTruncated'))).toBe(true);
+    expect(isReplyTo('ReleaseAppend', code('AppendReleased'))).toBe(true);
+    expect(isReplyTo('ListStreams', code('StreamList'))).toBe(true);
+    expect(isReplyTo('ListStreams', code('WrongHost'))).toBe(false);
+    expect(isReplyTo('FetchLog', code('LogFetched'))).toBe(true);
+    expect(isReplyTo('FetchLog', code('Replicated'))).toBe(false);
+    expect(isReplyTo('GetClusterMap', code('ClusterMap'))).toBe(true);
+    expect(isReplyTo('GetClusterMap', code('WrongHost'))).toBe(false);
+    expect(isReplyTo('SegmentCreated', code('SegmentCreated'))).toBe(false);
+  });
+
+  it('has a code with a retriable flag for every error reply, and only the passing ones retriable', () => {
+    for (const name of ERROR_REPLIES) {
+      if (name !== 'ErrorMessage') expect(errorCodeOfReply({ type: name } as Command), name).not.toBeNull();
+    }
+    expect(errorCodeOfReply({ type: 'SegmentIsSealed', segment: 's', length: 1 })).toBe('SEGMENT_IS_SEALED');
+    expect(errorCodeOfReply({ type: 'ErrorMessage', code: 'SHUTTING_DOWN', message: '' })).toBe('SHUTTING_DOWN');
+    expect(errorCodeOfReply({ type: 'SegmentCreated', segment: 's' })).toBeNull();
+    const retriable = Object.entries(ERROR_CODES)
+      .filter(([, spec]) => spec.retriable)
+      .map(([name]) => name);
+    expect(retriable.sort()).toEqual([
+      'APPEND_SETUP_EXPIRED',
+      'FENCED',
+      'INTERNAL_ERROR',
+      'NOT_ENOUGH_REPLICAS',
+      'NOT_PRIMARY',
+      'NO_APPEND_SETUP',
+      'SHUTTING_DOWN',
+      'STORE_CLOSED',
+      'WRONG_HOST',
+    ]);
+    expect(isRetriableCode('NOT_A_CODE')).toBe(false);
+    expect(isRetriableCode('DISK_FULL')).toBe(false);
   });
 });

@@ -1,4 +1,13 @@
-import { CONNECTION_FLOW_ID, decodeFrameCommand, isErrorReply, ProtocolError, type Command, type RawFrame } from '@sluice/protocol';
+import {
+  CONNECTION_FLOW_ID,
+  decodeFrameCommand,
+  entryByCode,
+  isErrorReply,
+  isReplyTo,
+  ProtocolError,
+  type Command,
+  type RawFrame,
+} from '@sluice/protocol';
 import { errorFromReply, ProtocolViolationError, TimeoutError } from '../errors.js';
 import type { ReplyHandler } from './flow.js';
 
@@ -17,7 +26,7 @@ class PendingRequest {
   constructor(
     readonly table: PendingRequests,
     readonly sequence: number,
-    /** The command type, for the timeout message. */
+    /** The request's command type: which replies it can get, and the timeout message. */
     readonly type: string,
     /** Frame bytes counted as outstanding on the connection until the request settles. */
     readonly bytes: number,
@@ -68,12 +77,19 @@ export class PendingRequests {
 
   /**
    * Settles the request a reply frame answers. Returns false when no request has that sequence (the
-   * caller counts it and drops it). Throws ProtocolError when the body does not decode: the peer broke
+   * caller counts it and drops it). Throws ProtocolError when the body does not decode, or when the
+   * reply is of a type the request cannot get (the command table says which it can): the peer broke
    * the protocol and the caller closes the connection.
    */
   settle(frame: RawFrame): boolean {
     const entry = this.take(frame.sequence);
     if (entry === null) return false;
+    if (!isReplyTo(entry.type, frame.type)) {
+      const name = entryByCode(frame.type)?.name ?? `type ${frame.type}`;
+      const message = `${name} is not a reply to ${entry.type}`;
+      fail(entry, new ProtocolViolationError(message));
+      throw new ProtocolError('UNEXPECTED_COMMAND', message);
+    }
     let reply: Command;
     try {
       reply = decodeFrameCommand(frame);

@@ -1,7 +1,7 @@
 /**
  * Signed auth tokens. A node started with an auth secret requires, on every segment or stream
  * operation, a token that covers the segment's stream and holds the right the command needs
- * (RIGHT_FOR_COMMAND); a disabled authorizer (no secret) allows everything.
+ * (its entry in @sluice/protocol's command table); a disabled authorizer (no secret) allows everything.
  *
  * Token format, version 1:
  *
@@ -22,7 +22,7 @@
  * holding one has its rights until it expires, so keep TTLs short and send tokens over TLS.
  * Failure messages say what was wrong but never contain the secret or the token.
  */
-export { parseRights, RIGHT_FOR_COMMAND, type Right } from './rights.js';
+export { parseRights, type Right } from './rights.js';
 export { parseDuration } from './duration.js';
 export { streamOfSegment } from './scope.js';
 export { mintToken, type MintOptions, type TokenClaims } from './token.js';

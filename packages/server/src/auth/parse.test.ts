@@ -1,7 +1,6 @@
-import { COMMANDS } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 
-import { parseDuration, parseRights, RIGHT_FOR_COMMAND, streamOfSegment } from './index.js';
+import { parseDuration, parseRights, streamOfSegment } from './index.js';
 
 describe('parseRights', () => {
   it.each([
@@ -68,35 +67,5 @@ describe('streamOfSegment', () => {
     expect(streamOfSegment('shop/orders/3')).toBe('shop/orders');
     expect(streamOfSegment('shop/orders/#meta')).toBe('shop/orders');
     expect(streamOfSegment('shop/orders/12')).toBe('shop/orders');
-  });
-});
-
-describe('RIGHT_FOR_COMMAND', () => {
-  it('maps the commands as documented', () => {
-    expect(RIGHT_FOR_COMMAND).toEqual({
-      ReadSegment: 'read',
-      ListStreams: 'read',
-      GetSegmentInfo: 'read',
-      GetAttribute: 'read',
-      SetupAppend: 'write',
-      ConditionalAppend: 'write',
-      UpdateAttribute: 'write',
-      TruncateSegment: 'write',
-      CreateSegment: 'admin',
-      SealSegment: 'admin',
-      DeleteSegment: 'admin',
-    });
-    expect(RIGHT_FOR_COMMAND.Hello).toBeUndefined();
-    expect(RIGHT_FOR_COMMAND.KeepAlive).toBeUndefined();
-    expect(RIGHT_FOR_COMMAND.GetClusterMap).toBeUndefined();
-    expect(Object.isFrozen(RIGHT_FOR_COMMAND)).toBe(true);
-  });
-
-  it('gives a right to exactly the commands that carry a token', () => {
-    const withToken = Object.entries(COMMANDS)
-      .filter(([, spec]) => 'token' in spec.fields)
-      .map(([name]) => name)
-      .sort();
-    expect(Object.keys(RIGHT_FOR_COMMAND).sort()).toEqual(withToken);
   });
 });

@@ -1,6 +1,6 @@
-import type { CommandName } from '@sluice/protocol';
+import type { Right } from '@sluice/protocol';
 
-export type Right = 'read' | 'write' | 'admin';
+export type { Right };
 
 /** Rights are independent of each other: admin does not imply write, nor write read. */
 export const ALL_RIGHTS: readonly Right[] = Object.freeze(['read', 'write', 'admin'] as const);
@@ -47,25 +47,6 @@ export function parseRights(text: string): Right[] {
   });
   return canonicalRights(rights);
 }
-
-/**
- * Which right each request command needs. Connection commands (Hello, KeepAlive, GetClusterMap)
- * need none and are absent, as are replies. AppendBlock carries no token and is absent too: it is
- * accepted only on a flow whose SetupAppend (which needs write) passed the check for that segment.
- */
-export const RIGHT_FOR_COMMAND: Readonly<Partial<Record<string, Right>>> = Object.freeze({
-  ReadSegment: 'read',
-  ListStreams: 'read',
-  GetSegmentInfo: 'read',
-  GetAttribute: 'read',
-  SetupAppend: 'write',
-  ConditionalAppend: 'write',
-  UpdateAttribute: 'write',
-  TruncateSegment: 'write',
-  CreateSegment: 'admin',
-  SealSegment: 'admin',
-  DeleteSegment: 'admin',
-} satisfies Partial<Record<CommandName, Right>>);
 
 /** User text in an error message: quoted, and cut short so a huge argument cannot flood a log. */
 export function quoteInput(text: string, max = 64): string {

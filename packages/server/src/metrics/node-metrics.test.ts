@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { ClusterView } from '../cluster/cluster-view.js';
 import type { StoreStats } from '../store/types.js';
 import { NodeMetrics } from './node-metrics.js';
-import { errorCodeOf } from './request-counts.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -75,12 +74,6 @@ describe('NodeMetrics', () => {
     // A second scrape reports totals, not sums of scrapes.
     counts.request('AppendBlock');
     expect(await metrics.registry.metrics()).toContain('\nsluice_requests_total{command="AppendBlock"} 3\n');
-  });
-
-  it('maps error replies to the codes the client errors carry', () => {
-    expect(errorCodeOf({ type: 'SegmentIsSealed', segment: 's', length: 1 })).toBe('SEGMENT_IS_SEALED');
-    expect(errorCodeOf({ type: 'ErrorMessage', code: 'PROTOCOL_ERROR', message: 'x' })).toBe('PROTOCOL_ERROR');
-    expect(errorCodeOf({ type: 'SegmentCreated', segment: 's' })).toBeNull();
   });
 
   it('serves /metrics and /health over HTTP; /health is 503 once stopping; nothing else is served', async () => {

@@ -1,4 +1,4 @@
-import type { Command } from '@sluice/protocol';
+import { errorCodeOfReply, type Command } from '@sluice/protocol';
 
 /**
  * What the request path counts, as plain numbers: one increment per event, no label hashing and no
@@ -28,7 +28,7 @@ export class RequestCounts {
 
   /** Counts reply when it is an error reply. */
   reply(reply: Command): void {
-    const code = errorCodeOf(reply);
+    const code = errorCodeOfReply(reply);
     if (code !== null) this.error(code);
   }
 
@@ -53,23 +53,4 @@ export class RequestCounts {
       counts.bytes += bytes;
     }
   }
-}
-
-const ERROR_CODES: Readonly<Record<string, string>> = {
-  WrongHost: 'WRONG_HOST',
-  NoSuchSegment: 'NO_SUCH_SEGMENT',
-  SegmentAlreadyExists: 'SEGMENT_ALREADY_EXISTS',
-  SegmentIsSealed: 'SEGMENT_IS_SEALED',
-  SegmentIsTruncated: 'SEGMENT_IS_TRUNCATED',
-  InvalidEventNumber: 'INVALID_EVENT_NUMBER',
-  AuthTokenCheckFailed: 'AUTH_TOKEN_CHECK_FAILED',
-  OperationUnsupported: 'OPERATION_UNSUPPORTED',
-  ConditionalCheckFailed: 'CONDITIONAL_CHECK_FAILED',
-  NotEnoughReplicas: 'NOT_ENOUGH_REPLICAS',
-};
-
-/** The code an error reply is counted under (the same codes the client's error classes carry); null for a success. */
-export function errorCodeOf(reply: Command): string | null {
-  if (reply.type === 'ErrorMessage') return reply.code;
-  return ERROR_CODES[reply.type] ?? null;
 }

@@ -2,13 +2,14 @@ import {
   EVENT_HEADER_SIZE,
   ProtocolError,
   SEGMENT_REQUESTS,
+  rightFor,
   validateEventBlock,
   type Command,
   type CommandOf,
   type SegmentRequestName,
 } from '@sluice/protocol';
 
-import { RIGHT_FOR_COMMAND, type Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../auth/index.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import type { RequestCounts } from '../metrics/request-counts.js';
 import type { Container, ReadResult, SegmentStore } from '../store/types.js';
@@ -71,8 +72,8 @@ export function serveSegmentRequest(
   if (containerId === null) return { type: 'WrongHost', segment, owner: services.cluster.ownerOf(segment) };
   let tokenExpiresAt = Infinity;
   if ('token' in request && services.authorizer.enabled) {
-    const right = RIGHT_FOR_COMMAND[request.type];
-    if (right !== undefined) {
+    const right = rightFor(request.type);
+    if (right !== null) {
       const result = services.authorizer.check(request.token, segment, right);
       if (!result.ok) return { type: 'AuthTokenCheckFailed', segment, message: result.message };
       tokenExpiresAt = result.expiresAt;
