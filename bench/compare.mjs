@@ -7,9 +7,14 @@
 // Each side runs its own tree's scenario with its own client and sluice-server (each scenario
 // module loads the packages of the tree it lives in). Prints each round, then the median and the
 // best of each side and their ratios (the median is the claim; the best shows the spread).
+// Latency scenarios whose modules (on both sides) export `sluiceSession` are measured in turns
+// instead: both sides' servers stay up and short slices alternate between them (measureInTurns), so
+// the disk's swings, which move an O_DSYNC write by several times within seconds, hit both alike;
+// each round prints p50/p99 of both and their ratios.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { measureInTurns } from './lib/awaited.mjs';
 import { createContext } from './lib/context.mjs';
 import { Progress } from './lib/progress.mjs';
 import { REPO_ROOT } from './lib/paths.mjs';
@@ -38,6 +43,10 @@ const progress = new Progress({ total: positionals.length });
 
 for (const id of positionals) {
   const modules = await Promise.all(sides.map((side) => import(pathToFileURL(resolve(side.root, 'bench/scenarios', `${id}.mjs`)).href)));
+  if (modules.every((module) => module.sluiceSession)) {
+    await compareInTurns(id, modules);
+    continue;
+  }
   const values = new Map(sides.map((side) => [side.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const [i, side] of sides.entries()) {
@@ -57,6 +66,24 @@ for (const id of positionals) {
   }
 }
 process.exit(0);
+
+/** Both sides' Sluice in one measureInTurns per round: p50 and p99 side by side. */
+async function compareInTurns(id, modules) {
+  for (let round = 0; round < rounds; round++) {
+    const { ctx, cleanup } = createContext({ id }, options, progress);
+    try {
+      const systems = sides.map((side, i) => ({ system: side.name, open: () => modules[i].sluiceSession.open(ctx) }));
+      const [base, mine] = await measureInTurns(ctx, () => {}, systems, modules[1].sluiceSession.options);
+      const ratio = (key) => (mine.extra?.[key] / base.extra?.[key]).toFixed(3);
+      console.log(
+        `${id}\tround ${round + 1} (in turns)\tbase p50 ${base.extra?.p50Us} p99 ${base.extra?.p99Us} µs\t` +
+          `this p50 ${mine.extra?.p50Us} p99 ${mine.extra?.p99Us} µs\tthis/base p50 ${ratio('p50Us')} p99 ${ratio('p99Us')}`,
+      );
+    } finally {
+      await cleanup();
+    }
+  }
+}
 
 function median(list) {
   const sorted = [...list].sort((a, b) => a - b);

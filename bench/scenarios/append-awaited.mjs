@@ -10,8 +10,11 @@ import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
+/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
+export const sluiceSession = { options: {}, open: (ctx) => openSluiceAwaited(ctx) };
+
 export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => openSluiceAwaited(ctx) }]);
+  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
   return sluice;
 }
 

@@ -10,8 +10,11 @@ import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const PACE = 'sporadic';
 
+/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
+export const sluiceSession = { options: { pace: PACE }, open: (ctx) => openSluiceAwaited(ctx) };
+
 export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => openSluiceAwaited(ctx) }], { pace: PACE });
+  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
   return sluice;
 }
 

@@ -10,8 +10,11 @@ import { openSluiceTail } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'µs';
 
+/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
+export const sluiceSession = { options: { unit: UNIT }, open: (ctx) => openSluiceTail(ctx) };
+
 export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => openSluiceTail(ctx) }], { unit: UNIT });
+  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
   return sluice;
 }
 
