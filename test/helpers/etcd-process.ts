@@ -1,0 +1,195 @@
+/**
+ * Starts a real single-member etcd (Debian's etcd-server, `etcd` on PATH) for tests of coordinated
+ * clusters: ephemeral loopback ports, a fresh temp data dir, and a registry that kills whatever a
+ * test file leaves running (after the file's tests, and on process exit).
+ *
+ *   const describeEtcd = etcdAvailable() ? describe : describe.skip;  // prints one line when absent
+ *   const etcd = await startEtcd();
+ *   etcd.endpoint        // 'etcd://127.0.0.1:PORT', the value of sluice-server --coordinator
+ *   await etcd.kill();  await etcd.restart();   // kill -9, then the same ports and data dir
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { afterAll } from 'vitest';
+
+import { freePorts } from './server-process.js';
+
+const HOST = '127.0.0.1';
+const OUTPUT_LINES = 200;
+/** The line etcd logs once it accepts client requests (capnslog and zap both say this). */
+const READY = 'ready to serve client requests';
+
+export const ETCD_INSTALL_HINT =
+  'etcd is not installed: tests of coordinated clusters are skipped (install it with `sudo apt-get install etcd-server`; .ci/run does this in CI)';
+
+let availability: boolean | null = null;
+
+/** Whether `etcd` runs here; the first call that finds it missing prints ETCD_INSTALL_HINT once. */
+export function etcdAvailable(): boolean {
+  if (availability === null) {
+    const probe = spawnSync('etcd', ['--version'], { stdio: 'ignore' });
+    availability = probe.status === 0;
+    if (!availability) {
+      if (process.env.CI) throw new Error(`${ETCD_INSTALL_HINT}; CI must run them (.ci/run installs etcd-server)`);
+      console.warn(ETCD_INSTALL_HINT);
+    }
+  }
+  return availability;
+}
+
+const running = new Set<EtcdProcess>();
+const dataDirs = new Set<string>();
+
+export class EtcdProcess {
+  private child: ChildProcess | null = null;
+  private exitPromise: Promise<void> = Promise.resolve();
+  private exited = true;
+  private lines: string[] = [];
+
+  constructor(
+    readonly dataDir: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+  ) {}
+
+  /** host:port of the client listener. */
+  get address(): string {
+    return `${HOST}:${this.clientPort}`;
+  }
+
+  /** The value of sluice-server --coordinator. */
+  get endpoint(): string {
+    return `etcd://${this.address}`;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== null && !this.exited;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  output(): string {
+    return this.lines.join('\n');
+  }
+
+  async start(timeoutMs = 20_000): Promise<this> {
+    if (this.isRunning) throw new Error(`etcd ${this.address} is already running`);
+    const client = `http://${HOST}:${this.clientPort}`;
+    const peer = `http://${HOST}:${this.peerPort}`;
+    const child = spawn(
+      'etcd',
+      [
+        '--name',
+        'sluice-test',
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `sluice-test=${peer}`,
+        // Tests run on a loaded 2-core machine: keep elections and heartbeats calm.
+        '--heartbeat-interval',
+        '100',
+        '--election-timeout',
+        '1000',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    this.exited = false;
+    running.add(this);
+    this.exitPromise = new Promise((resolve) => {
+      child.on('exit', () => {
+        this.exited = true;
+        running.delete(this);
+        resolve();
+      });
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`etcd did not log "${READY}" within ${timeoutMs} ms:\n${this.output()}`));
+      }, timeoutMs);
+      const onLine = (line: string): void => {
+        this.lines.push(line);
+        if (this.lines.length > OUTPUT_LINES) this.lines.shift();
+        if (line.includes(READY)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      void this.exitPromise.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`etcd exited before it was ready:\n${this.output()}`));
+      });
+    });
+    await ready;
+    return this;
+  }
+
+  /** SIGTERM and wait for the exit. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.isRunning) return;
+    this.child!.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  /** Sends a signal (default SIGKILL: a crash) and waits for the exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.isRunning) return;
+    this.child!.kill(signal);
+    await this.exitPromise;
+  }
+
+  /** A new process on the same ports and data dir (after stop() or kill()). */
+  async restart(): Promise<this> {
+    if (this.isRunning) await this.stop();
+    return this.start();
+  }
+
+  killNow(): void {
+    if (this.isRunning) this.child!.kill('SIGKILL');
+  }
+}
+
+/** One etcd member on free loopback ports with a fresh temp data dir (removed after the test file). */
+export async function startEtcd(): Promise<EtcdProcess> {
+  const [clientPort, peerPort] = await freePorts(2);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sluice-etcd-'));
+  dataDirs.add(dataDir);
+  return new EtcdProcess(dataDir, clientPort!, peerPort!).start();
+}
+
+/** Kills every etcd still running, then removes their data dirs. Runs after each test file by itself. */
+export async function cleanupEtcd(): Promise<void> {
+  await Promise.all([...running].map((etcd) => etcd.kill('SIGKILL')));
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  dataDirs.clear();
+}
+
+process.on('exit', () => {
+  for (const etcd of running) etcd.killNow();
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+try {
+  afterAll(cleanupEtcd);
+} catch {
+  // imported outside a vitest file: process exit still cleans up
+}
