@@ -2,7 +2,7 @@
  * A 3-node cluster: every node serves the same map, owns its containers by rendezvous hashing, and
  * answers WrongHost naming the owner for segments it does not own.
  */
-import { clusterFingerprint, ownerOfSegment, type ClusterMap } from '@sluice/protocol';
+import { clusterFingerprint, ownerOfContainer, ownerOfSegment, type ClusterMap } from '@sluice/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RawClient, block, eventStrings, expectReply } from './helpers/raw-client.js';
@@ -36,7 +36,8 @@ describe('a 3-node cluster', () => {
     const fingerprint = clusterFingerprint(map);
     for (const node of cluster.nodes) {
       const reply = expectReply(await clients.get(node.address)!.call({ type: 'GetClusterMap' }, 0), 'ClusterMap');
-      expect(reply).toEqual({ type: 'ClusterMap', members: cluster.members, containerCount: CONTAINERS, fingerprint });
+      const primaries = Array.from({ length: CONTAINERS }, (_, container) => ownerOfContainer(map, container));
+      expect(reply).toEqual({ type: 'ClusterMap', members: cluster.members, containerCount: CONTAINERS, fingerprint, epoch: 0, primaries });
       expect(node.listening?.fingerprint).toBe(fingerprint);
       expect(node.node).toBe(node.address);
     }

@@ -75,6 +75,8 @@ describe('connection commands', () => {
       members: [server.address],
       containerCount: 16,
       fingerprint: clusterFingerprint({ members: [server.address], containerCount: 16 }),
+      epoch: 0,
+      primaries: Array.from({ length: 16 }, () => server.address),
     });
   });
 

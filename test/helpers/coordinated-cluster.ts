@@ -8,8 +8,12 @@
  *   const fourth = await cluster.addNode();
  *   await cluster.nodes[0]!.kill(); await cluster.etcd.restart();
  *   await cluster.stop();          // every node, then etcd
+ *   await waitForMap(cluster.nodes[1]!, (map) => !map.primaries.includes(dead), 20_000, 'failover');
  */
+import type { CommandOf } from '@sluice/protocol';
+
 import { startEtcd, type EtcdProcess } from './etcd-process.js';
+import { RawClient, expectReply } from './raw-client.js';
 import { freePorts, makeTempDir, ServerProcess, type StartServerOptions } from './server-process.js';
 
 const HOST = '127.0.0.1';
@@ -86,4 +90,54 @@ export async function startCoordinatedCluster(n: number, options: CoordinatedClu
       if (ownEtcd) await etcd.stop();
     },
   };
+}
+
+/** The cluster map a node serves right now (a fresh connection, Hello, GetClusterMap). */
+export async function clusterMapOf(node: ServerProcess): Promise<CommandOf<'ClusterMap'>> {
+  const client = await RawClient.connect(node.address);
+  try {
+    await client.hello();
+    return expectReply(await client.call({ type: 'GetClusterMap' }, 0), 'ClusterMap');
+  } finally {
+    client.close();
+  }
+}
+
+/** Polls until check(map served by node) is true; returns that map. Bounded: fails with the last map seen. */
+export async function waitForMap(
+  node: ServerProcess,
+  check: (map: CommandOf<'ClusterMap'>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<CommandOf<'ClusterMap'>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: CommandOf<'ClusterMap'> | null = null;
+  for (;;) {
+    try {
+      last = await clusterMapOf(node);
+      if (check(last)) return last;
+    } catch {
+      // the node may be restarting: ask again
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last map from ${node.address}: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The map names exactly these members and spreads the primaries over them evenly (within one):
+ * placement has settled, and no more primaries move until membership changes.
+ */
+export function evenlySpreadOver(addresses: readonly string[]): (map: CommandOf<'ClusterMap'>) => boolean {
+  return (map) => {
+    if (map.members.length !== addresses.length || !addresses.every((address) => map.members.includes(address))) return false;
+    if (!map.primaries.every((primary) => addresses.includes(primary))) return false;
+    const counts = primaryCounts(map, addresses);
+    return Math.max(...counts) - Math.min(...counts) <= 1;
+  };
+}
+
+/** How many containers each address is primary of, in the order given. */
+export function primaryCounts(map: CommandOf<'ClusterMap'>, addresses: readonly string[]): number[] {
+  return addresses.map((address) => map.primaries.filter((primary) => primary === address).length);
 }

@@ -52,6 +52,15 @@ export class WrongHostError extends SluiceError {
   }
 }
 
+/** The segment's container has no primary right now (a coordinated cluster is failing it over). */
+export class NoPrimaryError extends SluiceError {
+  readonly code = 'NO_PRIMARY';
+  override readonly retriable = true;
+  constructor(readonly segment: string) {
+    super(`segment ${segment} has no primary right now: its container is failing over; retry shortly`);
+  }
+}
+
 export class NoSuchSegmentError extends SluiceError {
   readonly code = 'NO_SUCH_SEGMENT';
   constructor(readonly segment: string) {

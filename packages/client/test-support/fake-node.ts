@@ -76,6 +76,9 @@ export class FakeNode {
       logger: silentLogger,
       router: {
         ownerOf: async () => this.routedOwner,
+        noteFailure: (_segment: string, error: unknown) => {
+          if (error instanceof WrongHostError) this.routedOwner = error.owner;
+        },
         noteWrongHost: (_segment: string, owner: string) => {
           this.routedOwner = owner;
         },

@@ -86,7 +86,8 @@ export class FakeServer {
     } else if (command.type === 'KeepAlive') {
       connection.reply(request, { type: 'KeepAlive' });
     } else if (command.type === 'GetClusterMap') {
-      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: 'fake' });
+      const primaries = Array.from({ length: 4 }, () => this.endpoint);
+      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: 'fake', epoch: 0, primaries });
     }
   }
 }

@@ -64,7 +64,12 @@ export const COMMANDS = {
   Hello: { code: 0x01, fields: { minVersion: 'uint', maxVersion: 'uint', clusterFingerprint: 'string?', node: 'string?' }, replies: ['Hello'], right: null, on: 'connection' },
   KeepAlive: { code: 0x02, fields: {}, replies: ['KeepAlive'], right: null, on: 'connection' },
   GetClusterMap: { code: 0x03, fields: {}, replies: ['ClusterMap'], right: null, on: 'connection' },
-  ClusterMap: { code: 0x04, fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string' } },
+  // epoch: grows whenever a container's primary changes (0 in static clusters); primaries: the primary
+  // of each container by index, '' while it has none. Clients route by primaries, never by guessing.
+  ClusterMap: {
+    code: 0x04,
+    fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string', epoch: 'uint', primaries: 'strings' },
+  },
 
   // Segment administration.
   CreateSegment: { code: 0x10, fields: { segment: 'string', ...tokenField }, replies: ['SegmentCreated', 'SegmentAlreadyExists'], right: 'admin', on: 'segment' },

@@ -20,6 +20,12 @@ export interface ServerConfig {
   cluster: string[] | null;
   /** This node's address in the cluster; null means host:port (the bound port when port is 0). */
   node: string | null;
+  /** etcd endpoints (host:port) of a coordinated cluster; null: static (--cluster) or single node. */
+  coordinator: string[] | null;
+  /** Replicas of every container in a coordinated cluster; null means 3 (only with --coordinator). */
+  replicationFactor: number | null;
+  /** TTL of this node's membership lease in etcd; etcd leases count whole seconds. */
+  leaseTtlMs: number;
   logLevel: LogLevel;
   logPretty: boolean;
   fsync: 'always' | 'none';
@@ -59,6 +65,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   containers: 16,
   cluster: null,
   node: null,
+  coordinator: null,
+  replicationFactor: null,
+  leaseTtlMs: 5_000,
   logLevel: 'info',
   logPretty: false,
   fsync: 'always',
@@ -87,7 +96,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-type Kind = 'string' | 'bool' | 'port' | 'int' | 'size' | 'duration' | 'level' | 'fsync' | 'addresses' | 'address';
+type Kind = 'string' | 'bool' | 'port' | 'int' | 'size' | 'duration' | 'level' | 'fsync' | 'addresses' | 'address' | 'etcd';
 
 interface FlagSpec {
   key: keyof ServerConfig;
@@ -106,7 +115,10 @@ const FLAGS: readonly FlagSpec[] = [
   { key: 'dataDir', kind: 'string', arg: 'dir', help: 'directory of the durable logs' },
   { key: 'containers', kind: 'int', arg: 'count', min: 1, max: 65_536, help: 'container count; the same on every node of a cluster' },
   { key: 'cluster', kind: 'addresses', arg: 'host:port,...', help: 'members host:port,host:port,... (default: a cluster of one, this node)' },
-  { key: 'node', kind: 'address', arg: 'host:port', help: "this node's host:port in --cluster (default: --host:--port)" },
+  { key: 'node', kind: 'address', arg: 'host:port', help: "this node's host:port in --cluster or --coordinator (default: --host:--port)" },
+  { key: 'coordinator', kind: 'etcd', arg: 'etcd://host:port,...', help: 'etcd endpoints of a coordinated cluster: members join at run time, containers are replicated and fail over (instead of --cluster)' },
+  { key: 'replicationFactor', kind: 'int', arg: 'n', min: 1, max: 15, help: 'replicas of every container, with --coordinator [default: 3]' },
+  { key: 'leaseTtlMs', kind: 'duration', min: 1_000, max: 600_000, help: "with --coordinator: this node's membership lease; its containers fail over this long after it dies" },
   { key: 'logLevel', kind: 'level', help: `log level: ${LOG_LEVELS.join(', ')}` },
   { key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
   { key: 'fsync', kind: 'fsync', arg: 'always|none', help: 'always: acknowledge appends after fsync. none: never fsync (UNSAFE, for tests only)' },
@@ -216,6 +228,16 @@ function parseValue(spec: FlagSpec, flag: string, raw: string | boolean): Server
       const address = parseAddress(text);
       return typeof address === 'string' ? fail(`must be host:port with a port 1-65535: ${address}`) : text;
     }
+    case 'etcd': {
+      const list = text.replace(/^etcd:\/\//, '');
+      if (list === text) fail('must start with etcd:// (e.g. etcd://127.0.0.1:2379,10.0.0.2:2379)');
+      const endpoints = list.split(',').map((endpoint) => endpoint.trim().replace(/^etcd:\/\//, ''));
+      for (const endpoint of endpoints) {
+        const address = parseAddress(endpoint);
+        if (typeof address === 'string') fail(`must be etcd://host:port[,host:port...]: ${address}`);
+      }
+      return endpoints;
+    }
     case 'addresses': {
       const members = text.split(',').map((member) => member.trim());
       for (const member of members) {
@@ -243,6 +265,18 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     throw new ConfigError(
       `--max-event-size: must leave room for frame overhead within --max-frame-size (${formatSize(config.maxFrameSize)}); got ${formatSize(config.maxEventSize)}`,
     );
+  }
+  if (config.coordinator !== null && config.cluster !== null) {
+    throw new ConfigError('--coordinator and --cluster: give one of them (a coordinated cluster learns its members from etcd)');
+  }
+  if (config.coordinator === null && config.replicationFactor !== null) {
+    throw new ConfigError('--replication-factor: only with --coordinator (static and single-node clusters keep one copy)');
+  }
+  if (config.coordinator !== null && config.node === null && config.port === 0) {
+    throw new ConfigError('--node: required with --coordinator when --port is 0 (other nodes and clients dial it)');
+  }
+  if (config.leaseTtlMs % 1000 !== 0) {
+    throw new ConfigError(`--lease-ttl: etcd leases count whole seconds (got ${config.leaseTtlMs}ms)`);
   }
   if (config.cluster !== null) {
     const node = config.node ?? (config.port === 0 ? null : formatAddress(config.host, config.port));

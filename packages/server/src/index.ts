@@ -15,6 +15,7 @@ export {
   type ServerConfig,
   type ServerOptions,
 } from './config.js';
-export { ClusterView } from './cluster/cluster-view.js';
+export { StaticRoles } from './cluster/static-roles.js';
+export type { ContainerRole, ContainerRoles, Role, ServedClusterMap } from './cluster/container-roles.js';
 export { createLogger } from './logger.js';
 export { mintToken, parseDuration, parseRights, type MintOptions, type Right } from './auth/index.js';

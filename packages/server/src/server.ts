@@ -8,8 +8,10 @@ import { SluiceClient } from '@sluice/client';
 import { createAuthorizer, readSecretFile } from './auth/index.js';
 import { mintToken } from './auth/token.js';
 import { formatAddress } from './cluster/address.js';
-import { ClusterView, ownedContainersOf } from './cluster/cluster-view.js';
+import type { ContainerRoles } from './cluster/container-roles.js';
+import { StaticRoles, ownedContainersOf } from './cluster/static-roles.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { startCoordination, type Coordination } from './coordinator/index.js';
 import { createLogger } from './logger.js';
 import type { Health } from './metrics/metrics-http.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
@@ -23,6 +25,8 @@ import type { StoreStats } from './store/types.js';
  * a read reply always fits the frame limit both ends use.
  */
 const READ_REPLY_OVERHEAD = FRAME_HEADER_SIZE + 64 * 1024;
+/** --replication-factor when a coordinated cluster is started without one. */
+const DEFAULT_REPLICATION_FACTOR = 3;
 
 export interface SluiceServer {
   readonly config: ServerConfig;
@@ -31,7 +35,8 @@ export interface SluiceServer {
   readonly port: number;
   /** This node's address in the cluster map. */
   readonly node: string;
-  readonly cluster: ClusterView;
+  /** This node's role for each container (static, single-node or coordinated), and the map it serves. */
+  readonly cluster: ContainerRoles;
   readonly connectionCount: number;
   /** The bound port of /metrics and /health; null when --metrics-port is not set. */
   readonly metricsPort: number | null;
@@ -76,6 +81,17 @@ async function tlsOf(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer 
   return { cert: await read('--tls-cert', config.tlsCert), key: await read('--tls-key', config.tlsKey) };
 }
 
+function coordinate(config: ServerConfig, self: string, logger: Logger): Promise<Coordination> {
+  return startCoordination({
+    endpoints: config.coordinator!,
+    self,
+    containers: config.containers,
+    replicationFactor: config.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
+    leaseTtlMs: config.leaseTtlMs,
+    logger,
+  });
+}
+
 /**
  * Starts a node: opens the store for the containers this node owns, listens, and serves. With
  * `port: 0` and no cluster the node's address is learned from the bound port. Rejects (with a
@@ -88,14 +104,21 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   const tlsOptions = await tlsOf(config);
 
   // A cluster of one owns every container whatever its address, which may only be known after bind.
-  const configuredSelf = config.node ?? (config.cluster !== null ? formatAddress(config.host, config.port) : null);
+  const clustered = config.cluster !== null || config.coordinator !== null;
+  const configuredSelf = config.node ?? (clustered ? formatAddress(config.host, config.port) : null);
   const members = config.cluster ?? null;
+  // Checked before joining: a node whose data dir it cannot use never takes a lease or containers.
+  await checkDataFormat(config.dataDir);
+  const coordination = config.coordinator !== null ? await coordinate(config, configuredSelf!, logger) : null;
+  // A coordinated node keeps every container: which it is primary or backup of changes at run time.
   const owned =
     members !== null && configuredSelf !== null
       ? ownedContainersOf({ members, containerCount: config.containers }, configuredSelf)
       : Array.from({ length: config.containers }, (_, container) => container);
 
-  await checkDataFormat(config.dataDir);
+  const leave = async (): Promise<void> => {
+    await coordination?.close().catch((error: unknown) => logger.error({ err: error }, 'leaving the coordinated cluster failed'));
+  };
   const store = await openSegmentStore({
     dataDir: config.dataDir,
     containers: owned,
@@ -105,6 +128,9 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     checkpointIntervalBytes: config.checkpointIntervalBytes,
     maxEventSize: config.maxEventSize,
     logger: logger.child({ component: 'store' }),
+  }).catch(async (error: unknown) => {
+    await leave();
+    throw error;
   });
 
   const listener = new Listener(
@@ -122,11 +148,12 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     bound = await listener.listen();
   } catch (error) {
     await store.close().catch((closeError: unknown) => logger.error({ err: closeError }, 'store close failed'));
+    await leave();
     throw error;
   }
 
   const self = configuredSelf ?? formatAddress(config.host, bound.port);
-  const cluster = new ClusterView(members ?? [self], config.containers, self);
+  const cluster: ContainerRoles = coordination?.roles ?? new StaticRoles(members ?? [self], config.containers, self);
   const metrics = new NodeMetrics(
     {
       store: () => store.stats(),
@@ -142,6 +169,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     } catch (error) {
       listener.stopAccepting();
       await store.close().catch((closeError: unknown) => logger.error({ err: closeError }, 'store close failed'));
+      await leave();
       throw error;
     }
   }
@@ -172,12 +200,16 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   );
   autoScaler.start();
 
+  // Only now, listening, does a coordinated node become a member that primaries can be given to.
+  await coordination?.join();
   logger.info(
     {
       host: bound.host,
       port: bound.port,
       node: self,
-      members: cluster.map.members,
+      members: cluster.clusterMap().members,
+      coordinator: config.coordinator,
+      replicationFactor: coordination?.facts.replicationFactor ?? 1,
       containers: cluster.ownedContainers.length,
       containerCount: config.containers,
       fingerprint: cluster.fingerprint,
@@ -197,6 +229,8 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     logger.info({ connections: listener.connectionCount }, 'shutting down');
     listener.stopAccepting();
     await autoScaler.close();
+    // Leaving first (lease revoked) moves this node's containers to others while its requests finish.
+    await leave();
     const unfinished = await listener.drainAndClose(config.shutdownTimeoutMs);
     if (unfinished > 0) logger.warn({ unfinished }, 'requests still pending at the shutdown timeout were dropped');
     await store.close();

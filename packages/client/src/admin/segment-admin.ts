@@ -46,8 +46,8 @@ const MAX_REDIRECTS = 4;
 /**
  * Segment operations on the node that owns each segment, over that node's shared admin flow. Follows
  * WrongHost to the owner it names, and retries retriable failures (connection lost, node restarting)
- * until the request timeout; not ConnectFailedError, because the pool already kept trying to connect
- * for the whole acquire timeout before raising it.
+ * until the request timeout; ConnectFailedError only when the map learned again names another owner
+ * (a failover), because the pool already kept trying to connect for the whole acquire timeout.
  */
 export class SegmentAdmin implements SegmentOperations {
   constructor(private readonly context: AdminContext) {}
@@ -62,12 +62,21 @@ export class SegmentAdmin implements SegmentOperations {
         return await flow.request<R>(build(await this.context.token()));
       } catch (error) {
         if (error instanceof WrongHostError) redirects += 1;
-        if (!route.failed(error) || error instanceof ConnectFailedError || redirects > MAX_REDIRECTS) throw error;
+        if (!route.failed(error) || redirects > MAX_REDIRECTS) throw error;
+        if (error instanceof ConnectFailedError && !(await this.rerouted(segment, error.endpoint))) throw error;
         const delayMs = route.nextDelay();
         if (Date.now() + delayMs >= deadline) throw error;
         await sleep(delayMs);
       }
     }
+  }
+
+  /** Whether the map learned again after a failure names another owner than endpoint (a failover happened). */
+  private rerouted(segment: string, endpoint: string): Promise<boolean> {
+    return this.context.router.ownerOf(segment).then(
+      (owner) => owner !== endpoint,
+      () => false,
+    );
   }
 
   /** The node serving segment now (its primary, in a replicated cluster). */

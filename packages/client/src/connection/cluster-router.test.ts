@@ -1,13 +1,14 @@
-import { clusterFingerprint, ownerOfSegment } from '@sluice/protocol';
+import { clusterFingerprint, containerOfSegment, ownerOfContainer, ownerOfSegment } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 
-import { ConnectFailedError } from '../errors.js';
+import { ConnectFailedError, ConnectionLostError, NoPrimaryError, ServerError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { ClusterRouter } from './cluster-router.js';
 import type { Connection } from './connection.js';
 
 const members = ['10.0.0.1:9090', '10.0.0.2:9090', '10.0.0.3:9090'];
 const map = { members, containerCount: 16 };
+const primaries = Array.from({ length: 16 }, (_, container) => ownerOfContainer(map, container));
 
 /** A router whose nodes answer GetClusterMap with map, except those listed as down. */
 function routerWith(seeds: string[], down: Set<string>): { router: ClusterRouter; asked: string[] } {
@@ -16,7 +17,7 @@ function routerWith(seeds: string[], down: Set<string>): { router: ClusterRouter
     asked.push(endpoint);
     if (down.has(endpoint)) throw new ConnectFailedError(endpoint, 'connection refused');
     return {
-      requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: clusterFingerprint(map) }),
+      requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: clusterFingerprint(map), epoch: 0, primaries }),
     } as unknown as Connection;
   };
   return { router: new ClusterRouter(seeds, connectionTo, silentLogger), asked };
@@ -47,5 +48,45 @@ describe('ClusterRouter', () => {
     const learned = await router.currentMap();
     expect(learned.members).toEqual(members);
     expect(asked).toEqual([members[0], members[1]]);
+  });
+
+  it('routes by the primaries the map names, and learns the map again when the route fails', async () => {
+    const segment = 'a/b/0';
+    const container = containerOfSegment(segment, 16);
+    let served = Array.from({ length: 16 }, () => members[0]!);
+    const connectionTo = async (): Promise<Connection> =>
+      ({
+        requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 7, primaries: served }),
+      }) as unknown as Connection;
+    const router = new ClusterRouter([members[0]!], connectionTo, silentLogger);
+    expect(await router.ownerOf(segment)).toBe(members[0]);
+
+    // The primary moves at every step (failovers); the router keeps its map until a request fails.
+    const failures = [
+      new ConnectionLostError(members[0]!, 'closed'),
+      new ConnectFailedError(members[0]!, 'refused'),
+      new ServerError('NOT_PRIMARY', 'not primary'),
+      new ServerError('FENCED', 'fenced'),
+    ];
+    for (const [step, failure] of failures.entries()) {
+      const before = await router.ownerOf(segment);
+      const next = members[(step + 1) % members.length]!;
+      served = served.map((primary, index) => (index === container ? next : primary));
+      expect(await router.ownerOf(segment)).toBe(before);
+      router.noteFailure(segment, failure);
+      expect(await router.ownerOf(segment), failure.message).toBe(next);
+    }
+  });
+
+  it('says NoPrimary (retriable) while a container has no primary, and asks again next time', async () => {
+    let primaries = Array.from({ length: 16 }, () => '');
+    const connectionTo = async (): Promise<Connection> =>
+      ({ requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 3, primaries }) }) as unknown as Connection;
+    const router = new ClusterRouter([members[0]!], connectionTo, silentLogger);
+    const error = await router.ownerOf('a/b/0').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NoPrimaryError);
+    expect((error as NoPrimaryError).retriable).toBe(true);
+    primaries = Array.from({ length: 16 }, () => members[1]!);
+    expect(await router.ownerOf('a/b/0')).toBe(members[1]);
   });
 });

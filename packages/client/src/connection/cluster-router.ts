@@ -1,16 +1,25 @@
-import { ownerOfSegment, type ClusterMap, type CommandOf } from '@sluice/protocol';
-import { ConnectFailedError } from '../errors.js';
+import { containerOfSegment, type CommandOf } from '@sluice/protocol';
+import { ConnectFailedError, ConnectionLostError, NoPrimaryError, TimeoutError, WrongHostError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isRouteChange } from '../route/retriable.js';
 import type { Connection } from './connection.js';
 
-interface KnownMap extends ClusterMap {
+export interface KnownMap {
+  members: readonly string[];
+  containerCount: number;
   fingerprint: string;
+  /** Grows whenever a primary changes (0 in static clusters). */
+  epoch: number;
+  /** The primary of each container; '' where it has none right now. */
+  primaries: readonly string[];
 }
 
 /**
- * Knows which node owns a segment. It learns the cluster map from any reachable endpoint and then
- * computes owners itself with the same function the nodes use. A WrongHost reply names the owner:
- * that owner is used at once for the segment (one hop), and the map is fetched again.
+ * Knows which node serves a segment. It learns the cluster map (each container's primary) from any
+ * reachable endpoint. A WrongHost reply names the owner: that owner is used at once for the segment
+ * (one hop), and the map is fetched again. A lost connection, a node that cannot be reached, or a
+ * node that says it is not (or no longer) primary also makes it fetch the map again, from any member
+ * it knows: in a coordinated cluster primaries move, and clients follow without a restart.
  */
 export class ClusterRouter {
   private map: KnownMap | null = null;
@@ -29,16 +38,36 @@ export class ClusterRouter {
     return this.map?.fingerprint ?? null;
   }
 
+  /** The node to send the segment's requests to; NoPrimaryError (retriable) while its container has none. */
   async ownerOf(segment: string): Promise<string> {
     const redirected = this.redirects.get(segment);
     if (redirected) return redirected;
-    return ownerOfSegment(await this.currentMap(), segment);
+    const map = await this.currentMap();
+    const primary = map.primaries[containerOfSegment(segment, map.containerCount)];
+    if (!primary) {
+      this.map = null; // ask again next time: a primary is being chosen
+      throw new NoPrimaryError(segment);
+    }
+    return primary;
   }
 
   /** The server said segment lives on owner: go there now, and learn the new map. */
   noteWrongHost(segment: string, owner: string): void {
     this.redirects.set(segment, owner);
     this.map = null;
+  }
+
+  /**
+   * A request for segment failed with error: follow a WrongHost; after a lost or refused connection,
+   * a timeout, or a node that is not the primary, forget the route and learn the map again.
+   */
+  noteFailure(segment: string, error: unknown): void {
+    if (error instanceof WrongHostError) {
+      this.noteWrongHost(segment, error.owner);
+    } else if (error instanceof ConnectionLostError || error instanceof TimeoutError || isRouteChange(error)) {
+      this.redirects.delete(segment);
+      this.map = null;
+    }
   }
 
   async currentMap(): Promise<KnownMap> {
@@ -56,10 +85,16 @@ export class ClusterRouter {
       try {
         const connection = await this.connectionTo(endpoint);
         const reply = await connection.requestControl<CommandOf<'ClusterMap'>>({ type: 'GetClusterMap' });
-        this.map = { members: reply.members, containerCount: reply.containerCount, fingerprint: reply.fingerprint };
+        this.map = {
+          members: reply.members,
+          containerCount: reply.containerCount,
+          fingerprint: reply.fingerprint,
+          epoch: reply.epoch,
+          primaries: reply.primaries,
+        };
         this.knownMembers = reply.members;
         this.redirects.clear();
-        this.logger.debug({ endpoint, members: reply.members, fingerprint: reply.fingerprint }, 'cluster map learned');
+        this.logger.debug({ endpoint, members: reply.members, epoch: reply.epoch, fingerprint: reply.fingerprint }, 'cluster map learned');
         return this.map;
       } catch (error) {
         lastError = error;

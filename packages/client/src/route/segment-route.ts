@@ -1,12 +1,17 @@
 import { backoffDelay, Pauses } from '../connection/backoff.js';
 import type { ConnectionLostListener, Flow, FlowOptions } from '../connection/flow.js';
 import { ClientClosedError, SegmentIsSealedError, TimeoutError, WrongHostError } from '../errors.js';
-import { isRetriable, reasonOf } from './retriable.js';
+import { isRetriable, isRouteChange, reasonOf } from './retriable.js';
 
 /** Who owns a segment, as routes see the cluster router. */
 export interface SegmentOwners {
   ownerOf(segment: string): Promise<string>;
-  /** A node answered WrongHost for segment, naming owner: go there next. */
+  /**
+   * A request for segment failed with error: follow a WrongHost to the owner it names; after a lost or
+   * refused connection, a timeout, NOT_PRIMARY or FENCED, learn the map again (primaries move).
+   */
+  noteFailure(segment: string, error: unknown): void;
+  /** Send segment's requests to owner next (what a WrongHost naming owner does). */
   noteWrongHost(segment: string, owner: string): void;
 }
 
@@ -82,9 +87,10 @@ export class SegmentRoute {
 
   /**
    * An attempt on this route failed with error: learns what that says about the way to the segment
-   * and tells whether another attempt may succeed. WrongHost names the new owner. After a timeout,
-   * replies on the old flow may still come for requests that will be sent again, so the next attempt
-   * takes a fresh flow. A sealed segment is kept in sealedBy for the user to look for its successors.
+   * and tells whether another attempt may succeed. WrongHost names the new owner; a node that is not
+   * (or no longer) the primary, or cannot be reached, makes the router learn the map again. After a
+   * timeout, replies on the old flow may still come for requests that will be sent again, so the next
+   * attempt takes a fresh flow. A sealed segment is kept in sealedBy for the user to look for its successors.
    */
   failed(error: unknown): boolean {
     if (error instanceof SegmentIsSealedError) {
@@ -92,8 +98,8 @@ export class SegmentRoute {
       return false;
     }
     if (!isRetriable(error)) return false;
-    if (error instanceof WrongHostError) {
-      this.context.router.noteWrongHost(this.segment, error.owner);
+    this.context.router.noteFailure(this.segment, error);
+    if (error instanceof WrongHostError || isRouteChange(error)) {
       this.leave();
     } else if (error instanceof TimeoutError) {
       this.leave();

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 
-import { ClusterView } from '../cluster/cluster-view.js';
+import { StaticRoles } from '../cluster/static-roles.js';
 import type { StoreStats } from '../store/types.js';
 import { NodeMetrics } from './node-metrics.js';
 
@@ -27,7 +27,7 @@ function nodeMetrics(stats: Partial<StoreStats> = {}): NodeMetrics {
     store: () => store,
     connections: () => 3,
     writers: () => 7,
-    cluster: new ClusterView(['127.0.0.1:9091', '127.0.0.1:9092'], 8, '127.0.0.1:9091'),
+    cluster: new StaticRoles(['127.0.0.1:9091', '127.0.0.1:9092'], 8, '127.0.0.1:9091'),
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { ClusterView } from '../cluster/cluster-view.js';
+import type { ContainerRoles } from '../cluster/container-roles.js';
 import type { StoreStats } from '../store/types.js';
 import { startMetricsHttp, type Health, type MetricsHttpServer } from './metrics-http.js';
 import { RequestCounts } from './request-counts.js';
@@ -13,7 +13,7 @@ export interface MetricSources {
   connections: () => number;
   /** (segment, writer) pairs set up with SetupAppend on live connections. */
   writers: () => number;
-  cluster: ClusterView;
+  cluster: ContainerRoles;
 }
 
 /** The prefix of every Sluice metric (process_* and nodejs_* are prom-client's default metrics). */

@@ -235,13 +235,7 @@ export class Connection {
         this.answer(request, { type: 'KeepAlive' });
         return;
       case 'GetClusterMap': {
-        const { cluster } = this.services;
-        this.answer(request, {
-          type: 'ClusterMap',
-          members: [...cluster.map.members],
-          containerCount: cluster.map.containerCount,
-          fingerprint: cluster.fingerprint,
-        });
+        this.answer(request, { type: 'ClusterMap', ...this.services.cluster.clusterMap() });
         return;
       }
       case 'ListStreams':
@@ -274,7 +268,7 @@ export class Connection {
         request,
         'CLUSTER_MISMATCH',
         `cluster fingerprint ${hello.clusterFingerprint}${peer} does not match this node's ${cluster.fingerprint} ` +
-          `(${cluster.self}: members ${cluster.map.members.join(',')}, ${cluster.map.containerCount} containers); ` +
+          `(${cluster.self}: members ${cluster.clusterMap().members.join(',')}, ${cluster.containerCount} containers); ` +
           'every node and client must use the same --cluster list and --containers',
       );
       return;

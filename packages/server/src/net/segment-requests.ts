@@ -10,10 +10,10 @@ import {
 } from '@sluice/protocol';
 
 import type { Authorizer } from '../auth/index.js';
-import type { ClusterView } from '../cluster/cluster-view.js';
+import type { ContainerRoles } from '../cluster/container-roles.js';
 import type { RequestCounts } from '../metrics/request-counts.js';
 import type { Container, ReadResult, SegmentStore } from '../store/types.js';
-import { RequestError } from './error-replies.js';
+import { errorMessage, RequestError } from './error-replies.js';
 import type { ReplyBudget } from './reply-budget.js';
 
 export type SegmentRequest = CommandOf<SegmentRequestName>;
@@ -25,7 +25,7 @@ export function isSegmentRequest(command: Command): command is SegmentRequest {
 
 /** What the node shares with every connection's segment requests. */
 export interface SegmentServices {
-  cluster: ClusterView;
+  cluster: ContainerRoles;
   store: SegmentStore;
   authorizer: Authorizer;
   maxEventSize: number;
@@ -54,6 +54,19 @@ function setupKey(segment: string, writerId: string): string {
 }
 
 /**
+ * WrongHost names the primary; a node with no primary to name (a container failing over, or this
+ * node still listed but fenced after losing its lease) answers NOT_PRIMARY, which clients retry
+ * after learning the map again.
+ */
+function notServedHere(segment: string, roles: ContainerRoles): Command {
+  const owner = roles.ownerOf(segment);
+  if (owner === null || owner === roles.self) {
+    return errorMessage('NOT_PRIMARY', `${roles.self} does not serve ${segment} now and knows no primary for it; learn the cluster map again`);
+  }
+  return { type: 'WrongHost', segment, owner };
+}
+
+/**
  * Serves one segment request: ownership first (WrongHost names the owner), then the token, then
  * the store. Everything up to the store call runs synchronously, so requests reach the store in the
  * order they arrived on the connection (a writer's blocks stay in order) while their replies
@@ -69,7 +82,7 @@ export function serveSegmentRequest(
   // A release only forgets this connection's setup: it needs no owner and no token.
   if (request.type === 'ReleaseAppend') return releaseAppend(request, session);
   const containerId = services.cluster.localContainerOf(segment);
-  if (containerId === null) return { type: 'WrongHost', segment, owner: services.cluster.ownerOf(segment) };
+  if (containerId === null) return notServedHere(segment, services.cluster);
   let tokenExpiresAt = Infinity;
   if ('token' in request && services.authorizer.enabled) {
     const right = rightFor(request.type);
