@@ -4,10 +4,11 @@
  * its segments retry until it is back; a reader that was reading all along catches up; every
  * acknowledged event is stored exactly once and each key keeps its order. No client restart.
  */
-import { SluiceClient, type EventWriter } from '@sluice/client';
+import { SluiceClient } from '@sluice/client';
 import { ownerOfSegment, segmentIndexForKey, segmentNameOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
 
+import { startKeyedLoad } from './helpers/keyed-load.js';
 import { scrape } from './helpers/prometheus.js';
 import { clusterForFile } from './helpers/server-process.js';
 
@@ -64,29 +65,8 @@ describe('a node killed and restarted under a write load (fsync always)', () => 
     })();
 
     // One writer per key, each keeping WINDOW writes in flight, in order.
-    let stop = false;
-    const acked = new Map(keys.map((key) => [key, 0]));
-    const written = new Map(keys.map((key) => [key, 0]));
-    const failures: unknown[] = [];
-    const writers: EventWriter[] = [];
-    const load = keys.map(async (key) => {
-      const writer = client.createWriter(stream);
-      writers.push(writer);
-      const window = new Set<Promise<void>>();
-      while (!stop) {
-        const seq = written.get(key)!;
-        written.set(key, seq + 1);
-        const write = writer.write(key, `${key}:${seq}`).then(
-          () => void acked.set(key, acked.get(key)! + 1),
-          (error: unknown) => void failures.push(error),
-        );
-        window.add(write);
-        void write.finally(() => window.delete(write));
-        if (window.size >= WINDOW) await Promise.race(window);
-      }
-      await Promise.all(window);
-      await writer.close();
-    });
+    const load = startKeyedLoad(client, stream, keys, { window: WINDOW });
+    const { acked, written, failures } = load;
     const snapshot = (): Map<string, number> => new Map(acked);
 
     // Every key under way before the kill (bounded: a loaded machine may need more than the usual 600 ms).
@@ -100,8 +80,7 @@ describe('a node killed and restarted under a write load (fsync always)', () => 
     const beforeRestart = snapshot();
     await victim.restart();
     await sleep(1_000);
-    stop = true;
-    await Promise.all(load);
+    await load.stop();
 
     // Writers on the survivors kept completing while the victim was down: every one of their keys.
     for (const key of survivorKeys) {
