@@ -1,4 +1,4 @@
-import { ownerOfContainer, streamNameProblem, type CommandOf } from '@sluice/protocol';
+import { streamNameProblem, type CommandOf } from '@sluice/protocol';
 import type { ClusterRouter } from '../connection/cluster-router.js';
 import type { Connection } from '../connection/connection.js';
 import type { Flow } from '../connection/flow.js';
@@ -64,9 +64,8 @@ export class ClusterAdmin {
   async describeCluster(): Promise<ClusterDescription> {
     const map = await this.context.router.currentMap();
     const containers = new Map<string, number[]>(map.members.map((member) => [member, []]));
-    for (let container = 0; container < map.containerCount; container++) {
-      containers.get(ownerOfContainer(map, container))!.push(container);
-    }
+    // Each container under its primary; one without a primary right now (failing over) under nobody.
+    map.primaries.forEach((primary, container) => containers.get(primary)?.push(container));
     const members = await Promise.all(
       map.members.map(async (address) => ({ address, containers: containers.get(address)!, ...(await this.probe(address)) })),
     );
