@@ -9,13 +9,12 @@
  *   await etcd.kill();  await etcd.restart();   // kill -9, then the same ports and data dir
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { afterAll } from 'vitest';
-
+import { processRegistry } from './process-registry.js';
 import { freePorts } from './server-process.js';
 
 const HOST = '127.0.0.1';
@@ -41,8 +40,7 @@ export function etcdAvailable(): boolean {
   return availability;
 }
 
-const running = new Set<EtcdProcess>();
-const dataDirs = new Set<string>();
+const { running, dirs: dataDirs, cleanup } = processRegistry<EtcdProcess>();
 
 export class EtcdProcess {
   private child: ChildProcess | null = null;
@@ -177,19 +175,4 @@ export async function startEtcd(): Promise<EtcdProcess> {
 }
 
 /** Kills every etcd still running, then removes their data dirs. Runs after each test file by itself. */
-export async function cleanupEtcd(): Promise<void> {
-  await Promise.all([...running].map((etcd) => etcd.kill('SIGKILL')));
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  dataDirs.clear();
-}
-
-process.on('exit', () => {
-  for (const etcd of running) etcd.killNow();
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-try {
-  afterAll(cleanupEtcd);
-} catch {
-  // imported outside a vitest file: process exit still cleans up
-}
+export const cleanupEtcd = cleanup;

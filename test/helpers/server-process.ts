@@ -12,7 +12,7 @@
  * Build first: npm run build --workspace @sluice/protocol && npm run build --workspace @sluice/server
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 
 import type { ClusterMap } from '@sluice/protocol';
 import { afterAll, beforeAll } from 'vitest';
+
+import { processRegistry } from './process-registry.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_CLI = path.join(REPO_ROOT, 'packages/server/dist/cli.js');
@@ -50,8 +52,7 @@ export interface ListeningLine {
   [field: string]: unknown;
 }
 
-const running = new Set<ServerProcess>();
-const tempDirs = new Set<string>();
+const { running, dirs: tempDirs, cleanup } = processRegistry<ServerProcess>();
 
 export function makeTempDir(prefix = 'sluice-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -349,20 +350,4 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Kills every server still running and removes temp dirs. Runs after each test file by itself. */
-export async function cleanupServers(): Promise<void> {
-  const left = [...running];
-  await Promise.all(left.map((server) => server.kill('SIGKILL')));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-process.on('exit', () => {
-  for (const server of running) server.killNow();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-try {
-  afterAll(cleanupServers);
-} catch {
-  // imported outside a vitest file: process exit still cleans up
-}
+export const cleanupServers = cleanup;
