@@ -67,7 +67,7 @@ export async function measureInTurns(ctx, onProgress, systems, { pace = 'back-to
         live.push(entry);
       } catch (error) {
         results.set(system, failedRow(ctx, system, rowUnit, better, error));
-        await opened.close?.();
+        await opened.close?.().catch(() => undefined);
       }
     }
     const slice = SLICE_MS[pace];
@@ -80,6 +80,7 @@ export async function measureInTurns(ctx, onProgress, systems, { pace = 'back-to
         } catch (error) {
           results.set(entry.system, failedRow(ctx, entry.system, rowUnit, better, error));
           live.splice(live.indexOf(entry), 1);
+          await entry.session.close?.().catch(() => undefined);
         }
       }
       const done = live.reduce((sum, entry) => sum + Math.min(1, entry.measuredMs / ctx.durationMs), 0);
