@@ -193,4 +193,29 @@ describe('scaleStream', () => {
     resumed.close();
     await writer.close();
   });
+
+  it('truncateStream deletes the segments an earlier call took out of the layout and crashed before deleting', async () => {
+    const stream = 'sc/retention-crash';
+    await client.createStream(stream, { segments: 2 });
+    const writer = client.createWriter(stream);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writer.write(`key-${i}`, String(i))));
+    await writer.close();
+    await client.scaleStream(stream, { segments: 3 });
+    // What the first step of an earlier truncateStream recorded before its process died: segments
+    // 0 and 1 out of the layout, named in `retiring`, still in the store.
+    const meta = metadataSegmentOf(stream);
+    const raw = (await client.segments.getAttribute(meta, 'layout')) as Buffer;
+    const before = JSON.parse(raw.toString('utf8')) as StreamLayout;
+    const cut = { ...before, segments: before.segments.filter((segment) => segment.number > 1), retiring: [0, 1] };
+    expect((await client.segments.updateAttribute(meta, 'layout', raw, Buffer.from(JSON.stringify(cut)))).success).toBe(true);
+    expect((await client.segments.getSegmentInfo(segmentNameOf(stream, 0))).length).toBeGreaterThan(0);
+
+    expect(await client.truncateStream(stream, { stream, offsets: { 2: 0, 3: 0, 4: 0 } })).toEqual([0, 1]);
+    for (const number of [0, 1]) {
+      await expect(client.segments.getSegmentInfo(segmentNameOf(stream, number))).rejects.toMatchObject({ code: 'NO_SUCH_SEGMENT' });
+    }
+    const after = await layoutOf(stream);
+    expect(after.retiring).toEqual([]);
+    expect(after.segments.map((segment) => segment.number)).toEqual([2, 3, 4]);
+  });
 });

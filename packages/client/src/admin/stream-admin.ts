@@ -216,7 +216,7 @@ export class StreamAdmin implements StreamCatalog {
   async deleteStream(stream: string): Promise<void> {
     assertStreamName(stream);
     const { layout } = await this.layoutStore.read(stream);
-    const numbers = [...layout.segments, ...(layout.pending?.created ?? [])].map((segment) => segment.number);
+    const numbers = [...layout.segments, ...(layout.pending?.created ?? [])].map((segment) => segment.number).concat(layout.retiring ?? []);
     await Promise.all(numbers.map((number) => deleteIfPresent(this.segments, segmentNameOf(stream, number))));
     await deleteIfPresent(this.segments, metadataSegmentOf(stream));
     this.layouts.delete(stream);

@@ -33,7 +33,8 @@ function isLayout(value: unknown): value is StreamLayout {
     layout.segments.every((segment) => Number.isSafeInteger(segment?.number) && Array.isArray(segment.predecessors)) &&
     Array.isArray(layout.history) &&
     layout.pending !== undefined &&
-    layout.policy !== undefined
+    layout.policy !== undefined &&
+    (layout.retiring === undefined || (Array.isArray(layout.retiring) && layout.retiring.every((number) => Number.isSafeInteger(number))))
   );
 }
 

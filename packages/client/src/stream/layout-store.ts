@@ -103,7 +103,10 @@ export class LayoutStore {
     }
   }
 
-  /** Drops sealed segments from the layout (then from the store): they were read to the end. */
+  /**
+   * Drops sealed segments from the layout (then from the store): they were read to the end. Resolves
+   * with the numbers deleted, those an earlier call left in `retiring` included.
+   */
   async retire(stream: string, pick: (layout: StreamLayout) => number[]): Promise<number[]> {
     for (;;) {
       const stored = await this.read(stream);
@@ -111,13 +114,20 @@ export class LayoutStore {
         await this.carryOut(stream, stored);
         continue;
       }
+      const left = stored.layout.retiring ?? [];
       const numbers = pick(stored.layout);
-      if (numbers.length === 0) return [];
+      if (numbers.length === 0 && left.length === 0) return [];
       // Out of the layout first: a reader never looks for a segment the layout still lists and the
-      // store no longer has. A crash before the deletes leaves unlisted segments behind, never gaps.
-      if (!(await this.swap(stream, stored.raw, encodeLayout(withoutSegments(stored.layout, numbers))))) continue;
-      await Promise.all(numbers.map((number) => deleteIfPresent(this.segments, segmentNameOf(stream, number))));
-      return numbers;
+      // store no longer has. Named in `retiring` until deleted, so a crash before the deletes leaves
+      // them to the next call instead of in the store for good.
+      const retiring = [...new Set([...left, ...numbers])].sort((a, b) => a - b);
+      const marked = { ...withoutSegments(stored.layout, numbers), retiring };
+      const markedRaw = encodeLayout(marked);
+      if (!(await this.swap(stream, stored.raw, markedRaw))) continue;
+      await Promise.all(retiring.map((number) => deleteIfPresent(this.segments, segmentNameOf(stream, number))));
+      // Lost to another change: `retiring` stays, and the next call deletes (again, harmlessly) and clears it.
+      await this.swap(stream, markedRaw, encodeLayout({ ...marked, retiring: [] }));
+      return retiring;
     }
   }
 

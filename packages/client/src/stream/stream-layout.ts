@@ -61,6 +61,11 @@ export interface StreamLayout {
   readonly history: readonly EpochRecord[];
   readonly pending: ScalePlan | null;
   readonly policy: AutoScalePolicy | null;
+  /**
+   * Segments retention took out of `segments` whose delete may not have happened yet (a
+   * truncateStream cut short): the next one deletes them. Absent in layouts written before it existed.
+   */
+  readonly retiring?: readonly number[];
 }
 
 export interface KeyRange {
