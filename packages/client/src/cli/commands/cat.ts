@@ -1,5 +1,6 @@
 import { EventReader, type ReadEvent } from '../../reader/event-reader.js';
-import type { ReaderPosition } from '../../reader/reader-position.js';
+import { positionState, type ReaderPosition } from '../../reader/reader-position.js';
+import type { StreamLayout } from '../../stream/stream-layout.js';
 import { choiceFlag } from '../arguments.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { formatPayload } from '../payload.js';
@@ -27,27 +28,33 @@ export const catCommand: CommandSpec = {
     const from = choiceFlag(flags, 'from', ['head', 'tail'] as const, 'head');
     const follow = flags.follow === true;
     const group = typeof flags.group === 'string' ? flags.group : undefined;
-    const end = follow ? null : await endOf(context, stream);
+    // A group member sees only its share of the segments, and a group position lists successors
+    // still waiting for predecessors: without --follow it stops when its share has been quiet for a
+    // while, since the other members' progress is not its to wait for.
+    const end = follow || group !== undefined ? null : await endOf(context, stream);
     const reader = group === undefined ? client().createReader(stream, { from }) : client().createReader(stream, { from, group });
     void stopped.then(() => reader.close());
-    // A group member sees only its share of the segments: without --follow it stops when its share
-    // has been quiet for a while, since the other members' progress is not its to wait for.
     const idle = group !== undefined && !follow ? new IdleStop(() => void reader.close()) : null;
     idle?.touch();
     // The end may come without an event: the last ones were in sealed predecessors and the active
     // segments are empty (a scale with no write since), or the stream is empty. So the reader's
-    // position is looked at on a timer too, not only at each event.
+    // position is looked at on a timer too, not only at each event. Against the layout the reader
+    // went by (the client's, which the reader refreshes): after a scale since cat started, the
+    // segments of `end` are predecessors, which a position no longer lists once read.
+    const layout = (): Promise<StreamLayout> => client().context.streams.layout(stream);
     const endCheck =
       end !== null && reader instanceof EventReader
         ? setInterval(() => {
-            if (reachedEnd(reader.position, end)) reader.close();
+            void layout().then((current) => {
+              if (reachedEnd(reader.position, end, current)) reader.close();
+            });
           }, END_CHECK_MS)
         : null;
     try {
       for await (const event of reader) {
         idle?.touch();
         print(context, event);
-        if (end !== null && reachedEnd(event.position, end)) break;
+        if (end !== null && reachedEnd(event.position, end, await layout())) break;
       }
     } finally {
       idle?.cancel();
@@ -79,7 +86,7 @@ class IdleStop {
  * successor only after its sealed predecessors were read to the end, so having opened every one of
  * these and read it to this length means everything before was printed.
  */
-interface StreamEnd {
+export interface StreamEnd {
   segments: Array<{ number: number; length: number }>;
 }
 
@@ -93,13 +100,14 @@ async function endOf(context: CommandContext, stream: string): Promise<StreamEnd
   };
 }
 
-/** A position lists a segment once its reader opened it (-1 once read to the end). */
-function reachedEnd(position: ReaderPosition, end: StreamEnd): boolean {
-  const offsets: Readonly<Record<number, number>> = position.offsets;
-  return end.segments.every(({ number, length }) => {
-    const offset = offsets[number];
-    return offset !== undefined && (offset === -1 || offset >= length);
-  });
+/**
+ * Whether a reader at position has read every segment of end up to its length: a segment it read to
+ * the end (listed as -1, or an ancestor of a listed one), or one it reads and is past the length in.
+ * One it has not opened yet is neither.
+ */
+export function reachedEnd(position: ReaderPosition, end: StreamEnd, layout: StreamLayout): boolean {
+  const { finished, reading } = positionState(layout, position);
+  return end.segments.every(({ number, length }) => finished.has(number) || (reading.get(number) ?? -1) >= length);
 }
 
 function print({ output, format }: CommandContext, event: ReadEvent): void {
