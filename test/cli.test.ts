@@ -11,38 +11,19 @@ import { mintToken } from '@sluice/server';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { REPO_ROOT, startServer, type ServerProcess } from './helpers/server-process.js';
+import { REPO_ROOT, runNodeScript, startServer, type ScriptRun, type ServerProcess } from './helpers/server-process.js';
 
 import { runCli } from '../packages/client/src/cli/main.js';
 
 const BIN = path.join(REPO_ROOT, 'packages/client/bin/sluice.mjs');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = Pick<ScriptRun, 'code' | 'stdout' | 'stderr'>;
 
 function sluice(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, SLUICE_ENDPOINTS: '', SLUICE_TOKEN: '', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not exit in time\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
+  return runNodeScript(BIN, args, {
+    ...options,
+    env: { SLUICE_ENDPOINTS: '', SLUICE_TOKEN: '', ...options.env },
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
 }
 

@@ -43,6 +43,8 @@ export interface StartServerOptions {
   port?: number;
   /** How long to wait for the "listening" line. Default 20 s. */
   startTimeoutMs?: number;
+  /** The sluice-server script to run (e.g. the bin of an installed tarball). Default: this checkout's build. */
+  cli?: string;
 }
 
 export interface ListeningLine {
@@ -60,16 +62,30 @@ export function makeTempDir(prefix = 'sluice-test-'): string {
   return dir;
 }
 
-/** Runs the CLI to completion (for --help, bad flags, `token`): exit code and output. */
-export function runCli(
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  assertBuilt();
+export interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ScriptOptions {
+  /** Written to the script's stdin, which is then closed (empty by default). */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Killed (SIGKILL) and rejected after this long. Default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Runs a node script (a bin, a CLI) to completion as its own process: exit code and output. */
+export function runNodeScript(script: string, args: string[], options: ScriptOptions = {}): Promise<ScriptRun> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_CLI, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -77,14 +93,22 @@ export function runCli(
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`sluice-server ${args.join(' ')} did not exit within ${options.timeoutMs ?? 15_000} ms\n${stdout}${stderr}`));
-    }, options.timeoutMs ?? 15_000);
+      reject(new Error(`${path.basename(script)} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}${stderr}`));
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // a script that exits without reading its input
+    child.stdin.end(options.input ?? '');
   });
+}
+
+/** Runs the sluice-server CLI to completion (for --help, bad flags, `token`): exit code and output. */
+export function runCli(args: string[], options: Omit<ScriptOptions, 'input'> = {}): Promise<ScriptRun> {
+  assertBuilt();
+  return runNodeScript(SERVER_CLI, args, options);
 }
 
 function assertBuilt(): void {
@@ -174,7 +198,7 @@ export class ServerProcess {
     assertBuilt();
     if (this.isRunning) throw new Error(`server ${this.address} is already running`);
     const args = [
-      SERVER_CLI,
+      this.options.cli ?? SERVER_CLI,
       '--host',
       HOST,
       '--port',
