@@ -1,4 +1,4 @@
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -47,6 +47,28 @@ export async function syncDirectory(directory: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Cuts a container's log at `end`: its file is shortened to end.position and the later files given
+ * are removed, durably when `sync` (file, then directory) before this resolves. The one way a log
+ * loses its tail: a torn record at start, `sluice-server repair`, a replica's divergent tail.
+ */
+export async function cutLogAt(directory: string, end: LogPosition, laterFiles: readonly number[], sync = true): Promise<void> {
+  const handle = await open(logFilePath(directory, end.fileNumber), 'r+');
+  try {
+    await handle.truncate(end.position);
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await removeLogFiles(directory, laterFiles, sync);
+}
+
+/** Removes these log files, durably when `sync` (the directory is fsynced after). */
+export async function removeLogFiles(directory: string, fileNumbers: readonly number[], sync = true): Promise<void> {
+  for (const fileNumber of fileNumbers) await rm(logFilePath(directory, fileNumber), { force: true });
+  if (fileNumbers.length > 0 && sync) await syncDirectory(directory);
 }
 
 export function comparePositions(a: LogPosition, b: LogPosition): number {

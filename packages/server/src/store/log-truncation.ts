@@ -1,8 +1,8 @@
-import { open, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import { loadCheckpoint } from './checkpoint.js';
 import { formatPosition } from './epoch-history.js';
-import { comparePositions, listLogFiles, logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import { comparePositions, cutLogAt, listLogFiles, logFilePath, removeLogFiles, type LogPosition } from './log-files.js';
 import { scanLogFile } from './log-scanner.js';
 
 /** The cut would remove records a checkpoint already holds: only a full resync can repair this copy. */
@@ -25,13 +25,17 @@ export async function truncateLog(directory: string, end: LogPosition, sync: boo
   }
   const files = await listLogFiles(directory);
   const later = files.filter((fileNumber) => fileNumber > end.fileNumber);
-  if (files.includes(end.fileNumber)) await cutFile(logFilePath(directory, end.fileNumber), end, sync);
-  else if (end.position > 0) throw new RangeError(`cannot cut the log of ${directory} at ${formatPosition(end)}: that file does not exist`);
-  for (const fileNumber of later) await rm(logFilePath(directory, fileNumber), { force: true });
-  if (later.length > 0 && sync) await syncDirectory(directory);
+  if (files.includes(end.fileNumber)) {
+    await checkRecordBoundary(logFilePath(directory, end.fileNumber), end);
+    await cutLogAt(directory, end, later, sync);
+    return;
+  }
+  if (end.position > 0) throw new RangeError(`cannot cut the log of ${directory} at ${formatPosition(end)}: that file does not exist`);
+  await removeLogFiles(directory, later, sync);
 }
 
-async function cutFile(path: string, end: LogPosition, sync: boolean): Promise<void> {
+/** Throws RangeError unless a record of the file starts at end.position (or the file ends there). */
+async function checkRecordBoundary(path: string, end: LogPosition): Promise<void> {
   const size = (await stat(path)).size;
   if (size <= end.position) {
     if (size < end.position) throw new RangeError(`cannot cut ${path} at ${end.position}: it is only ${size} bytes long`);
@@ -42,11 +46,4 @@ async function cutFile(path: string, end: LogPosition, sync: boolean): Promise<v
     if (position === end.position) boundary = true;
   });
   if (!boundary && scan.end !== end.position) throw new RangeError(`cannot cut ${path} at ${end.position}: no record starts there`);
-  const handle = await open(path, 'r+');
-  try {
-    await handle.truncate(end.position);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -1,7 +1,7 @@
-import { open, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import { loadCheckpoint, removeCheckpointLeftovers, type Checkpoint } from './checkpoint.js';
-import { listLogFiles, logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import { cutLogAt, listLogFiles, logFilePath, type LogPosition } from './log-files.js';
 import { findValidRecord, scanLogFile, type LogDamage } from './log-scanner.js';
 import { RECORD_HEADER_SIZE, RecordType, ShortStringInterner, type LogRecord } from './record-codec.js';
 import { SegmentIndex } from './segment-index.js';
@@ -109,15 +109,7 @@ async function dropTornTail(
     }
   }
   logger.warn({ container: containerId, file: path, position: damage.position, reason: damage.reason }, 'dropping a torn record at the log tail');
-  const handle = await open(path, 'r+');
-  try {
-    await handle.truncate(damage.position);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  for (const later of laterFiles) await rm(logFilePath(directory, later), { force: true });
-  if (laterFiles.length > 0) await syncDirectory(directory);
+  await cutLogAt(directory, { fileNumber, position: damage.position }, laterFiles);
 }
 
 /**

@@ -1,9 +1,9 @@
-import { open, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { loadCheckpoint } from './checkpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { containerDirectory, listLogFiles, logFilePath, syncDirectory } from './log-files.js';
+import { containerDirectory, cutLogAt, listLogFiles, logFilePath } from './log-files.js';
 import { findValidRecord, scanLogFile } from './log-scanner.js';
 
 /** What repair did to one container's log. */
@@ -64,18 +64,11 @@ async function repairContainer(dataDir: string, container: number): Promise<Cont
     const { damage, fileSize } = await scanLogFile(path, from, () => undefined);
     if (damage === null) continue;
     const validRecordsDropped = (await findValidRecord(path, damage.position + 1)) !== null;
-    const later = toScan.slice(order + 1).map((number) => logFilePath(directory, number));
+    const laterFiles = toScan.slice(order + 1);
+    const later = laterFiles.map((number) => logFilePath(directory, number));
     let droppedBytes = fileSize - damage.position;
     for (const laterPath of later) droppedBytes += (await stat(laterPath)).size;
-    const handle = await open(path, 'r+');
-    try {
-      await handle.truncate(damage.position);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    for (const laterPath of later) await rm(laterPath, { force: true });
-    await syncDirectory(directory);
+    await cutLogAt(directory, { fileNumber, position: damage.position }, laterFiles);
     return {
       container,
       cut: { file: path, position: damage.position, reason: damage.reason, droppedBytes, removedFiles: later, validRecordsDropped },
