@@ -7,34 +7,22 @@
 import {
   HeadersTooLargeError,
   InvalidOptionError,
-  SluiceClient,
   type EventReader,
   type ReadEvent,
 } from '@sluice/client';
 import { encodeEventBlock, encodeEvents, ENVELOPE_FIXED_SIZE, MAX_HEADERS_BYTES, type EventHeaders } from '@sluice/protocol';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { RawClient, expectReply } from './helpers/raw-client.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { useServerWithClient } from './helpers/server-with-client.js';
 
-let server: ServerProcess;
-let client: SluiceClient;
+const running = useServerWithClient();
 let streams = 0;
-
-beforeAll(async () => {
-  server = await startServer();
-  client = new SluiceClient({ endpoints: [server.address] });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await server?.stop();
-});
 
 async function freshStream(segments = 1): Promise<string> {
   const stream = `envelope/s${++streams}`;
-  await client.createStream(stream, { segments });
+  await running.client.createStream(stream, { segments });
   return stream;
 }
 
@@ -71,14 +59,14 @@ describe('writer -> node -> reader', () => {
       { routingKey: 'k'.repeat(1024), headers: many, data: '1 KiB key, 100 headers' },
       { routingKey: 'bound', headers: headersOfSize(MAX_HEADERS_BYTES), data: 'headers at the bound' },
     ];
-    const writer = client.createWriter(stream);
+    const writer = running.client.createWriter(stream);
     const before = Date.now();
     await Promise.all(written.map(({ routingKey, headers, data }) => writer.write(routingKey, data, { headers })));
     const after = Date.now();
     await writer.write('no-options', 'written without options');
     await writer.close();
 
-    const read = await take(client.createReader(stream, { from: 'head' }), written.length + 1);
+    const read = await take(running.client.createReader(stream, { from: 'head' }), written.length + 1);
     const byData = new Map(read.map((event) => [event.data.toString(), event]));
     for (const { routingKey, headers, data } of written) {
       const event = byData.get(data)!;
@@ -92,7 +80,7 @@ describe('writer -> node -> reader', () => {
 
   it('refuses out-of-bound headers and keys at write() with typed errors naming the fix', async () => {
     const stream = await freshStream();
-    const writer = client.createWriter(stream);
+    const writer = running.client.createWriter(stream);
     const pastBound = await writer.write('k', 'x', { headers: headersOfSize(MAX_HEADERS_BYTES + 1) }).catch((error: unknown) => error);
     expect(pastBound).toBeInstanceOf(HeadersTooLargeError);
     expect(pastBound).toMatchObject({ code: 'HEADERS_TOO_LARGE', size: MAX_HEADERS_BYTES + 1, limit: MAX_HEADERS_BYTES });
@@ -107,12 +95,12 @@ describe('writer -> node -> reader', () => {
     // Nothing was sent; the writer still works.
     await writer.write('k', 'fine', { headers: { ok: 'yes' } });
     await writer.close();
-    expect((await client.getStreamInfo(stream)).segmentInfos[0]!.length).toBe(4 + ENVELOPE_FIXED_SIZE + 1 + 4 + 3 + 2 + 3);
+    expect((await running.client.getStreamInfo(stream)).segmentInfos[0]!.length).toBe(4 + ENVELOPE_FIXED_SIZE + 1 + 4 + 3 + 2 + 3);
   });
 
   it('gives revisioned entries their timestamp and headers', async () => {
     const stream = await freshStream();
-    const rev = client.createRevisionedClient(stream);
+    const rev = running.client.createRevisionedClient(stream);
     const start = await rev.fetchLatestRevision();
     const before = Date.now();
     const first = await rev.writeConditionally(start, 'v1', { headers: { author: 'ana' } });
@@ -131,7 +119,7 @@ describe('writer -> node -> reader', () => {
 
 describe('a node and envelopes from a raw peer', () => {
   async function rawWriter(segment: string): Promise<{ raw: RawClient; append: (data: Buffer, eventCount?: number) => Promise<string> }> {
-    const raw = await RawClient.connect(server.address);
+    const raw = await RawClient.connect(running.server.address);
     await raw.hello();
     expectReply(await raw.call({ type: 'SetupAppend', segment, writerId: 'raw', token: null }), 'AppendSetup');
     let lastEventNumber = -1;
@@ -190,9 +178,9 @@ describe('a node and envelopes from a raw peer', () => {
 
 /** Every event of a one-segment stream, up to its length now. */
 async function readToEnd(stream: string): Promise<ReadEvent[]> {
-  const length = (await client.getStreamInfo(stream)).segmentInfos[0]!.length;
+  const length = (await running.client.getStreamInfo(stream)).segmentInfos[0]!.length;
   const events: ReadEvent[] = [];
-  const reader = client.createReader(stream, { from: 'head' });
+  const reader = running.client.createReader(stream, { from: 'head' });
   const deadline = setTimeout(() => reader.close(), 10_000);
   try {
     for await (const event of reader) {

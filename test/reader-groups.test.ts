@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NoSuchReaderGroupError, NoSuchStreamError, ReaderIdInUseError, SluiceClient, type ReaderGroupDescription } from '@sluice/client';
 import { startGroupReader, type DeliveredEvent, type GroupReaderProcess } from './helpers/group-reader-process.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { useServerWithClient } from './helpers/server-with-client.js';
 
 const SEGMENTS = 12;
 const SESSION_TIMEOUT_MS = 3_000;
@@ -43,25 +43,14 @@ function deliveries(readers: GroupReaderProcess[], written: number): number[] {
 }
 
 describe('reader groups (real server, reader processes)', () => {
-  let server: ServerProcess;
-  let client: SluiceClient;
+  const running = useServerWithClient();
   let streamNumber = 0;
-
-  beforeAll(async () => {
-    server = await startServer();
-    client = new SluiceClient({ endpoints: [server.address] });
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await server.stop();
-  });
 
   /** A fresh stream of 12 segments and a writer that writes e<n> events spread over every segment. */
   async function freshStream(): Promise<{ stream: string; write: (count: number) => Promise<void>; written: () => number }> {
     const stream = `groups/s${++streamNumber}`;
-    await client.createStream(stream, { segments: SEGMENTS });
-    const writer = client.createWriter(stream);
+    await running.client.createStream(stream, { segments: SEGMENTS });
+    const writer = running.client.createWriter(stream);
     let next = 0;
     return {
       stream,
@@ -75,7 +64,7 @@ describe('reader groups (real server, reader processes)', () => {
   }
 
   function reader(stream: string, readerId: string): GroupReaderProcess {
-    return startGroupReader({ endpoints: [server.address], stream, group: 'g', readerId, sessionTimeoutMs: SESSION_TIMEOUT_MS, commitIntervalMs: 200 });
+    return startGroupReader({ endpoints: [running.server.address], stream, group: 'g', readerId, sessionTimeoutMs: SESSION_TIMEOUT_MS, commitIntervalMs: 200 });
   }
 
   const allDelivered = (readers: GroupReaderProcess[], written: number) => () => delivered(readers).length >= written && deliveries(readers, written).every((n) => n >= 1);
@@ -85,7 +74,7 @@ describe('reader groups (real server, reader processes)', () => {
     await write(600);
     const readers = ['r1', 'r2', 'r3'].map((id) => reader(stream, id));
     const balanced = (shape: number[]) => async () => {
-      const description = await describeGroup(client, stream, 'g');
+      const description = await describeGroup(running.client, stream, 'g');
       return description !== null && description.unassigned.length === 0 && JSON.stringify(counts(description)) === JSON.stringify(shape) ? description : null;
     };
     const description = await waitFor('4/4/4', balanced([4, 4, 4]));
@@ -117,7 +106,7 @@ describe('reader groups (real server, reader processes)', () => {
       expect(new Set(offsets).size).toBe(offsets.length);
     }
     await Promise.all(readers.slice(1).map((each) => each.close()));
-    const after = await client.describeReaderGroup(stream, 'g');
+    const after = await running.client.describeReaderGroup(stream, 'g');
     expect(after.readers).toEqual({});
     expect(Object.values(after.lag).every((lag) => lag.bytes === 0)).toBe(true);
   });
@@ -127,12 +116,12 @@ describe('reader groups (real server, reader processes)', () => {
     await write(600);
     const readers = ['k1', 'k2', 'k3'].map((id) => reader(stream, id));
     await waitFor('4/4/4', async () => {
-      const description = await describeGroup(client, stream, 'g');
+      const description = await describeGroup(running.client, stream, 'g');
       return description !== null && description.unassigned.length === 0 && JSON.stringify(counts(description)) === '[4,4,4]';
     });
     await waitFor('every event', allDelivered(readers, written()));
     const victim = readers[1]!;
-    const victimSegments = (await client.describeReaderGroup(stream, 'g')).readers[victim.readerId]!;
+    const victimSegments = (await running.client.describeReaderGroup(stream, 'g')).readers[victim.readerId]!;
     await victim.kill();
     const killedAt = Date.now();
     await write(600);
@@ -141,7 +130,7 @@ describe('reader groups (real server, reader processes)', () => {
     await waitFor(
       "the victim's segments read again",
       async () => {
-        const description = await client.describeReaderGroup(stream, 'g');
+        const description = await running.client.describeReaderGroup(stream, 'g');
         const taken = description.readers[victim.readerId] === undefined && JSON.stringify(counts(description)) === '[6,6]';
         const reading = survivors.some((each) => each.events.some((event) => victimSegments.includes(event.segment)));
         return taken && reading;
@@ -155,7 +144,7 @@ describe('reader groups (real server, reader processes)', () => {
 
   it('50 readers in one process share one pool within maxConnectionsPerEndpoint', async () => {
     const { stream, write, written } = await freshStream();
-    const pooled = new SluiceClient({ endpoints: [server.address], maxConnectionsPerEndpoint: 2 });
+    const pooled = new SluiceClient({ endpoints: [running.server.address], maxConnectionsPerEndpoint: 2 });
     try {
       const readers = Array.from({ length: 50 }, (_, index) => pooled.createReader(stream, { group: 'many', readerId: `m${index}`, sessionTimeoutMs: 10_000 }));
       const seen = new Map<string, number>();
@@ -182,9 +171,9 @@ describe('reader groups (real server, reader processes)', () => {
   it('reads the successors of a scaled stream after their predecessors, and ends when the sealed stream is read', async () => {
     const { stream, write, written } = await freshStream();
     await write(240);
-    await client.scaleStream(stream, { segments: 5 });
-    await client.sealStream(stream);
-    const readers = ['a', 'b'].map((readerId) => client.createReader(stream, { group: 'scaled', readerId, sessionTimeoutMs: 10_000 }));
+    await running.client.scaleStream(stream, { segments: 5 });
+    await running.client.sealStream(stream);
+    const readers = ['a', 'b'].map((readerId) => running.client.createReader(stream, { group: 'scaled', readerId, sessionTimeoutMs: 10_000 }));
     const seen: string[] = [];
     // Both loops end by themselves: every segment, successors included, is read to its end.
     await Promise.all(
@@ -193,7 +182,7 @@ describe('reader groups (real server, reader processes)', () => {
       }),
     );
     expect(seen.sort()).toEqual(Array.from({ length: written() }, (_, index) => `e${index}`).sort());
-    const description = await client.describeReaderGroup(stream, 'scaled');
+    const description = await running.client.describeReaderGroup(stream, 'scaled');
     expect(description.readers).toEqual({});
     expect(description.positions).toEqual({});
   });
@@ -202,17 +191,17 @@ describe('reader groups (real server, reader processes)', () => {
     const { stream, write } = await freshStream();
     await write(24);
     const first = reader(stream, 'same');
-    await waitFor('first reader joined', async () => Object.keys((await describeGroup(client, stream, 'g'))?.readers ?? {}).length === 1);
-    const second = client.createReader(stream, { group: 'g', readerId: 'same', sessionTimeoutMs: SESSION_TIMEOUT_MS, from: 'tail' });
+    await waitFor('first reader joined', async () => Object.keys((await describeGroup(running.client, stream, 'g'))?.readers ?? {}).length === 1);
+    const second = running.client.createReader(stream, { group: 'g', readerId: 'same', sessionTimeoutMs: SESSION_TIMEOUT_MS, from: 'tail' });
     await expect(second.next()).rejects.toBeInstanceOf(ReaderIdInUseError);
-    expect((await client.describeReaderGroup(stream, 'g')).readers).toEqual({ same: expect.any(Array) });
-    expect((await client.describeReaderGroup(stream, 'g')).from).toBe('head');
+    expect((await running.client.describeReaderGroup(stream, 'g')).readers).toEqual({ same: expect.any(Array) });
+    expect((await running.client.describeReaderGroup(stream, 'g')).from).toBe('head');
     await first.close();
 
-    await expect(client.describeReaderGroup('groups/none', 'g')).rejects.toBeInstanceOf(NoSuchStreamError);
-    await expect(client.describeReaderGroup(stream, 'nobody')).rejects.toBeInstanceOf(NoSuchReaderGroupError);
-    expect(() => client.createReader(stream, { group: 'bad group!' })).toThrow(/group/);
-    const orphan = client.createReader('groups/none', { group: 'g' });
+    await expect(running.client.describeReaderGroup('groups/none', 'g')).rejects.toBeInstanceOf(NoSuchStreamError);
+    await expect(running.client.describeReaderGroup(stream, 'nobody')).rejects.toBeInstanceOf(NoSuchReaderGroupError);
+    expect(() => running.client.createReader(stream, { group: 'bad group!' })).toThrow(/group/);
+    const orphan = running.client.createReader('groups/none', { group: 'g' });
     await expect(orphan.next()).rejects.toBeInstanceOf(NoSuchStreamError);
   });
 });

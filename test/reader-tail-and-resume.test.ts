@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SluiceClient, type EventReader, type ReadEvent, type ReaderPosition, type Truncation } from '@sluice/client';
+import { describe, expect, it } from 'vitest';
+import { type EventReader, type ReadEvent, type ReaderPosition, type Truncation } from '@sluice/client';
 import { storedSize } from './helpers/raw-client.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { useServerWithClient } from './helpers/server-with-client.js';
 
 async function take(reader: EventReader, count: number, timeoutMs = 10_000): Promise<ReadEvent[]> {
   const events: ReadEvent[] = [];
@@ -22,27 +22,16 @@ const texts = (events: ReadEvent[]): string[] => events.map((event) => event.dat
 const range = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, index) => `e${from + index}`);
 
 describe('reader (real server)', () => {
-  let server: ServerProcess;
-  let client: SluiceClient;
-
-  beforeAll(async () => {
-    server = await startServer();
-    client = new SluiceClient({ endpoints: [server.address], maxConnectionsPerEndpoint: 2 });
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await server.stop();
-  });
+  const running = useServerWithClient({ maxConnectionsPerEndpoint: 2 });
 
   it('wakes a reader waiting at the tail within milliseconds of a write (long poll, no sleep loop)', async () => {
     const stream = 'e2e/tail';
-    await client.createStream(stream, { segments: 4 });
-    const writer = client.createWriter(stream);
-    const reader = client.createReader(stream, { from: 'tail' });
+    await running.client.createStream(stream, { segments: 4 });
+    const writer = running.client.createWriter(stream);
+    const reader = running.client.createReader(stream, { from: 'tail' });
     const latencies: number[] = [];
-    // Waiting readers do not poll: one read per segment is parked on the server, and stays there.
-    const inFlight = (): number => client.stats().endpoints[server.address]!.inFlightRequests;
+    // Waiting readers do not poll: one read per segment is parked on the running.server, and stays there.
+    const inFlight = (): number => running.client.stats().endpoints[running.server.address]!.inFlightRequests;
     const deadline = Date.now() + 5_000;
     while (inFlight() < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -64,17 +53,17 @@ describe('reader (real server)', () => {
 
   it('resumes exactly after the last processed event from a saved JSON position', async () => {
     const stream = 'e2e/resume';
-    await client.createStream(stream, { segments: 3 });
-    const writer = client.createWriter(stream);
+    await running.client.createStream(stream, { segments: 3 });
+    const writer = running.client.createWriter(stream);
     await Promise.all(range(0, 300).map((text, index) => writer.write(`key-${index % 10}`, text)));
 
-    const first = client.createReader(stream, { from: 'head' });
+    const first = running.client.createReader(stream, { from: 'head' });
     const processed = await take(first, 120);
     const saved = JSON.stringify(processed.at(-1)!.position);
     expect(JSON.stringify(first.position)).toBe(saved);
     first.close();
 
-    const resumed = client.createReader(stream, { from: JSON.parse(saved) as ReaderPosition });
+    const resumed = running.client.createReader(stream, { from: JSON.parse(saved) as ReaderPosition });
     const rest = await take(resumed, 180);
     resumed.close();
     const all = [...texts(processed), ...texts(rest)];
@@ -85,29 +74,29 @@ describe('reader (real server)', () => {
       const ofKey = all.filter((text) => Number(text.slice(1)) % 10 === key);
       expect(ofKey).toEqual(range(0, 300).filter((text) => Number(text.slice(1)) % 10 === key));
     }
-    expect(() => client.createReader(stream, { from: { stream: 'e2e/other', offsets: { 0: 0 } } })).toThrow(/from/);
+    expect(() => running.client.createReader(stream, { from: { stream: 'e2e/other', offsets: { 0: 0 } } })).toThrow(/from/);
     await writer.close();
   });
 
   it('reports truncated events and continues from the first readable offset', async () => {
     const stream = 'e2e/truncated';
-    await client.createStream(stream, { segments: 1 });
-    const writer = client.createWriter(stream);
+    await running.client.createStream(stream, { segments: 1 });
+    const writer = running.client.createWriter(stream);
     for (const text of range(0, 10)) await writer.write('k', text);
-    const early = client.createReader(stream, { from: 'head' });
+    const early = running.client.createReader(stream, { from: 'head' });
     const firstTwo = await take(early, 2);
     early.close();
     const savedAfterTwo = firstTwo[1]!.position;
 
     // Truncate before e5: e2..e4 are gone for a reader standing at e2.
-    const all = client.createReader(stream, { from: 'head' });
+    const all = running.client.createReader(stream, { from: 'head' });
     const ten = await take(all, 10);
     all.close();
     const cut = ten[5]!.offset;
-    await client.segments.truncateSegment(`${stream}/0`, cut);
+    await running.client.segments.truncateSegment(`${stream}/0`, cut);
 
     const reported: Truncation[] = [];
-    const reader = client.createReader(stream, { from: savedAfterTwo, onTruncated: (truncation) => reported.push(truncation) });
+    const reader = running.client.createReader(stream, { from: savedAfterTwo, onTruncated: (truncation) => reported.push(truncation) });
     const emitted: Truncation[] = [];
     reader.on('truncated', (truncation: Truncation) => emitted.push(truncation));
     expect(texts(await take(reader, 5))).toEqual(range(5, 10));
@@ -117,7 +106,7 @@ describe('reader (real server)', () => {
     reader.close();
 
     // A reader from 'head' starts at the oldest readable event, without a report.
-    const fromHead = client.createReader(stream, { from: 'head', onTruncated: () => reported.push({ segment: 'x', from: 0, to: 0 }) });
+    const fromHead = running.client.createReader(stream, { from: 'head', onTruncated: () => reported.push({ segment: 'x', from: 0, to: 0 }) });
     expect(texts(await take(fromHead, 5))).toEqual(range(5, 10));
     expect(reported).toHaveLength(1);
     fromHead.close();
@@ -126,11 +115,11 @@ describe('reader (real server)', () => {
 
   it('reads ahead within maxBufferedBytes and delivers everything in order', async () => {
     const stream = 'e2e/bounded';
-    await client.createStream(stream, { segments: 1 });
-    const writer = client.createWriter(stream);
+    await running.client.createStream(stream, { segments: 1 });
+    const writer = running.client.createWriter(stream);
     const payload = Buffer.alloc(1_000, 7);
     await Promise.all(Array.from({ length: 2_000 }, () => writer.write('k', payload)));
-    const reader = client.createReader(stream, { maxBufferedBytes: 64 * 1024 });
+    const reader = running.client.createReader(stream, { maxBufferedBytes: 64 * 1024 });
     const firstBatch = await take(reader, 1);
     expect(firstBatch).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 200)); // let it read ahead as far as it may
@@ -149,12 +138,12 @@ describe('reader (real server)', () => {
 
   it('many readers share the pooled connections; break and close free their flows', async () => {
     const stream = 'e2e/many-readers';
-    await client.createStream(stream, { segments: 4 });
-    const flowsBefore = client.stats().flows;
-    const readers = Array.from({ length: 50 }, () => client.createReader(stream, { from: 'tail' }));
+    await running.client.createStream(stream, { segments: 4 });
+    const flowsBefore = running.client.stats().flows;
+    const readers = Array.from({ length: 50 }, () => running.client.createReader(stream, { from: 'tail' }));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(client.stats().flows - flowsBefore).toBeGreaterThanOrEqual(200);
-    const writer = client.createWriter(stream);
+    expect(running.client.stats().flows - flowsBefore).toBeGreaterThanOrEqual(200);
+    const writer = running.client.createWriter(stream);
     await writer.write('k', 'hello all');
     const received = await Promise.all(
       readers.map(async (reader) => {
@@ -164,28 +153,28 @@ describe('reader (real server)', () => {
     );
     expect(received.every((text) => text === 'hello all')).toBe(true);
     expect(readers.every((reader) => reader.closed)).toBe(true);
-    const endpoint = client.stats().endpoints[server.address]!;
+    const endpoint = running.client.stats().endpoints[running.server.address]!;
     expect(endpoint.connections + endpoint.dedicatedConnections).toBeLessThanOrEqual(2);
     await writer.close();
-    expect(client.stats().flows).toBeLessThanOrEqual(flowsBefore + 1);
+    expect(running.client.stats().flows).toBeLessThanOrEqual(flowsBefore + 1);
   });
 
   it('ends the iteration once every segment is sealed and read', async () => {
     const stream = 'e2e/sealed-reader';
-    await client.createStream(stream, { segments: 2 });
-    const writer = client.createWriter(stream);
+    await running.client.createStream(stream, { segments: 2 });
+    const writer = running.client.createWriter(stream);
     await Promise.all(range(0, 20).map((text) => writer.write(text, text)));
     await writer.close();
-    const reader = client.createReader(stream);
+    const reader = running.client.createReader(stream);
     const seen: string[] = [];
-    const sealing = new Promise((resolve) => setTimeout(resolve, 100)).then(() => client.sealStream(stream));
+    const sealing = new Promise((resolve) => setTimeout(resolve, 100)).then(() => running.client.sealStream(stream));
     for await (const event of reader) seen.push(event.data.toString());
     await sealing;
     expect(seen.sort()).toEqual(range(0, 20).sort());
   });
 
   it('fails the iteration with a typed error for a stream that does not exist', async () => {
-    const reader = client.createReader('e2e/does-not-exist');
+    const reader = running.client.createReader('e2e/does-not-exist');
     await expect(reader.next()).rejects.toMatchObject({ code: 'NO_SUCH_STREAM' });
   });
 });
