@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CommandOf } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,21 @@ type Info = CommandOf<'SegmentInfo'>;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const fake = useFakeServer();
+
+/**
+ * Runs a test-support script as its own process (so a leaked socket or timer, or a spinning event
+ * loop, shows as a process that does not exit) and parses the JSON report on its last line.
+ */
+function runSupportScript<R>(name: string, timeoutMs: number): { run: SpawnSyncReturns<string>; report: R } {
+  const script = fileURLToPath(new URL(`../../test-support/${name}`, import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  expect(run.error, `${name} did not exit by itself: ${run.stderr}`).toBeUndefined();
+  return { run, report: JSON.parse(run.stdout.trim().split('\n').at(-1)!) as R };
+}
 
 describe('connection lifecycle', () => {
   it('sends keep-alives only when idle, and closes a connection whose peer stops answering', async () => {
@@ -77,14 +92,7 @@ describe('connection lifecycle', () => {
   });
 
   it('fails fast against a dead endpoint, and leaks no socket or timer (the process exits by itself)', () => {
-    const script = fileURLToPath(new URL('../../test-support/dead-endpoint-script.ts', import.meta.url));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    });
-    expect(run.error).toBeUndefined();
-    const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { code: string; message: string; ms: number };
+    const { run, report } = runSupportScript<{ code: string; message: string; ms: number }>('dead-endpoint-script.ts', 20_000);
     expect(report.code).toBe(new ConnectFailedError('x', 'y').code);
     expect(report.message).toMatch(/could not connect to 127\.0\.0\.1:\d+/);
     // connectTimeoutMs is 1 s in the script: the failure comes from the acquire timeout, not a retry loop.
@@ -93,15 +101,8 @@ describe('connection lifecycle', () => {
   });
 
   it('closing the client while flows wait for a node that went down rejects them as closed and leaves the event loop running', () => {
-    const script = fileURLToPath(new URL('../../test-support/close-while-connecting-script.ts', import.meta.url));
     // A pool that retried its failed creates in a microtask loop never got here: the script spun until killed.
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    });
-    expect(run.error, `the script did not exit by itself: ${run.stderr}`).toBeUndefined();
-    const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { codes: string[]; timerFired: boolean };
+    const { run, report } = runSupportScript<{ codes: string[]; timerFired: boolean }>('close-while-connecting-script.ts', 30_000);
     expect(report.codes).toEqual(Array.from({ length: 8 }, () => new ClientClosedError().code));
     expect(report.timerFired).toBe(true);
     expect(run.status).toBe(0);
