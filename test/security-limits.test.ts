@@ -111,7 +111,9 @@ describe.skipIf(!canReadProcessMemory)('bytes buffered while decoding: at most o
     for (const staller of stallers) staller.sendRaw(partial);
     const closedWith = await Promise.all(
       stallers.map(async (staller) => {
-        const frame = await staller.nextFrame(5_000);
+        // The node closes each at --frame-timeout (1.5 s) after its frame began; a loaded machine may take
+        // much longer to move 80 MiB over loopback and answer, so the wait is generous (not a timing claim).
+        const frame = await staller.nextFrame(30_000);
         await staller.closed;
         return frame?.command.type === 'ErrorMessage' ? frame.command.code : frame?.command.type;
       }),

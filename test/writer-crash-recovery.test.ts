@@ -8,6 +8,12 @@ const SEGMENTS = 4;
 /** Writes in flight per key: a windowed load, each key's writes issued in order. */
 const WINDOW = 32;
 
+/** Polls until condition holds or timeoutMs passes; the assertions after it say what was expected. */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 describe('writer across kill -9 of the server (fsync always)', () => {
   let server: ServerProcess | null = null;
 
@@ -15,7 +21,7 @@ describe('writer across kill -9 of the server (fsync always)', () => {
     await server?.stop();
   });
 
-  it('keeps every acknowledged event exactly once, completes pending writes and keeps key order', async () => {
+  it('keeps every acknowledged event exactly once, completes pending writes and keeps key order', { timeout: 150_000 }, async () => {
     server = await startServer({ fsync: 'always' });
     const client = new SluiceClient({ endpoints: [server.address], retryWindowMs: 30_000, connectTimeoutMs: 1_000 });
     const stream = 'e2e/crash';
@@ -61,18 +67,19 @@ describe('writer across kill -9 of the server (fsync always)', () => {
       await Promise.all(window);
     });
 
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Kill once the load is under way (some writes acknowledged), however long a loaded machine takes.
+    await waitUntil(() => acknowledged.length >= 100, 30_000);
     await server.kill('SIGKILL');
     // The process has exited; replies already in the sockets may still arrive until each segment
     // writer has seen its connection end. From then on, nothing can be acknowledged until the restart.
-    const cutOffDeadline = Date.now() + 10_000;
-    while (writersCutOff.size < SEGMENTS && Date.now() < cutOffDeadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => writersCutOff.size >= SEGMENTS, 30_000);
     expect(writersCutOff.size).toBe(SEGMENTS);
     const beforeKill = acknowledged.length;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const duringOutage = acknowledged.length;
     await server.restart();
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Let the writers resend and go on past the outage before the load stops.
+    await waitUntil(() => acknowledged.length > duringOutage + 100, 30_000);
     stop = true;
     await Promise.all(load);
     const stats = writer.stats();
@@ -104,8 +111,7 @@ describe('writer across kill -9 of the server (fsync always)', () => {
     expect(count).toBe(total);
     expect(next).toEqual(written);
 
-    const liveDeadline = Date.now() + 10_000;
-    while (liveCount < total && Date.now() < liveDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(() => liveCount >= total, 30_000);
     liveReader.close();
     await live;
     expect(liveErrors).toEqual([]);
