@@ -1,3 +1,4 @@
+export * from './address.js';
 export * from './body-codec.js';
 export * from './cluster-map.js';
 export * from './commands.js';

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { parseAddress, type NodeAddress } from '@sluice/protocol';
 import { ConnectFailedError } from '../errors.js';
 
 /** The byte pipe a Connection runs over: a TCP or TLS socket. Tests may pass any Duplex-like socket. */
@@ -10,19 +11,15 @@ export interface TransportOptions {
   connectTimeoutMs: number;
 }
 
-export function parseEndpoint(endpoint: string): { host: string; port: number } {
+export function parseEndpoint(endpoint: string): NodeAddress {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint)?.[1];
   if (scheme !== undefined || endpoint.includes('/')) {
     const drop = scheme !== undefined ? `: drop "${scheme}://"` : '';
     throw new Error(`endpoint "${endpoint}" must be "host:port", without a scheme or a path${drop}`);
   }
-  const colon = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(endpoint.slice(colon + 1));
-  if (colon <= 0 || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`endpoint "${endpoint}" must be "host:port" with a port from 1 to 65535`);
-  }
-  return { host, port };
+  const address = parseAddress(endpoint);
+  if (typeof address === 'string') throw new Error(`endpoint ${address}: it must be "host:port" with a port from 1 to 65535`);
+  return address;
 }
 
 /** Opens a socket to endpoint and resolves once it is connected (and, with TLS, handshaken). */
