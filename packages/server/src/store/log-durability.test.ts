@@ -126,13 +126,17 @@ describe('log durability', () => {
 
     io.holding = true;
     const second = container.append('s/t/0', block('b'.repeat(100 * 1024)), 1, writer(1));
+    const newcomer = container.append('s/t/0', block('n'), 1, { writer: { writerId: 'w2', lastEventNumber: 0, eventCount: 1 } });
     await io.writeHeld();
     expect(container.lastEventNumber('s/t/0', 'w1')).toBe(0);
+    expect(container.lastEventNumber('s/t/0', 'w2')).toBe(-1);
     // Dedup already counts the block in flight: a resend of it waits for the same write.
     const resent = container.append('s/t/0', block('b'.repeat(100 * 1024)), 1, writer(1));
     io.release();
     await second;
     expect((await resent).duplicate).toBe(true);
     expect(container.lastEventNumber('s/t/0', 'w1')).toBe(1);
+    await newcomer;
+    expect(container.lastEventNumber('s/t/0', 'w2')).toBe(0);
   });
 });
