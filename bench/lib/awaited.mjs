@@ -126,3 +126,16 @@ function failedRow(ctx, system, unit, better, error) {
   ctx.log(`${ctx.id}/${system} failed: ${error?.stack ?? error}`);
   return { system, value: null, unit, better, error: String(error?.message ?? error).split('\n')[0] };
 }
+
+/**
+ * The Sluice side of a latency scenario, as its module exports it: `sluiceSession` (what
+ * bench/compare.mjs opens for each tree, measured in turns) and `runSluice` (that side alone).
+ */
+export function sluiceSide(open, options = {}) {
+  const sluiceSession = { options, open };
+  const runSluice = async (ctx, onProgress) => {
+    const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => open(ctx) }], options);
+    return sluice;
+  };
+  return { sluiceSession, runSluice };
+}

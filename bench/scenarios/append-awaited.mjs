@@ -2,7 +2,7 @@
 // Beside it the disk's floor (dsync-floor: an O_DSYNC pwrite, in process); the goal is about the
 // distance to that floor. Sluice, the floor and redis-always are measured in turns (measureInTurns),
 // so the disk's swings hit them alike; nats runs after them.
-import { measureInTurns } from '../lib/awaited.mjs';
+import { measureInTurns, sluiceSide } from '../lib/awaited.mjs';
 import { DSYNC_FLOOR, openDsyncFloor } from '../lib/limits.mjs';
 import { allOf, extraBelowOf, nearFloor, runSystems, withFloorDistance } from '../lib/rows.mjs';
 import { natsAppendAwaited, openRedisAwaited } from '../peers/workloads.mjs';
@@ -10,13 +10,8 @@ import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
-/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
-export const sluiceSession = { options: {}, open: (ctx) => openSluiceAwaited(ctx) };
-
-export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
-  return sluice;
-}
+/** The Sluice side, alone or measured in turns with another tree's (bench/compare.mjs). */
+export const { sluiceSession, runSluice } = sluiceSide((ctx) => openSluiceAwaited(ctx), {});
 
 /** @type {import('../lib/types.js').Scenario} */
 export default {

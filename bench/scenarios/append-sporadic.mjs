@@ -2,7 +2,7 @@
 // event per request): p50 µs, p99 beside it. Between writes every process goes idle, so the latency
 // includes waking up: threads, event loops and caches that went cold. Beside it the disk's floor
 // at the same pace (dsync-floor) and Redis with appendfsync always, all measured in turns.
-import { measureInTurns } from '../lib/awaited.mjs';
+import { measureInTurns, sluiceSide } from '../lib/awaited.mjs';
 import { DSYNC_FLOOR, openDsyncFloor } from '../lib/limits.mjs';
 import { allOf, extraBelowOf, nearFloor, withFloorDistance } from '../lib/rows.mjs';
 import { openRedisAwaited } from '../peers/workloads.mjs';
@@ -10,13 +10,8 @@ import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const PACE = 'sporadic';
 
-/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
-export const sluiceSession = { options: { pace: PACE }, open: (ctx) => openSluiceAwaited(ctx) };
-
-export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
-  return sluice;
-}
+/** The Sluice side, alone or measured in turns with another tree's (bench/compare.mjs). */
+export const { sluiceSession, runSluice } = sluiceSide((ctx) => openSluiceAwaited(ctx), { pace: PACE });
 
 /** @type {import('../lib/types.js').Scenario} */
 export default {

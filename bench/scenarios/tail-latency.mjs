@@ -2,7 +2,7 @@
 // write call to the reader having the event. value = p50 µs (lower is better), p99 in extra. Beside
 // it the disk's floor (dsync-floor: one awaited O_DSYNC write): an event reaches a reader only once
 // it is durable, so no row can go below it. The three are measured in turns (measureInTurns).
-import { measureInTurns } from '../lib/awaited.mjs';
+import { measureInTurns, sluiceSide } from '../lib/awaited.mjs';
 import { DSYNC_FLOOR, openDsyncFloor } from '../lib/limits.mjs';
 import { atMostTimesOf, withFloorDistance } from '../lib/rows.mjs';
 import { openRedisTail } from '../peers/workloads.mjs';
@@ -10,13 +10,8 @@ import { openSluiceTail } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'µs';
 
-/** The Sluice side as a measureInTurns session (bench/compare.mjs measures two trees' in turns). */
-export const sluiceSession = { options: { unit: UNIT }, open: (ctx) => openSluiceTail(ctx) };
-
-export async function runSluice(ctx, onProgress) {
-  const [sluice] = await measureInTurns(ctx, onProgress, [{ system: 'sluice', open: () => sluiceSession.open(ctx) }], sluiceSession.options);
-  return sluice;
-}
+/** The Sluice side, alone or measured in turns with another tree's (bench/compare.mjs). */
+export const { sluiceSession, runSluice } = sluiceSide((ctx) => openSluiceTail(ctx), { unit: UNIT });
 
 /** @type {import('../lib/types.js').Scenario} */
 export default {
