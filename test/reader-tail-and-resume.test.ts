@@ -176,6 +176,22 @@ describe('reader (real server)', () => {
     expect(seen.sort()).toEqual(range(0, 20).sort());
   });
 
+  it('an event is a view into its read reply, unless copyEventData gives it bytes of its own', async () => {
+    const stream = 'e2e/copy-data';
+    await running.client.createStream(stream, { segments: 1 });
+    const writer = running.client.createWriter(stream);
+    await Promise.all(Array.from({ length: 200 }, (_, index) => writer.write('k', `${index}`.padEnd(1024, '.'))));
+    await writer.close();
+    const [viewed] = await take(running.client.createReader(stream, { from: 'head' }), 1);
+    const [copied] = await take(running.client.createReader(stream, { from: 'head', copyEventData: true }), 1);
+    expect(copied!.data).toEqual(viewed!.data);
+    expect(copied!.routingKey).toBe('k');
+    // Kept, the viewed event keeps its whole read reply (~200 KiB here, up to 1 MiB) alive; the copy only itself.
+    expect(viewed!.data.buffer.byteLength).toBeGreaterThan(100 * 1024);
+    expect(copied!.data.buffer.byteLength).toBeLessThan(16 * 1024);
+    expect(() => running.client.createReader(stream, { copyEventData: 'yes' as unknown as boolean })).toThrow(/copyEventData/);
+  });
+
   it('fails the iteration with a typed error for a stream that does not exist', async () => {
     const reader = running.client.createReader('e2e/does-not-exist');
     await expect(reader.next()).rejects.toMatchObject({ code: 'NO_SUCH_STREAM' });

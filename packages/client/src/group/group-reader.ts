@@ -366,6 +366,7 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
     const host: SegmentReaderHost = {
       context: this.#context,
       tailWaitMs: this.#settings.tailWaitMs,
+      copyEventData: this.#settings.copyEventData,
       wake: (segment) => this.#wake(segment),
       truncated: (truncation) => this.#truncated(truncation),
     };

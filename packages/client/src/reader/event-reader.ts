@@ -156,6 +156,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     const host: SegmentReaderHost = {
       context: this.#context,
       tailWaitMs: this.#settings.tailWaitMs,
+      copyEventData: this.#settings.copyEventData,
       wake: (segment) => this.#wake(segment),
       truncated: (truncation) => this.#truncated(truncation),
     };

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { integerIn, refuseUnknownOptions } from '../option-checks.js';
+import { integerIn, refuseUnknownOptions, shownValue } from '../option-checks.js';
 import { checkPosition, type ReaderPosition } from './reader-position.js';
 
 const KiB = 1024;
@@ -23,6 +23,11 @@ export interface ReaderOptions {
   tailWaitMs?: number;
   /** Called when truncation skipped events; the reader also emits 'truncated' with the same object. */
   onTruncated?: (truncation: Truncation) => void;
+  /**
+   * Give each event bytes of its own (one copy per event) instead of a view into the read reply it
+   * came in (up to 1 MiB): for consumers that keep events after the loop moves on. Default false.
+   */
+  copyEventData?: boolean;
 }
 
 export interface ReaderSettings {
@@ -30,6 +35,7 @@ export interface ReaderSettings {
   maxBufferedBytes: number;
   tailWaitMs: number;
   onTruncated: ((truncation: Truncation) => void) | null;
+  copyEventData: boolean;
 }
 
 export const READER_DEFAULTS = { maxBufferedBytes: 16 * MiB, tailWaitMs: 30_000 } as const;
@@ -38,7 +44,7 @@ export const MIN_SEGMENT_BUFFER = 64 * KiB;
 export const MAX_READ_BYTES = 1 * MiB;
 
 /** Every option name (a Record, so adding an option to ReaderOptions without listing it fails to compile). */
-const READER_OPTIONS = Object.keys({ from: true, maxBufferedBytes: true, tailWaitMs: true, onTruncated: true } satisfies Record<keyof ReaderOptions, true>);
+const READER_OPTIONS = Object.keys({ from: true, maxBufferedBytes: true, tailWaitMs: true, onTruncated: true, copyEventData: true } satisfies Record<keyof ReaderOptions, true>);
 
 export function resolveReaderSettings(options: ReaderOptions | undefined, stream: string): ReaderSettings {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
@@ -52,10 +58,13 @@ export function resolveReaderSettings(options: ReaderOptions | undefined, stream
   if (onTruncated !== null && typeof onTruncated !== 'function') {
     throw new InvalidOptionError('onTruncated', 'must be a function');
   }
+  const copyEventData = given.copyEventData ?? false;
+  if (typeof copyEventData !== 'boolean') throw new InvalidOptionError('copyEventData', `must be true or false, got ${shownValue(copyEventData)}`);
   return {
     from: checkedFrom,
     maxBufferedBytes: integerIn('maxBufferedBytes', given.maxBufferedBytes ?? READER_DEFAULTS.maxBufferedBytes, MIN_SEGMENT_BUFFER, 2 ** 40),
     tailWaitMs: integerIn('tailWaitMs', given.tailWaitMs ?? READER_DEFAULTS.tailWaitMs, 1, 600_000),
     onTruncated,
+    copyEventData,
   };
 }

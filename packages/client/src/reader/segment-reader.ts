@@ -9,6 +9,8 @@ import { MAX_READ_BYTES, type Truncation } from './reader-options.js';
 export interface SegmentReaderHost {
   readonly context: ClientContext;
   readonly tailWaitMs: number;
+  /** Each event gets a copy of its bytes rather than a view that keeps the whole read reply alive. */
+  readonly copyEventData: boolean;
   /** The segment reader has something new: events, its end, or an error. */
   wake(reader: SegmentReader): void;
   truncated(truncation: Truncation): void;
@@ -100,7 +102,8 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
       if (item.position + EVENT_HEADER_SIZE <= data.byteLength) {
         const start = item.position + EVENT_HEADER_SIZE;
         const end = start + data.readUInt32BE(item.position);
-        const event = { envelope: decodeEnvelope(data, start, end), offset: item.offset + item.position };
+        const envelope = this.host.copyEventData ? decodeEnvelope(Buffer.from(data.subarray(start, end)), 0, end - start) : decodeEnvelope(data, start, end);
+        const event = { envelope, offset: item.offset + item.position };
         item.position = end;
         this.deliveredOffset = item.offset + end;
         if (end >= data.byteLength) this.#finishChunk(item);
