@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from './body-codec.js';
-import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type FieldKind } from './commands.js';
+import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type CommandOf, type FieldKind } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { expectProtocolError } from '../test-support/expect-protocol-error.js';
 import { encodeEventBlock, eventsOf } from './event-block.js';
@@ -9,6 +9,7 @@ import {
   decodeFrame,
   decodeFrameBody,
   encodeFrame,
+  encodeFrameParts,
   FRAME_HEADER_SIZE,
   FrameDecoder,
   type DecodedFrame,
@@ -386,4 +387,42 @@ describe('hostile input never throws anything but ProtocolError', () => {
 it('the command arbitrary reaches every command in the table', () => {
   const seen = new Set(fc.sample(anyCommand, { numRuns: 2000, seed: 42 }).map((command) => command.type));
   expect([...seen].sort()).toEqual(COMMAND_ENTRIES.map((entry) => entry.name).sort());
+});
+
+describe('encodeFrameParts', () => {
+  const MiB = 1024 * 1024;
+  const readReply = (data: Buffer): CommandOf<'SegmentRead'> => ({
+    type: 'SegmentRead',
+    segment: 'hol/reads/0',
+    offset: 4096,
+    length: 1 << 30,
+    endOfSegment: false,
+    data,
+  });
+
+  it('gives the bytes encodeFrame gives, with trailing bytes as their own part, not copied', () => {
+    const data = Buffer.from('\u0000\u0000\u0000\u0005hello\u0000\u0000\u0000\u0002hi');
+    const reply = readReply(data);
+    const parts = encodeFrameParts(7, 42, reply, 1);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(data);
+    expect(Buffer.concat(parts)).toEqual(encodeFrame(7, 42, reply));
+    expect(decodeFrame(Buffer.concat(parts))).toMatchObject({ flowId: 7, sequence: 42, command: { ...reply, data } });
+  });
+
+  it('splits an append block and large reads alike, and keeps small or byte-less frames whole', () => {
+    const append: CommandOf<'AppendBlock'> = { type: 'AppendBlock', segment: 's/a/0', writerId: 'w', lastEventNumber: 9, eventCount: 10, data: Buffer.alloc(70_000, 2) };
+    const appendParts = encodeFrameParts(3, 4, append, 16 * 1024);
+    expect(appendParts[1]).toBe(append.data);
+    expect(Buffer.concat(appendParts).equals(encodeFrame(3, 4, append))).toBe(true);
+    for (const bytes of [0, 1, 70_000, 3 * MiB]) {
+      const reply = readReply(Buffer.alloc(bytes, 1));
+      const parts = encodeFrameParts(1, 1, reply, 16 * 1024);
+      expect(parts).toHaveLength(bytes >= 16 * 1024 ? 2 : 1);
+      // Buffer.equals: vitest's deep equality walks megabytes byte by byte.
+      expect(Buffer.concat(parts).equals(encodeFrame(1, 1, reply))).toBe(true);
+    }
+    const keepAlive = encodeFrameParts(0, 1, { type: 'KeepAlive' }, 0);
+    expect(keepAlive).toEqual([encodeFrame(0, 1, { type: 'KeepAlive' })]);
+  });
 });

@@ -56,6 +56,33 @@ export function encodeFrame(flowId: number, sequence: number, command: Command):
   return frame;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+/** The body codec always packs a trailing bytes field as msgpack bin 32: 0xc6, then a u32 length. */
+const BIN32_HEADER_SIZE = 5;
+
+/**
+ * A frame as parts to write one after the other: [everything before the trailing bytes, those bytes]
+ * when the command ends with a bytes field of at least minPartBytes (a block being appended, data being
+ * read), else [the whole frame]. The bytes are written as they are instead of being copied into a new
+ * frame buffer of their size: no allocation, no copy, no page faults on fresh memory per frame. The
+ * head is encoded with empty trailing bytes and its two lengths (frame, bin 32) are then set for the
+ * real ones, which gives exactly encodeFrame's bytes.
+ */
+export function encodeFrameParts(flowId: number, sequence: number, command: Command, minPartBytes: number): Buffer[] {
+  const entry = entryByName(command.type);
+  const field = entry.fieldNames.at(-1)!;
+  const trailing = entry.trailingBytes ? ((command as unknown as Record<string, unknown>)[field] as Uint8Array) : null;
+  if (trailing === null || !(trailing instanceof Uint8Array) || trailing.byteLength < minPartBytes) {
+    return [encodeFrame(flowId, sequence, command)];
+  }
+  const head = encodeFrame(flowId, sequence, { ...command, [field]: NO_BYTES } as Command);
+  const binAt = head.byteLength - BIN32_HEADER_SIZE;
+  head.writeUInt32BE(trailing.byteLength, binAt + 1);
+  head.writeUInt32BE(head.readUInt32BE(0) + trailing.byteLength, 0);
+  const bytes = Buffer.isBuffer(trailing) ? trailing : Buffer.from(trailing.buffer, trailing.byteOffset, trailing.byteLength);
+  return [head, bytes];
+}
+
 export function decodeFrameCommand(frame: RawFrame): Command {
   return decodeBody(frame.type, frame.bytes, frame.bodyStart, frame.bodyEnd);
 }

@@ -112,10 +112,11 @@ export class Connection {
   }
 
   /** Queues one whole frame; its bytes count as outstanding until noteSettled. */
-  send(frame: Buffer): void {
-    this.outstandingBytes += frame.byteLength;
+  /** Writes one request frame, given as its parts (encodeFrameParts). */
+  send(parts: readonly Buffer[], bytes: number): void {
+    this.outstandingBytes += bytes;
     this.inFlightRequests += 1;
-    this.writer.write(frame);
+    this.writer.write(parts);
   }
 
   noteSettled(bytes: number): void {
@@ -132,7 +133,7 @@ export class Connection {
     const reply = new Promise<Command>((resolve, reject) => {
       this.control.add(sequence, command.type, frame.byteLength, timeoutMs, null, resolve, reject);
     });
-    this.send(frame);
+    this.send([frame], frame.byteLength);
     return reply as Promise<R>;
   }
 

@@ -1,7 +1,8 @@
-import { encodeFrame, nextSequence, type Command, type RawFrame } from '@sluice/protocol';
+import { encodeFrameParts, nextSequence, type Command, type RawFrame } from '@sluice/protocol';
 import { ClientClosedError, type ConnectionLostError } from '../errors.js';
 import type { Connection, FlowEndpoint } from './connection.js';
 import type { ConnectionLostListener, Flow, ReplyHandler, RequestOptions } from './flow.js';
+import { LARGE_FRAME_BYTES } from './frame-writer.js';
 import { failRequest, PendingRequests } from './pending-requests.js';
 
 /** Where flows get their connections: the endpoint pool (shared or dedicated placement). */
@@ -125,16 +126,17 @@ export class FlowChannel implements Flow, FlowEndpoint {
   ): void {
     const sequence = this.sequence;
     this.sequence = nextSequence(sequence);
-    let frame: Buffer;
+    let parts: Buffer[];
     try {
-      frame = encodeFrame(this.flowId, sequence, command);
+      parts = encodeFrameParts(this.flowId, sequence, command, LARGE_FRAME_BYTES);
     } catch (error) {
       failLater(handler, reject, error);
       return;
     }
+    const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
     this.pending ??= new PendingRequests(connection, this.flowId);
-    this.pending.add(sequence, command.type, frame.byteLength, timeoutMs, handler, resolve, reject);
-    connection.send(frame);
+    this.pending.add(sequence, command.type, bytes, timeoutMs, handler, resolve, reject);
+    connection.send(parts, bytes);
   }
 
   /** Queues a request until the flow is placed; the first one starts the placement. */

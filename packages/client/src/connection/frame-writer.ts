@@ -1,13 +1,16 @@
 import type { Transport } from './transport.js';
 
-/** Frames at least this large are written as they are; smaller ones are copied into one batch. */
-const LARGE_FRAME_BYTES = 16 * 1024;
+/**
+ * Frames (and frame parts) at least this large are written as they are; smaller ones are copied into
+ * one batch. Flows encode a block this large as its own part (encodeFrameParts), so it is never copied.
+ */
+export const LARGE_FRAME_BYTES = 16 * 1024;
 
 /**
  * Coalesces frames from every flow on a socket: they are queued and written together on the next
  * microtask, or at once past flushThreshold bytes. A socket.write costs microseconds, so one write
- * per frame would cap a connection far below what the wire carries. Each frame is queued whole,
- * so frames of different flows never cut each other short.
+ * per frame would cap a connection far below what the wire carries. The parts of a frame are queued
+ * together, so frames of different flows never cut each other short.
  */
 export class FrameWriter {
   private queue: Buffer[] = [];
@@ -19,9 +22,12 @@ export class FrameWriter {
     private readonly flushThreshold = 64 * 1024,
   ) {}
 
-  write(frame: Buffer): void {
-    this.queue.push(frame);
-    this.queuedBytes += frame.byteLength;
+  /** Queues the parts of one frame, in order, next to each other. */
+  write(parts: readonly Buffer[]): void {
+    for (const part of parts) {
+      this.queue.push(part);
+      this.queuedBytes += part.byteLength;
+    }
     if (this.queuedBytes >= this.flushThreshold) {
       this.flush();
     } else if (!this.flushScheduled) {

@@ -9,6 +9,7 @@ import {
   ProtocolError,
   decodeFrameBody,
   encodeFrame,
+  encodeFrameParts,
   formatRequestId,
   negotiateVersion,
   type Command,
@@ -20,7 +21,7 @@ import type { Logger } from 'pino';
 import { errorMessage, errorReplyOf } from './error-replies.js';
 import { FlowControl } from './flow-control.js';
 import { listLocalStreams } from './stream-listing.js';
-import { BULK_REPLY_BYTES, readReplyParts } from './read-reply-frame.js';
+import { BULK_REPLY_BYTES } from './read-reply-frame.js';
 import { ReplyBudget } from './reply-budget.js';
 import { ReplyWriter } from './reply-writer.js';
 import {
@@ -335,7 +336,8 @@ export class Connection {
     if (reply.type === 'SegmentRead' && reply.data.byteLength >= BULK_REPLY_BYTES) {
       let parts: Buffer[] | null = null;
       try {
-        parts = readReplyParts(request.flowId, request.sequence, reply);
+        // The data (a view of the cache or of a log read) goes out as it is, not copied into a frame.
+        parts = encodeFrameParts(request.flowId, request.sequence, reply, BULK_REPLY_BYTES);
       } catch {
         // encodeReply below meets the same problem and answers with an error reply.
       }

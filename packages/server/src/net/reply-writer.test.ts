@@ -1,9 +1,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { FrameDecoder, encodeFrame, type CommandOf } from '@sluice/protocol';
+import { FrameDecoder, encodeFrame, encodeFrameParts, type CommandOf } from '@sluice/protocol';
 
-import { readReplyParts } from './read-reply-frame.js';
 import { ReplyWriter } from './reply-writer.js';
 
 const MiB = 1024 * 1024;
@@ -48,7 +47,7 @@ function readReply(data: Buffer): CommandOf<'SegmentRead'> {
 }
 
 function bulkFrame(sequence: number, bytes: number): Buffer[] {
-  return readReplyParts(3, sequence, readReply(Buffer.alloc(bytes, sequence)))!;
+  return encodeFrameParts(3, sequence, readReply(Buffer.alloc(bytes, sequence)), 1);
 }
 
 function ack(sequence: number): Buffer {
