@@ -233,6 +233,31 @@ describe('a 3-node cluster through a client given one endpoint', () => {
 });
 
 describe('nodes started with different cluster maps', () => {
+  it('lists the streams of every node, from any node, as they are created, sealed, scaled and deleted', async () => {
+    // Streams whose metadata lives on each of the three nodes: a list from one node alone would miss two.
+    const byOwner = new Map<string, string>();
+    for (let n = 0; byOwner.size < map.members.length; n++) {
+      const stream = `ls-${n}/events`;
+      byOwner.set(ownerOfSegment(map, metadataSegmentOf(stream)), stream);
+    }
+    const streams = [...byOwner.values()].sort();
+    for (const stream of streams) await client.createStream(stream, { segments: 2 });
+    const listed = async (): Promise<string[]> => (await client.listStreams()).filter((name) => name.startsWith('ls-'));
+    expect(await listed()).toEqual(streams);
+    const [sealed, scaled, deleted] = streams as [string, string, string];
+    expect(await client.listStreams(sealed.split('/')[0])).toEqual([sealed]);
+
+    await client.sealStream(sealed);
+    await client.scaleStream(scaled, { segments: 3 });
+    await client.deleteStream(deleted);
+    const fromAnotherNode = new SluiceClient({ endpoints: [cluster.nodes[2]!.address] });
+    try {
+      expect((await fromAnotherNode.listStreams()).filter((name) => name.startsWith('ls-'))).toEqual([sealed, scaled].sort());
+    } finally {
+      await fromAnotherNode.close();
+    }
+  });
+
   it('refuse each other: a client or peer with another fingerprint gets an error naming both', async () => {
     // Two nodes with the same member list but different --containers: a misconfigured cluster.
     const ports = await freePorts(2);
