@@ -1,4 +1,4 @@
-import { encodeEvents, envelopesOf, type Command, type CommandOf } from '@sluice/protocol';
+import { encodeEvents, envelopesOf, type Command, type CommandOf, type Request, type SuccessReplyOf } from '@sluice/protocol';
 import type { ClientContext, ClientEvent } from '../src/client-context.js';
 import type { ConnectionLostListener, Flow, FlowOptions, ReplyHandler, RequestOptions } from '../src/connection/flow.js';
 import {
@@ -69,7 +69,7 @@ export class FakeNode {
         this.sealed.add(segment);
         return 0;
       },
-      request: (_segment: string, build: (token: string | null) => Command) => this.openFlow(this.owner).request(build(null)),
+      request: <C extends Request>(_segment: string, build: (token: string | null) => C) => this.openFlow(this.owner).request(build(null)),
     };
     return {
       settings: { requestTimeoutMs: 30_000, retryWindowMs: 60_000, ...settings } as ClientSettings,
@@ -189,7 +189,7 @@ export class FakeFlow implements Flow {
     private readonly node: FakeNode,
   ) {}
 
-  request<R extends Command = Command>(command: Command, _options?: RequestOptions): Promise<R> {
+  request<C extends Request>(command: C, _options?: RequestOptions): Promise<SuccessReplyOf<C['type']>> {
     if (this.closed) return Promise.reject(new ClientClosedError('flow'));
     if (this.node.down) {
       return new Promise((_, reject) => setTimeout(() => reject(new ConnectFailedError(this.endpoint, 'connection refused')), 1));
@@ -199,7 +199,7 @@ export class FakeFlow implements Flow {
       this.generation += 1;
       this.setups.clear();
     }
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<SuccessReplyOf<C['type']>>((resolve, reject) => {
       const entry: PendingRequest = {
         settled: false,
         isAppend: command.type === 'AppendBlock',
@@ -226,8 +226,8 @@ export class FakeFlow implements Flow {
     });
   }
 
-  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void {
-    this.request<R>(command, options).then(
+  send<C extends Request>(command: C, handler: ReplyHandler<SuccessReplyOf<C['type']>>, options?: RequestOptions): void {
+    this.request(command, options).then(
       (reply) => handler.onReply(reply),
       (error: unknown) => handler.onError(error),
     );

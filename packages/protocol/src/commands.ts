@@ -218,6 +218,12 @@ export type ReplyNameOf<N extends RequestName> =
   | (typeof ANY_REQUEST_ERRORS)[number]
   | (Spec<N> extends { on: 'segment' } ? (typeof ON_SEGMENT_ERRORS)[number] : never);
 
+/** Any request: a command that expects a reply. */
+export type Request = CommandOf<RequestName>;
+
+/** What request N resolves with on the client: its own replies that are not error replies. */
+export type SuccessReplyOf<N extends RequestName> = CommandOf<Exclude<ReplyNameOf<N>, ErrorReplyName>>;
+
 /** Replies that report a failure; the client turns each into an error class with the same code. */
 export const ERROR_REPLIES = [
   'WrongHost',

@@ -1,4 +1,4 @@
-import { streamNameProblem, type CommandOf } from '@sluice/protocol';
+import { streamNameProblem } from '@sluice/protocol';
 import type { ClusterRouter } from '../connection/cluster-router.js';
 import type { Connection } from '../connection/connection.js';
 import type { Flow } from '../connection/flow.js';
@@ -55,7 +55,7 @@ export class ClusterAdmin {
     const token = await this.context.token();
     const lists = await Promise.all(
       members.map((member) =>
-        this.context.adminFlow(member).request<CommandOf<'StreamList'>>({ type: 'ListStreams', scope: scope ?? null, token }),
+        this.context.adminFlow(member).request({ type: 'ListStreams', scope: scope ?? null, token }),
       ),
     );
     return [...new Set(lists.flatMap((list) => list.streams))].sort();

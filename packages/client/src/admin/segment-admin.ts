@@ -1,4 +1,4 @@
-import type { AttributeValue, Command, CommandOf } from '@sluice/protocol';
+import type { AttributeValue, Request, SuccessReplyOf } from '@sluice/protocol';
 import { sleep } from '../connection/backoff.js';
 import { ConnectFailedError, SegmentAlreadyExistsError, WrongHostError } from '../errors.js';
 import type { ClientSettings } from '../options.js';
@@ -24,7 +24,7 @@ export interface SegmentOperations {
   /** The node that owns segment, as the router knows it now. */
   ownerOf(segment: string): Promise<string>;
   /** Sends a request built for segment to its owner (build is called once per attempt, with the token). */
-  request<R extends Command>(segment: string, build: (token: string | null) => Command): Promise<R>;
+  request<C extends Request>(segment: string, build: (token: string | null) => C): Promise<SuccessReplyOf<C['type']>>;
   createSegment(segment: string): Promise<boolean>;
   getSegmentInfo(segment: string): Promise<SegmentInfo>;
   sealSegment(segment: string): Promise<number>;
@@ -52,14 +52,14 @@ const MAX_REDIRECTS = 4;
 export class SegmentAdmin implements SegmentOperations {
   constructor(private readonly context: AdminContext) {}
 
-  async request<R extends Command>(segment: string, build: (token: string | null) => Command): Promise<R> {
+  async request<C extends Request>(segment: string, build: (token: string | null) => C): Promise<SuccessReplyOf<C['type']>> {
     const deadline = Date.now() + this.context.settings.requestTimeoutMs;
     const route = new SegmentRoute(segment, this.context, 'admin');
     let redirects = 0;
     for (;;) {
       try {
         const flow = await route.flow();
-        return await flow.request<R>(build(await this.context.token()));
+        return await flow.request(build(await this.context.token()));
       } catch (error) {
         if (error instanceof WrongHostError) redirects += 1;
         if (!route.failed(error) || redirects > MAX_REDIRECTS) throw error;
@@ -96,7 +96,7 @@ export class SegmentAdmin implements SegmentOperations {
   }
 
   async getSegmentInfo(segment: string): Promise<SegmentInfo> {
-    const { startOffset, length, sealed } = await this.request<CommandOf<'SegmentInfo'>>(segment, (token) => ({
+    const { startOffset, length, sealed } = await this.request(segment, (token) => ({
       type: 'GetSegmentInfo',
       segment,
       token,
@@ -105,13 +105,13 @@ export class SegmentAdmin implements SegmentOperations {
   }
 
   async sealSegment(segment: string): Promise<number> {
-    const reply = await this.request<CommandOf<'SegmentSealed'>>(segment, (token) => ({ type: 'SealSegment', segment, token }));
+    const reply = await this.request(segment, (token) => ({ type: 'SealSegment', segment, token }));
     return reply.length;
   }
 
   /** Drops everything before offset (an event boundary); returns the new first readable offset. */
   async truncateSegment(segment: string, offset: number): Promise<number> {
-    const reply = await this.request<CommandOf<'SegmentTruncated'>>(segment, (token) => ({
+    const reply = await this.request(segment, (token) => ({
       type: 'TruncateSegment',
       segment,
       offset,
@@ -125,7 +125,7 @@ export class SegmentAdmin implements SegmentOperations {
   }
 
   async getAttribute(segment: string, key: string): Promise<AttributeValue> {
-    const reply = await this.request<CommandOf<'Attribute'>>(segment, (token) => ({ type: 'GetAttribute', segment, key, token }));
+    const reply = await this.request(segment, (token) => ({ type: 'GetAttribute', segment, key, token }));
     return reply.value;
   }
 
@@ -136,7 +136,7 @@ export class SegmentAdmin implements SegmentOperations {
     expected: AttributeValue,
     value: AttributeValue,
   ): Promise<AttributeUpdateResult> {
-    const reply = await this.request<CommandOf<'AttributeUpdated'>>(segment, (token) => ({
+    const reply = await this.request(segment, (token) => ({
       type: 'UpdateAttribute',
       segment,
       key,

@@ -26,12 +26,12 @@ describe('connection pool and flows', () => {
     const sdk = fake.client({ maxConnectionsPerEndpoint: 1 });
     const a = openFlow(sdk);
     const b = openFlow(sdk);
-    const [replyA, replyB] = await Promise.all([a.request<Info>(infoRequest('s/a/0')), b.request<Info>(infoRequest('s/b/0'))]);
+    const [replyA, replyB] = await Promise.all([a.request(infoRequest('s/a/0')), b.request(infoRequest('s/b/0'))]);
     expect([replyA.segment, replyB.segment]).toEqual(['s/a/0', 's/b/0']);
     expect(fake.server.openConnections).toHaveLength(1);
     a.close();
     await expect(a.request(infoRequest('s/a/0'))).rejects.toBeInstanceOf(ClientClosedError);
-    expect((await b.request<Info>(infoRequest('s/b/1'))).segment).toBe('s/b/1');
+    expect((await b.request(infoRequest('s/b/1'))).segment).toBe('s/b/1');
     expect(fake.server.openConnections).toHaveLength(1);
   });
 
@@ -85,7 +85,7 @@ describe('connection pool and flows', () => {
     };
     const flows = Array.from({ length: 20 }, () => openFlow(sdk));
     const replies = await Promise.all(
-      flows.flatMap((flow, f) => Array.from({ length: 10 }, (_, r) => flow.request<Info>(infoRequest(`s/f${f}/${r}`)))),
+      flows.flatMap((flow, f) => Array.from({ length: 10 }, (_, r) => flow.request(infoRequest(`s/f${f}/${r}`)))),
     );
     expect(replies.map((reply) => reply.segment)).toEqual(
       flows.flatMap((_, f) => Array.from({ length: 10 }, (_, r) => `s/f${f}/${r}`)),
@@ -100,7 +100,7 @@ describe('connection pool and flows', () => {
     const [socket] = fake.server.openConnections;
     socket!.reply({ flowId: 777_777, sequence: 1, command: { type: 'KeepAlive' } }, segmentInfoFor(infoRequest('x/y/0')));
     socket!.reply({ flowId: flow.flowId, sequence: 999, command: { type: 'KeepAlive' } }, segmentInfoFor(infoRequest('x/y/0')));
-    expect((await flow.request<Info>(infoRequest('s/a/1'))).segment).toBe('s/a/1');
+    expect((await flow.request(infoRequest('s/a/1'))).segment).toBe('s/a/1');
     expect(sdk.stats().endpoints[fake.server.endpoint]).toMatchObject({ droppedUnknownFlow: 1, droppedUnknownSequence: 1 });
   });
 
@@ -142,7 +142,7 @@ describe('connection pool and flows', () => {
     expect(((await pendingB) as Info).segment).toBe('s/b/1');
     // The flow whose socket dropped recovers on its own on its next request.
     fake.server.handler = (request, connection) => connection.reply(request, segmentInfoFor(request.command));
-    expect((await a.request<Info>(infoRequest('s/a/2'))).segment).toBe('s/a/2');
+    expect((await a.request(infoRequest('s/a/2'))).segment).toBe('s/a/2');
     expect(a.generation).toBe(2);
   });
 

@@ -1,4 +1,4 @@
-import { encodeFrameParts, nextSequence, type Command, type RawFrame } from '@sluice/protocol';
+import { encodeFrameParts, nextSequence, type Command, type RawFrame, type Request, type SuccessReplyOf } from '@sluice/protocol';
 import { ClientClosedError, type ConnectionLostError } from '../errors.js';
 import type { Connection, FlowEndpoint } from './connection.js';
 import type { ConnectionLostListener, Flow, ReplyHandler, RequestOptions } from './flow.js';
@@ -53,13 +53,14 @@ export class FlowChannel implements Flow, FlowEndpoint {
     return this.placer.endpoint;
   }
 
-  request<R extends Command = Command>(command: Command, options?: RequestOptions): Promise<R> {
+  request<C extends Request>(command: C, options?: RequestOptions): Promise<SuccessReplyOf<C['type']>> {
+    // PendingRequests settles only with a reply the request can get (the command table's check).
     return new Promise<Command>((resolve, reject) => {
       this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, null, resolve, reject);
-    }) as Promise<R>;
+    }) as Promise<SuccessReplyOf<C['type']>>;
   }
 
-  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void {
+  send<C extends Request>(command: C, handler: ReplyHandler<SuccessReplyOf<C['type']>>, options?: RequestOptions): void {
     this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, handler as ReplyHandler, null, null);
   }
 

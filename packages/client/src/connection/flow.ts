@@ -1,4 +1,4 @@
-import type { Command } from '@sluice/protocol';
+import type { Command, Request, SuccessReplyOf } from '@sluice/protocol';
 import type { ConnectionLostError } from '../errors.js';
 
 /**
@@ -32,7 +32,7 @@ export interface Flow {
    * pool, failing with ConnectFailedError if none can be had within the acquire timeout).
    * Requests of one flow are sent in call order.
    */
-  request<R extends Command = Command>(command: Command, options?: RequestOptions): Promise<R>;
+  request<C extends Request>(command: C, options?: RequestOptions): Promise<SuccessReplyOf<C['type']>>;
 
   /**
    * request without a promise: the outcome goes to handler, the same replies and errors. For owners
@@ -41,7 +41,7 @@ export interface Flow {
    * reply arrives, the request times out, the connection drops or the flow closes; never from within
    * send itself.
    */
-  send<R extends Command = Command>(command: Command, handler: ReplyHandler<R>, options?: RequestOptions): void;
+  send<C extends Request>(command: C, handler: ReplyHandler<SuccessReplyOf<C['type']>>, options?: RequestOptions): void;
 
   /** Called after each loss of the flow's connection, once its pending requests were rejected. */
   onConnectionLost(listener: ConnectionLostListener): () => void;

@@ -1,4 +1,3 @@
-import type { CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { SegmentIsTruncatedError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -116,7 +115,7 @@ export class GroupSynchronizer {
     while (!this.#closed && !this.context.closed) {
       try {
         const offset = this.#revision.offset;
-        const reply = await this.context.segments.request<CommandOf<'SegmentRead'>>(segment, (token) => ({
+        const reply = await this.context.segments.request(segment, (token) => ({
           type: 'ReadSegment',
           segment,
           offset,

@@ -7,7 +7,6 @@ import {
   EventBlockBuilder,
   outgoingEvent,
   segmentNameOf,
-  type CommandOf,
   type EventHeaders,
 } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
@@ -97,7 +96,7 @@ export class RevisionedClient {
     this.#checkRevision(revision);
     let offset = revision.offset;
     for (;;) {
-      const reply = await this.#context.segments.request<CommandOf<'SegmentRead'>>(this.segment, (token) => ({
+      const reply = await this.#context.segments.request(this.segment, (token) => ({
         type: 'ReadSegment',
         segment: this.segment,
         offset,
@@ -135,7 +134,7 @@ export class RevisionedClient {
     const expectedValue = expected?.offset ?? null;
     const nextValue = next?.offset ?? null;
     let attempts = 0;
-    const result = await this.#context.segments.request<CommandOf<'AttributeUpdated'>>(this.segment, (token) => {
+    const result = await this.#context.segments.request(this.segment, (token) => {
       attempts += 1;
       return { type: 'UpdateAttribute', segment: this.segment, key: MARK_ATTRIBUTE, expected: expectedValue, value: nextValue, token };
     });
@@ -177,7 +176,7 @@ export class RevisionedClient {
     const block = builder.finish();
     let attempts = 0;
     try {
-      await this.#context.segments.request<CommandOf<'DataAppended'>>(this.segment, (token) => {
+      await this.#context.segments.request(this.segment, (token) => {
         attempts += 1;
         return { type: 'ConditionalAppend', segment: this.segment, writerId: this.#writerId, eventNumber, expectedOffset, data: block, token };
       });
@@ -219,7 +218,7 @@ export class RevisionedClient {
   }
 
   async #lastDurableEventNumber(): Promise<number> {
-    const reply = await this.#context.segments.request<CommandOf<'AppendSetup'>>(this.segment, (token) => ({
+    const reply = await this.#context.segments.request(this.segment, (token) => ({
       type: 'SetupAppend',
       segment: this.segment,
       writerId: this.#writerId,

@@ -1,4 +1,4 @@
-import { EVENT_HEADER_SIZE, type CommandOf, type OutgoingEvent } from '@sluice/protocol';
+import { EVENT_HEADER_SIZE, type OutgoingEvent } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, SegmentIsSealedError, type ConnectionLostError } from '../errors.js';
 import { retryWithin } from '../route/retry-within.js';
@@ -237,7 +237,7 @@ export class SegmentWriter {
     const counters = this.host.counters;
     counters.blocksSent += 1;
     counters.bytesSent += block.byteLength;
-    this.#route.current!.request<CommandOf<'DataAppended'>>({
+    this.#route.current!.request({
       type: 'AppendBlock',
       segment: this.segment,
       writerId: this.writerId,
@@ -292,7 +292,7 @@ export class SegmentWriter {
     const deadline = Date.now() + this.host.settings.retryWindowMs;
     await retryWithin(deadline - Date.now(), () => segments.sealSegment(this.segment));
     const reply = await retryWithin(deadline - Date.now(), () =>
-      segments.request<CommandOf<'AppendSetup'>>(this.segment, (token) => ({
+      segments.request(this.segment, (token) => ({
         type: 'SetupAppend',
         segment: this.segment,
         writerId: this.writerId,
@@ -396,7 +396,7 @@ export class SegmentWriter {
         const flow = await this.#route.flow();
         const token = await context.token();
         const remainingMs = this.#failingSince === null ? Infinity : this.#failingSince + settings.retryWindowMs - Date.now();
-        const reply = await flow.request<CommandOf<'AppendSetup'>>(
+        const reply = await flow.request(
           { type: 'SetupAppend', segment: this.segment, writerId: this.writerId, token },
           { timeoutMs: Math.max(1_000, Math.min(context.settings.requestTimeoutMs, remainingMs)) },
         );

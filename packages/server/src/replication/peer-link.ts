@@ -1,13 +1,8 @@
 import type { SluiceClient } from '@sluice/client';
-import type { Command, CommandOf, ReplicationRequestName } from '@sluice/protocol';
+import type { CommandOf, ReplicationRequestName, SuccessReplyOf } from '@sluice/protocol';
 
-/** A replication request and the reply it gets. */
-export interface ReplicationReplies {
-  Replicate: CommandOf<'Replicated'>;
-  FenceReplica: CommandOf<'ReplicaFenced'>;
-  GetEpochEnd: CommandOf<'EpochEnd'>;
-  FetchLog: CommandOf<'LogFetched'>;
-}
+/** A replication request's reply, as the command table says. */
+export type ReplicationReplies = { [N in ReplicationRequestName]: SuccessReplyOf<N> };
 
 /** One node's conversation with a peer about replication: requests in call order, replies in kind. */
 export interface PeerLink {
@@ -26,7 +21,7 @@ export function clientPeerLink(client: SluiceClient, node: string, timeoutMs: nu
   return {
     node,
     request: <N extends ReplicationRequestName>(command: CommandOf<N>) =>
-      flow.request<ReplicationReplies[N] & Command>(command, { timeoutMs }) as Promise<ReplicationReplies[N]>,
+      flow.request(command as CommandOf<ReplicationRequestName>, { timeoutMs }) as Promise<ReplicationReplies[N]>,
     close: () => flow.close(),
   };
 }
