@@ -7,6 +7,7 @@ import {
   FrameDecoder,
   LOCAL_VERSION_RANGE,
   ProtocolError,
+  REPLICATION_REQUESTS,
   decodeFrameBody,
   encodeFrame,
   encodeFrameParts,
@@ -15,6 +16,7 @@ import {
   type Command,
   type CommandOf,
   type RawFrame,
+  type ReplicationRequestName,
 } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
@@ -42,7 +44,12 @@ export interface ConnectionLimits {
 export interface ConnectionServices extends SegmentServices {
   limits: ConnectionLimits;
   logger: Logger;
+  /** A replicated node's data plane, answering its peers' replication requests; absent otherwise. */
+  replication?: { serve(command: ReplicationRequest): Command | Promise<Command> };
 }
+
+const replicationRequestNames: ReadonlySet<string> = new Set(REPLICATION_REQUESTS);
+type ReplicationRequest = CommandOf<ReplicationRequestName>;
 
 /** One request between its arrival and its reply. */
 interface PendingRequest {
@@ -245,6 +252,8 @@ export class Connection {
       default:
         if (isSegmentRequest(command)) {
           this.serveSegment(request, command);
+        } else if (replicationRequestNames.has(command.type) && this.services.replication) {
+          this.serveReplication(request, command as ReplicationRequest, this.services.replication);
         } else {
           // A well-formed command a node does not serve (a reply type): refuse it, keep the connection.
           this.answer(request, { type: 'OperationUnsupported', message: `${command.type} is not a request a node serves` });
@@ -302,6 +311,22 @@ export class Connection {
     } else {
       this.answer(request, result);
     }
+  }
+
+  private serveReplication(request: PendingRequest, command: ReplicationRequest, replication: NonNullable<ConnectionServices['replication']>): void {
+    const onError = (error: unknown): void => {
+      const code = (error as { code?: unknown })?.code;
+      this.answer(request, errorMessage(typeof code === 'string' ? code : 'INTERNAL_ERROR', (error as Error)?.message ?? String(error)));
+    };
+    let result: Command | Promise<Command>;
+    try {
+      result = replication.serve(command);
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    if (result instanceof Promise) result.then((reply) => this.answer(request, reply), onError);
+    else this.answer(request, result);
   }
 
   private errorReply(error: unknown, command: SegmentRequest): Command {

@@ -33,7 +33,7 @@ interface PendingRecord {
   since: number;
 }
 
-type Role = 'none' | 'backup' | 'primary';
+export type Role = 'none' | 'backup' | 'primary';
 
 const START: LogPosition = { fileNumber: 0, position: 0 };
 const MAX_FETCH_BYTES = 1024 * 1024;
@@ -100,6 +100,20 @@ export class ReplicatedLog implements ContainerLog {
 
   get isServing(): boolean {
     return this.failed === null;
+  }
+
+  /** Whether this replica already plays `role` for `epoch` (with these backups, as primary; following `primary`, as backup). */
+  plays(role: Role, epoch: number, nodes: readonly string[]): boolean {
+    if (this.role !== role || this.epoch !== epoch) return false;
+    if (role === 'primary') return sameNodes(this.shippers.map((shipper) => shipper.link.node), nodes);
+    if (role === 'backup') return this.primary?.node === nodes[0];
+    return true;
+  }
+
+  /** As primary: whether `node` holds everything acknowledged so far (a joining replica counts in sync from then). */
+  holdsAcknowledged(node: string): boolean {
+    const shipper = this.shippers.find((candidate) => candidate.link.node === node);
+    return this.role === 'primary' && shipper !== undefined && shipper.reachable && shipper.acked !== null && comparePositions(shipper.acked, this.committed) >= 0;
   }
 
   append(record: EncodedRecord, settle: SettleRecord): LogPosition {
@@ -413,4 +427,8 @@ export function divergencePoint(
     if (comparePositions(ours, cut) < 0) cut = ours;
   }
   return comparePositions(cut, ourEnd) < 0 ? cut : null;
+}
+
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((node) => b.includes(node));
 }

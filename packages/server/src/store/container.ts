@@ -141,6 +141,10 @@ export class SegmentContainer implements Container {
     return this.context.id;
   }
 
+  get directoryPath(): string {
+    return this.directory;
+  }
+
   async createSegment(segment: string): Promise<void> {
     this.checkOpen();
     if (this.byName.has(segment)) throw new StoreError('SEGMENT_ALREADY_EXISTS', `segment ${segment} already exists`);

@@ -39,7 +39,9 @@ async function openLocked(options: StoreOptions, lock: DataDirLock): Promise<Seg
   const cache = new BlockCache(options.cacheBytes);
   const counters: StoreCounters = { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0, corruptReads: 0 };
   const activity: DiskActivity = { writesInFlight: 0 };
-  const opening = await Promise.allSettled(options.containers.map((id) => SegmentContainer.open({ id, options, cache, counters, activity, replication: options.replication })));
+  const open = (id: number): Promise<{ container: SegmentContainer; replayedBytes: number }> =>
+    SegmentContainer.open({ id, options, cache, counters, activity, replication: options.replication });
+  const opening = await Promise.allSettled(options.containers.map(open));
   const failed = opening.find((result) => result.status === 'rejected');
   const opened = opening.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   if (failed) {
@@ -51,19 +53,29 @@ async function openLocked(options: StoreOptions, lock: DataDirLock): Promise<Seg
     logBytes: opened.reduce((sum, { replayedBytes }) => sum + replayedBytes, 0),
   };
   options.logger.info({ containers: opened.length, recoveryMs: Math.round(recovery.ms), replayedLogBytes: recovery.logBytes }, 'segment store open');
-  return new DurableSegmentStore(new Map(opened.map(({ container }) => [container.id, container])), cache, counters, recovery, lock);
+  const containers = new Map(opened.map(({ container }) => [container.id, container]));
+  return new DurableSegmentStore(containers, cache, counters, recovery, lock, async (id) => (await open(id)).container);
 }
 
 class DurableSegmentStore implements SegmentStore {
   private closing: Promise<void> | null = null;
 
   constructor(
-    private readonly containers: ReadonlyMap<number, SegmentContainer>,
+    private readonly containers: Map<number, SegmentContainer>,
     private readonly cache: BlockCache,
     private readonly counters: StoreCounters,
     private readonly recovery: { ms: number; logBytes: number },
     private readonly lock: DataDirLock,
+    private readonly open: (id: number) => Promise<SegmentContainer>,
   ) {}
+
+  async reopenContainer(id: number, prepare: (directory: string) => Promise<void>): Promise<void> {
+    const container = this.containers.get(id);
+    if (!container) throw new RangeError(`container ${id} is not open on this node`);
+    await container.close();
+    await prepare(container.directoryPath);
+    this.containers.set(id, await this.open(id));
+  }
 
   container(id: number): Container {
     const container = this.containers.get(id);

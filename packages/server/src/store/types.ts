@@ -160,6 +160,12 @@ export interface StoreStats {
 export interface SegmentStore {
   container(id: number): Container;
   stats(): StoreStats;
+  /**
+   * Closes the container (calls to it then fail with STORE_CLOSED), runs prepare on its directory,
+   * and opens it again by recovery: a replica cutting a divergent tail. Fetch the container again
+   * with container(id) afterwards.
+   */
+  reopenContainer(id: number, prepare: (directory: string) => Promise<void>): Promise<void>;
   /** Waits for in-flight appends, fsyncs, writes a checkpoint, closes files. */
   close(): Promise<void>;
 }
