@@ -43,7 +43,9 @@ export function errorReplyOf(error: unknown, segment: string, writerId: string |
         return errorMessage(error.code, error.message);
     }
   }
-  if (error instanceof NotEnoughReplicasError || error instanceof FencedError) return { type: 'NotEnoughReplicas', segment, message: error.message };
+  if (error instanceof NotEnoughReplicasError) return { type: 'NotEnoughReplicas', segment, message: error.message };
+  // A newer primary exists: the client learns the map again and follows it.
+  if (error instanceof FencedError) return errorMessage(error.code, error.message);
   if (error instanceof RequestError || error instanceof ProtocolError) return errorMessage(error.code, error.message);
   return null;
 }

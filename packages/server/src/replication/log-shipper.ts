@@ -227,6 +227,7 @@ export class LogShipper {
       return;
     }
     // 'not-ready': the backup is still setting up for this epoch (cutting a divergent tail).
+    this.source.logger.debug({ container: this.source.container, peer: this.link.node, epoch: reply.epoch }, 'backup not ready; retrying');
     this.restart(null, RETRY_DELAY_MS);
   }
 

@@ -278,12 +278,15 @@ export class ReplicatedLog implements ContainerLog {
     const ends = [this.container.local.durablePosition];
     for (const shipper of this.shippers) if (shipper.reachable && shipper.acked !== null) ends.push(shipper.acked);
     const majority = majorityPosition(ends, this.replicas);
-    if (majority === null || comparePositions(majority, this.committed) <= 0) return;
-    this.committed = majority;
+    if (majority === null) return;
+    // Checked even when nothing new is committed: a primary taking a new set of backups may find
+    // its whole log already held by a majority.
     if (this.readyAt !== null && comparePositions(majority, this.readyAt) >= 0) {
       this.readyAt = null;
       this.options.logger.info({ container: this.container.id, epoch: this.epoch }, 'primary: serving');
     }
+    if (comparePositions(majority, this.committed) <= 0) return;
+    this.committed = majority;
     let settled = 0;
     let bytes = 0;
     while (settled < this.pending.length && comparePositions(this.pending[settled]!.end, majority) <= 0) {

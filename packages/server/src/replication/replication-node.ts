@@ -26,6 +26,12 @@ export interface ReplicaRole {
 export interface ReplicationNodeOptions {
   /** This node's address, as the replicas lists name it. */
   self: string;
+  /**
+   * The cluster's replication factor. A majority is counted over it, not over the replicas an
+   * assignment lists right now: with nodes gone the controller may list fewer, and a majority of
+   * those would let a lone survivor acknowledge.
+   */
+  replicationFactor: number;
   /** An append no majority confirmed within this long fails with NotEnoughReplicas. */
   ackTimeoutMs: number;
   /** A request to a peer without answer this long counts as failed (the peer is then retried). */
@@ -161,7 +167,8 @@ export class ReplicationNode implements Replication {
   private async promote(log: ReplicatedLog, role: ReplicaRole, backups: readonly string[]): Promise<void> {
     const links = backups.map((node) => this.link(node));
     try {
-      const outcome = await promote(log, role.container, role.epoch, links, role.replicas.length, this.options.logger);
+      const replicas = Math.max(role.replicas.length, this.options.replicationFactor);
+      const outcome = await promote(log, role.container, role.epoch, links, replicas, this.options.logger);
       if (outcome.kind === 'cut-first') {
         for (const link of links) link.close();
         this.cutTail(role.container, outcome.end);

@@ -24,6 +24,8 @@ export class EpochHistoryCorruptError extends Error {
 }
 
 export class EpochHistory {
+  private saving: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly directory: string,
     private readonly sync: boolean,
@@ -119,7 +121,14 @@ export class EpochHistory {
     await this.save();
   }
 
-  private async save(): Promise<void> {
+  /** Saves run one after another (a fence and an epoch start may come at once); each writes the state as of its turn. */
+  private save(): Promise<void> {
+    const turn = this.saving.then(() => this.write());
+    this.saving = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async write(): Promise<void> {
     const text = JSON.stringify({ fenced: this.fenced, starts: this.starts.map(({ epoch, start }) => [epoch, start.fileNumber, start.position]) });
     const temporary = join(this.directory, TEMPORARY_FILE);
     const handle = await open(temporary, 'w');
