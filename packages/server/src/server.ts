@@ -16,9 +16,10 @@ import { createLogger } from './logger.js';
 import type { Health } from './metrics/metrics-http.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { Listener } from './net/listener.js';
+import { ReplicationNode } from './replication/replication-node.js';
 import { AutoScaler } from './scaling/auto-scaler.js';
 import { checkDataFormat, openSegmentStore } from './store/index.js';
-import type { StoreStats } from './store/types.js';
+import type { SegmentStore, StoreStats } from './store/types.js';
 
 /**
  * Room in a SegmentRead reply for everything but the data (header, msgpack, the segment name), so
@@ -81,7 +82,7 @@ async function tlsOf(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer 
   return { cert: await read('--tls-cert', config.tlsCert), key: await read('--tls-key', config.tlsKey) };
 }
 
-function coordinate(config: ServerConfig, self: string, logger: Logger): Promise<Coordination> {
+function coordinate(config: ServerConfig, self: string, logger: Logger, dataPlane: ReplicationNode): Promise<Coordination> {
   return startCoordination({
     endpoints: config.coordinator!,
     self,
@@ -89,6 +90,22 @@ function coordinate(config: ServerConfig, self: string, logger: Logger): Promise
     replicationFactor: config.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
     leaseTtlMs: config.leaseTtlMs,
     logger,
+    chooseNewPrimary: dataPlane.chooseNewPrimary,
+    whenCaughtUp: (container, epoch, replica) => dataPlane.whenCaughtUp(container, epoch, replica),
+  });
+}
+
+/** A coordinated node's data plane: its containers' logs replicated under the roles etcd assigns. */
+function replicationOf(config: ServerConfig, self: string, logger: Logger, store: () => SegmentStore): ReplicationNode {
+  return new ReplicationNode({
+    self,
+    replicationFactor: config.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
+    // An append no majority confirmed within a lease fails typed: by then the cluster is failing over.
+    ackTimeoutMs: config.leaseTtlMs,
+    requestTimeoutMs: config.leaseTtlMs,
+    sync: config.fsync === 'always',
+    logger: logger.child({ component: 'replication' }),
+    reopen: (container, prepare) => store().reopenContainer(container, prepare),
   });
 }
 
@@ -109,7 +126,9 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   const members = config.cluster ?? null;
   // Checked before joining: a node whose data dir it cannot use never takes a lease or containers.
   await checkDataFormat(config.dataDir);
-  const coordination = config.coordinator !== null ? await coordinate(config, configuredSelf!, logger) : null;
+  let opened: SegmentStore | null = null;
+  const replication = config.coordinator !== null ? replicationOf(config, configuredSelf!, logger, () => opened!) : null;
+  const coordination = replication !== null ? await coordinate(config, configuredSelf!, logger, replication) : null;
   // A coordinated node keeps every container: which it is primary or backup of changes at run time.
   const owned =
     members !== null && configuredSelf !== null
@@ -128,10 +147,12 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     checkpointIntervalBytes: config.checkpointIntervalBytes,
     maxEventSize: config.maxEventSize,
     logger: logger.child({ component: 'store' }),
+    replication: replication ?? undefined,
   }).catch(async (error: unknown) => {
     await leave();
     throw error;
   });
+  opened = store;
 
   const listener = new Listener(
     {
@@ -183,6 +204,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     maxReadWaitMs: config.maxReadWaitMs,
     maxWritersPerConnection: config.maxWritersPerConnection,
     counts: metrics.counts,
+    replication: replication ?? undefined,
     limits: {
       maxFrameSize: config.maxFrameSize,
       maxUnackedBytes: config.maxUnackedBytes,
@@ -200,6 +222,11 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   );
   autoScaler.start();
 
+  if (replication !== null && coordination !== null) {
+    const { roles } = coordination;
+    for (let container = 0; container < config.containers; container++) replication.setRole(roles.roleOf(container));
+    roles.onChange((role) => replication.setRole(role));
+  }
   // Only now, listening, does a coordinated node become a member that primaries can be given to.
   await coordination?.join();
   logger.info(
@@ -233,6 +260,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
     const unfinished = await listener.drainAndClose(config.shutdownTimeoutMs);
     if (unfinished > 0) logger.warn({ unfinished }, 'requests still pending at the shutdown timeout were dropped');
     await store.close();
+    await replication?.close();
     await metrics.close();
     logger.info({ ms: Date.now() - started }, 'stopped');
   };
