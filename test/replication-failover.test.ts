@@ -6,13 +6,13 @@
 import { SluiceClient } from '@sluice/client';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startCoordinatedCluster, waitForMap, type CoordinatedCluster } from './helpers/coordinated-cluster.js';
+import { evenlySpreadOver, startCoordinatedCluster, waitForMap, type CoordinatedCluster } from './helpers/coordinated-cluster.js';
 import { etcdAvailable } from './helpers/etcd-process.js';
 import { readBackPerKey, startKeyedLoad, type KeyedLoad } from './helpers/keyed-load.js';
 
 const LEASE_TTL_MS = 2_000;
-/** The issue's bound is the lease TTL + 5 s; + 15 s here for a loaded 2-core machine (bench/ measures it). */
-const STALL_BOUND_MS = LEASE_TTL_MS + 15_000;
+/** The issue's bound on the longest write stall when a primary dies (bench/ measures the failover time). */
+const STALL_BOUND_MS = LEASE_TTL_MS + 5_000;
 const CONTAINERS = 4;
 const STREAM = 'shop/orders';
 const KEYS = Array.from({ length: 8 }, (_, k) => `key-${k}`);
@@ -91,7 +91,7 @@ async function expectEveryAckedEventOnce(sdk: SluiceClient, load: KeyedLoad): Pr
 }
 
 describeEtcd('replicated containers (RF 3) under faults', () => {
-  it('kill -9 of a primary under a keyed load: writes resume, every acknowledged event is read back once in order; the node returns as a backup', async () => {
+  it('kill -9 of a primary under a keyed load: writes resume within the bound, every acknowledged event is read back once in order; the node returns, catches up and serves as a backup', async () => {
     const { cluster, client } = await startReplicated();
     const load = startKeyedLoad(client, STREAM, KEYS, { window: 4, maxMs: 90_000 });
     await until(() => load.total() >= 200, 30_000, '200 writes before the kill');
@@ -102,15 +102,21 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     const atKill = load.total();
     await until(() => load.total() >= atKill + 400, 60_000, '400 writes after the kill');
     const stall = meter.stop();
+    console.log(`replicated failover: longest write stall ${stall} ms after kill -9 of a primary (lease TTL ${LEASE_TTL_MS} ms)`);
     expect(stall).toBeLessThan(STALL_BOUND_MS);
 
-    // The victim returns, catches up, and can then stand in for another lost node.
+    // The victim returns and catches up. With another node then lost, every append needs the
+    // victim's acknowledgement (a majority of 3 is 2): the load going on shows it serves as a backup,
+    // and the read-back (its logs may now serve as primary) shows it holds everything.
     await victim.restart();
-    const other = cluster.nodes.find((node) => node !== victim && node.isRunning)!;
+    await waitForMap(cluster.nodes.find((node) => node !== victim)!, (next) => next.members.includes(victim.address), 20_000, 'the victim rejoined');
     await until(() => load.total() >= atKill + 600, 60_000, 'writes with the victim back');
-    await load.stop();
-    await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS)); // the victim's catch-up to settle
+    await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS)); // its catch-up to settle
+    const other = cluster.nodes.find((node) => node !== victim && node.isRunning)!;
     await other.kill('SIGKILL');
+    const atSecondKill = load.total();
+    await until(() => load.total() >= atSecondKill + 200, 60_000, 'writes acknowledged by the returned node and one other');
+    await load.stop();
     await expectEveryAckedEventOnce(client, load);
   }, 180_000);
 
@@ -134,7 +140,7 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     await expectEveryAckedEventOnce(client, load);
   }, 180_000);
 
-  it('with two of three nodes gone, appends fail typed and retriable; they resume when one returns, and nothing is lost', async () => {
+  it('with two of three nodes gone, appends fail typed and retriable; they resume when one returns, and reads with one node down return everything', async () => {
     const { cluster } = await startReplicated();
     const impatient = new SluiceClient({ endpoints: cluster.endpoints, retryWindowMs: 4_000, requestTimeoutMs: 3_000 });
     try {
@@ -168,5 +174,25 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     } finally {
       await impatient.close();
     }
+  }, 180_000);
+
+  it('a node joins and another leaves under a keyed load: containers move (catch up, then switch) and every acknowledged event is read back once in order', async () => {
+    const { cluster, client } = await startReplicated();
+    const load = startKeyedLoad(client, STREAM, KEYS, { window: 4, maxMs: 90_000 });
+    await until(() => load.total() >= 200, 30_000, '200 writes before the join');
+    const newcomer = await cluster.addNode();
+    const four = cluster.nodes.map((node) => node.address);
+    await waitForMap(cluster.nodes[0]!, evenlySpreadOver(four), 30_000, 'primaries spread over four nodes');
+    const afterJoin = load.total();
+    await until(() => load.total() >= afterJoin + 200, 60_000, 'writes with the newcomer as a primary');
+
+    const leaving = cluster.nodes.find((node) => node !== newcomer)!;
+    await leaving.stop();
+    const three = cluster.nodes.filter((node) => node.isRunning).map((node) => node.address);
+    await waitForMap(newcomer, evenlySpreadOver(three), 30_000, 'primaries spread over the three left');
+    const afterLeave = load.total();
+    await until(() => load.total() >= afterLeave + 200, 60_000, 'writes after the node left');
+    await load.stop();
+    await expectEveryAckedEventOnce(client, load);
   }, 180_000);
 });
