@@ -110,6 +110,18 @@ function replicationOf(config: ServerConfig, self: string, logger: Logger, store
 }
 
 /**
+ * The segments of a container this node serves, for the auto-scaler: none while its log takes no
+ * writes (a replica still promoting, a full disk), whose segmentNames() throws that reason.
+ */
+function servedSegmentNames(store: SegmentStore, container: number): string[] {
+  try {
+    return store.container(container).segmentNames();
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Starts a node: opens the store for the containers this node owns, listens, and serves. With
  * `port: 0` and no cluster the node's address is learned from the bound port. Rejects (with a
  * message naming the cause) when the config is invalid, the store cannot open or the port is taken.
@@ -216,7 +228,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
 
   const autoScaler = new AutoScaler(
     new SluiceClient({ endpoints: [self], token: autoScalerToken(await authSecretOf(config)), logger: logger.child({ component: 'auto-scaler' }) }),
-    () => cluster.ownedContainers.flatMap((container) => store.container(container).segmentNames()),
+    () => cluster.ownedContainers.flatMap((id) => servedSegmentNames(store, id)),
     config.autoScaleIntervalMs,
     logger.child({ component: 'auto-scaler' }),
   );

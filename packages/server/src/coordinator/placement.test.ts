@@ -124,6 +124,26 @@ describe('planAssignments', () => {
   });
 });
 
+describe('planAssignments when no live replica is known in sync', () => {
+  it('lets a live joining replica lead rather than leave the container without a primary', () => {
+    // n1 led, n2 and n3 were still catching up; n1 and n2 died, n3 lives.
+    const assignments = new Map<number, Assignment>([[0, { epoch: 2, primary: 'n1', replicas: ['n1', 'n2', 'n3'], joining: ['n2', 'n3'] }]]);
+    const plan = planAssignments({
+      containerCount: 1,
+      replicationFactor: 3,
+      live: new Set(['n3']),
+      recentlyGone: new Set(['n1', 'n2']),
+      assignments,
+      caughtUp: () => false,
+      chooseNewPrimary: firstCandidate,
+    });
+    const assignment = plan.get(0)!;
+    expect(assignment.primary).toBe('n3');
+    expect(assignment.epoch).toBe(3);
+    expect(assignment.joining).toEqual(['n2']);
+  });
+});
+
 describe('planAssignments with a node that restarted', () => {
   it('makes its replicas catch up again, and moves its primaries to in-sync replicas in a new epoch', () => {
     const assignments = new Map<number, Assignment>();

@@ -103,13 +103,16 @@ function settle(container: number, current: Assignment, input: PlacementInput): 
     if (input.returned?.has(node) && !assignment.joining.includes(node)) assignment.joining.push(node);
   }
   if (assignment.primary === null || !live.has(assignment.primary) || restartedPrimary) {
-    const candidates = assignment.replicas.filter((node) => live.has(node) && !assignment.joining.includes(node));
-    if (restartedPrimary && candidates.length === 0) {
-      // Nobody else holds the log: the restarted primary goes on, in a new epoch.
-      assignment.joining = assignment.joining.filter((node) => node !== assignment.primary);
-      setPrimary(assignment, assignment.primary!);
-    } else if (candidates.length > 0) {
-      setPrimary(assignment, input.chooseNewPrimary(container, candidates));
+    const inSync = assignment.replicas.filter((node) => live.has(node) && !assignment.joining.includes(node));
+    // With no live replica known in sync (say the others were still catching up when the primary
+    // died, or all of them restarted), any live replica may lead: a new primary serves only after it
+    // fenced a majority of the replicas and took the longest log among them, so nothing acknowledged
+    // is lost, and the data plane's choice prefers the longest log anyway.
+    const candidates = inSync.length > 0 ? inSync : assignment.replicas.filter((node) => live.has(node));
+    if (candidates.length > 0) {
+      const chosen = input.chooseNewPrimary(container, candidates);
+      assignment.joining = assignment.joining.filter((node) => node !== chosen);
+      setPrimary(assignment, chosen);
     } else if (assignment.primary !== null) {
       // No live replica holds the log: nobody can serve it until one returns.
       assignment.primary = null;

@@ -8,7 +8,7 @@ import type { SettleRecord } from '../store/log-writer.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
-import { LogShipper } from './log-shipper.js';
+import { LogShipper, type ShipperSource } from './log-shipper.js';
 import type { PeerLink } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
 import { splitBatch } from './record-batch.js';
@@ -52,6 +52,8 @@ export class ReplicatedLog implements ContainerLog {
   private epoch = 0;
   private replicas = 1;
   private shippers: LogShipper[] = [];
+  /** What this primary's shippers ship from (set while primary). */
+  private shipping: ShipperSource | null = null;
   private pending: PendingRecord[] = [];
   /** The end of what a majority holds (never moves back). */
   private committed: LogPosition = START;
@@ -159,7 +161,7 @@ export class ReplicatedLog implements ContainerLog {
     this.replicas = replicas;
     this.readyAt = this.container.local.endPosition;
     this.unavailable = new NotEnoughReplicasError(`container ${this.container.id} waits for a majority of its replicas to hold its log`);
-    const source = {
+    const source: ShipperSource = {
       container: this.container.id,
       epoch,
       directory: this.container.directory,
@@ -169,10 +171,34 @@ export class ReplicatedLog implements ContainerLog {
       onFenced: (newerEpoch: number) => this.deposed(newerEpoch),
       logger: this.options.logger,
     };
+    this.shipping = source;
     this.shippers = backups.map((link) => new LogShipper(link, source));
     this.timer = setInterval(() => this.checkTimeouts(), Math.max(50, Math.floor(this.options.ackTimeoutMs / 4)));
     this.timer.unref();
     this.options.logger.info({ container: this.container.id, epoch, backups: backups.map((link) => link.node) }, 'primary: waiting for a majority');
+    this.advance();
+  }
+
+  /** Whether this replica is the primary of `epoch` (serving, or waiting for a majority). */
+  leads(epoch: number): boolean {
+    return this.role === 'primary' && this.epoch === epoch;
+  }
+
+  /**
+   * As primary of the same epoch, ship to these backups from now on (a replica joined or was
+   * dropped). Appends waiting for a majority stay: failing them would leave their records in the
+   * log while the container's state counts them as never written.
+   */
+  changeBackups(backups: readonly PeerLink[]): void {
+    const next = backups.map((link) => {
+      const kept = this.shippers.find((shipper) => shipper.link.node === link.node);
+      if (kept === undefined) return new LogShipper(link, this.shipping!);
+      link.close();
+      return kept;
+    });
+    for (const shipper of this.shippers) if (!next.includes(shipper)) shipper.stop();
+    this.shippers = next;
+    this.options.logger.info({ container: this.container.id, epoch: this.epoch, backups: backups.map((link) => link.node) }, 'primary: backups changed');
     this.advance();
   }
 

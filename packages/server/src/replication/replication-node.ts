@@ -155,6 +155,7 @@ export class ReplicationNode implements Replication {
     if (role.role === 'primary') {
       const backups = role.replicas.filter((node) => node !== self);
       if (log.plays('primary', role.epoch, backups)) return;
+      if (log.leads(role.epoch)) return log.changeBackups(backups.map((node) => this.link(node)));
       log.stepDown(`promoting to epoch ${role.epoch}`);
       await this.promote(log, role, backups);
     } else if (role.role === 'backup' && role.primary !== null && role.primary !== self) {
