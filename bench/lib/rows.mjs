@@ -63,6 +63,12 @@ export const atMostTimesOf = (system, k = 1) => (r, rows) => {
   const theirs = valueOf(find(rows, system));
   return mine === null || theirs === null ? null : mine <= k * theirs;
 };
+/** extra[key] <= k × extra[key] of `system`'s row (e.g. a p50 at most twice a baseline's) */
+export const extraAtMostTimesOf = (system, key, k) => (r, rows) => {
+  const mine = r?.extra?.[key];
+  const theirs = find(rows, system)?.extra?.[key];
+  return typeof mine !== 'number' || typeof theirs !== 'number' ? null : mine <= k * theirs;
+};
 /** extra[key] < extra[key] of `system`'s row (e.g. a lower p50 than a peer's) */
 export const extraBelowOf = (system, key) => (r, rows) => {
   const mine = r?.extra?.[key];

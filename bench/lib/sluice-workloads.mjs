@@ -8,6 +8,7 @@ import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoo
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
 import { EVENTS_IN_FLIGHT, WRITE_BATCH, WRITE_OPS_IN_FLIGHT } from './write-window.mjs';
+import { etcdMissing, startSluiceCluster } from './sluice-cluster.mjs';
 import { startSluiceServer, withSluiceServer } from './sluice-server.mjs';
 
 /** Writes per windowed-loop operation and operations in flight: 16 k events pending at most. */
@@ -16,22 +17,43 @@ const IN_FLIGHT = WRITE_OPS_IN_FLIGHT;
 /** Upper bound of events one throughput run may write, whatever the duration. */
 const MAX_EVENTS = 50_000_000;
 
-/** Runs fn(client, server) against a fresh server, or returns a skipped row when the client is not built. */
-async function withClient(ctx, system, unit, fn, { clientOptions = {}, serverOptions = {}, better = 'higher' } = {}) {
+/**
+ * Runs fn(client, server) against a fresh server, or returns a skipped row when the client is not
+ * built. `replicated`: against a fresh 3-node replicated cluster (etcd, RF 3) instead; fn then gets
+ * the cluster (see sluice-cluster.mjs) as its second argument.
+ */
+async function withClient(ctx, system, unit, fn, { clientOptions = {}, serverOptions = {}, better = 'higher', replicated = false } = {}) {
   const sdk = await loadClient();
   if (!sdk) return skippedRow(system, CLIENT_NOT_BUILT, unit, better);
-  return withSluiceServer(
-    ctx,
-    async (server) => {
-      const client = new sdk.SluiceClient({ endpoints: [server.endpoint], ...clientOptions });
-      try {
-        return await fn(client, server);
-      } finally {
-        await client.close();
-      }
-    },
-    serverOptions,
-  );
+  const run = async (endpoints, target) => {
+    const client = new sdk.SluiceClient({ endpoints, ...clientOptions });
+    try {
+      return await fn(client, target);
+    } finally {
+      await client.close();
+    }
+  };
+  if (!replicated) return withSluiceServer(ctx, (server) => run([server.endpoint], server), serverOptions);
+  if (etcdMissing()) return skippedRow(system, etcdMissing(), unit, better);
+  const cluster = await startSluiceCluster(ctx);
+  try {
+    return await run(cluster.endpoints, cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Creates a stream, retrying while a fresh replicated cluster's primaries are still being chosen (bounded). */
+async function createStreamWhenReady(client, stream, options, { timeoutMs = 30_000 } = {}) {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    try {
+      return await client.createStream(stream, options);
+    } catch (error) {
+      if (!error?.retriable || now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Writes BATCH events without awaiting each: the writer batches them and bounds what is in flight. */
@@ -48,10 +70,10 @@ async function throughput(ctx, onProgress, writer, pool, key = 'k') {
   return windowedLoop({ ...options, durationMs: ctx.durationMs, onProgress }, (i) => writeBatch(writer, pool, key, i));
 }
 
-/** One writer, `size`-byte events, many in flight: events/s (or MB/s). */
-export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system = 'sluice' }) {
+/** One writer, `size`-byte events, many in flight: events/s (or MB/s). `replicated`: on 3 nodes, RF 3. */
+export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system = 'sluice', replicated = false }) {
   return withClient(ctx, system, unit, async (client) => {
-    await client.createStream('bench/append', { segments: 1 });
+    await createStreamWhenReady(client, 'bench/append', { segments: 1 });
     const writer = client.createWriter('bench/append');
     const result = await throughput(ctx, onProgress, writer, payloads(size));
     const stats = writer.stats();
@@ -61,27 +83,28 @@ export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system 
       eventsPerAppend: Math.round(stats.eventsSent / Math.max(1, stats.blocksSent)),
       inFlightEvents: EVENTS_IN_FLIGHT,
     });
-  });
+  }, { replicated });
 }
 
-/** A client on a server of its own, kept up across measureInTurns' turns; closes both. */
-async function openSluice(ctx, system) {
+/** A client on a server of its own (or on a 3-node replicated cluster), kept up across measureInTurns' turns; closes both. */
+async function openSluice(ctx, system, { replicated = false } = {}) {
   const sdk = await loadClient();
   if (!sdk) return { skipped: skippedRow(system, CLIENT_NOT_BUILT) };
-  const server = await startSluiceServer({ dataDir: await ctx.tmpDir('sluice-'), ctx });
-  const client = new sdk.SluiceClient({ endpoints: [server.endpoint] });
+  if (replicated && etcdMissing()) return { skipped: skippedRow(system, etcdMissing()) };
+  const target = replicated ? await startSluiceCluster(ctx) : await startSluiceServer({ dataDir: await ctx.tmpDir('sluice-'), ctx });
+  const client = new sdk.SluiceClient({ endpoints: replicated ? target.endpoints : [target.endpoint] });
   const close = async () => {
     await client.close();
-    await server.stop();
+    await target.stop();
   };
   return { client, close };
 }
 
-/** One awaited 100-byte write at a time (a session for measureInTurns). */
-export async function openSluiceAwaited(ctx, { system = 'sluice' } = {}) {
-  const { client, close, skipped } = await openSluice(ctx, system);
+/** One awaited 100-byte write at a time (a session for measureInTurns). `replicated`: on 3 nodes, RF 3. */
+export async function openSluiceAwaited(ctx, { system = 'sluice', replicated = false } = {}) {
+  const { client, close, skipped } = await openSluice(ctx, system, { replicated });
   if (skipped) return skipped;
-  await client.createStream('bench/awaited', { segments: 1 });
+  await createStreamWhenReady(client, 'bench/awaited', { segments: 1 });
   const writer = client.createWriter('bench/awaited');
   const pool = payloads(100);
   return { sample: timed((i) => writer.write('k', pool[i & 1023])), close };
@@ -449,4 +472,36 @@ function dropPageCache() {
   } catch {
     return false;
   }
+}
+
+/**
+ * Failover on a replicated cluster (3 nodes, RF 3, lease TTL 2 s): a writer writes awaited events,
+ * the primary of its segment is killed (SIGKILL), and the row is the time from the kill to the
+ * first append acknowledged after it (started after the kill; the writer retries by itself).
+ */
+export function sluiceFailover(ctx, onProgress, { system = 'sluice' } = {}) {
+  return withClient(
+    ctx,
+    system,
+    'ms',
+    async (client, cluster) => {
+      const stream = 'bench/failover';
+      await createStreamWhenReady(client, stream, { segments: 1 });
+      const writer = client.createWriter(stream);
+      const pool = payloads(100);
+      for (let i = 0; i < 200; i++) await writer.write('k', pool[i & 1023]);
+      onProgress(0.3);
+      const { owner } = (await client.getStreamInfo(stream)).segmentInfos[0];
+      const victim = cluster.nodes.find((node) => node.endpoint === owner);
+      if (!victim) throw new Error(`the segment's primary ${owner} is not one of ${cluster.endpoints.join(', ')}`);
+      const killedAt = now();
+      await victim.kill();
+      await writer.write('k', pool[0]);
+      const ms = Math.round(now() - killedAt);
+      onProgress(1);
+      await writer.close();
+      return lowerRow(system, ms, 'ms', { leaseTtlMs: cluster.leaseTtlMs });
+    },
+    { replicated: true, better: 'lower', clientOptions: { retryWindowMs: 60_000 } },
+  );
 }
