@@ -24,6 +24,13 @@ export interface ReplicatedLogOptions {
    * never acknowledged): the caller closes the container, cuts its log there, opens it again.
    */
   onDivergentTail?: (container: number, end: LogPosition) => void;
+  /**
+   * Told when appends failed (no majority in time, a role change) whose records stay in this log:
+   * the container's state counts them as never written while the log, and soon a majority, holds
+   * them (a resent duplicate would be acknowledged yet never readable). The caller reopens the
+   * container so that recovery rebuilds its state from the log.
+   */
+  onStateBehindLog?: (container: number) => void;
 }
 
 interface PendingRecord {
@@ -337,7 +344,7 @@ export class ReplicatedLog implements ContainerLog {
     this.options.logger.warn({ container: this.container.id, epoch: this.epoch, reachable }, 'primary: no majority; not serving until one holds the log');
     this.readyAt = this.container.local.endPosition;
     this.unavailable = error;
-    this.failPending(error);
+    this.abandonPending(error);
   }
 
   private deposed(newerEpoch: number): void {
@@ -355,13 +362,19 @@ export class ReplicatedLog implements ContainerLog {
     for (const shipper of this.shippers) shipper.stop();
     this.shippers = [];
     this.unavailable = reason;
-    this.failPending(reason);
+    this.abandonPending(reason);
   }
 
-  private failPending(error: Error): void {
+  /** Fails the appends waiting for a majority; their records stay in the log (see onStateBehindLog). */
+  private abandonPending(error: Error): void {
+    if (this.failPending(error) > 0 && !this.closed) this.options.onStateBehindLog?.(this.container.id);
+  }
+
+  private failPending(error: Error): number {
     const failed = this.pending;
     this.pending = [];
     for (const record of failed) record.settle(error);
+    return failed.length;
   }
 
   // --- backup internals -----------------------------------------------------------------------

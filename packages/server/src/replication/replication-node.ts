@@ -3,7 +3,6 @@ import type { Command } from '@sluice/protocol';
 
 import type { ContainerLog, Replication, ReplicatedContainer } from '../store/container-log.js';
 import { EpochHistory } from '../store/epoch-history.js';
-import type { LogPosition } from '../store/log-files.js';
 import type { StoreLogger } from '../store/types.js';
 import { chooseNewPrimaryWith, type LogReport } from './choose-new-primary.js';
 import { cutDivergentTail } from './divergent-tail.js';
@@ -69,7 +68,8 @@ export class ReplicationNode implements Replication {
       ackTimeoutMs: this.options.ackTimeoutMs,
       logger: this.options.logger,
       onDeposed: (id) => this.schedule(id),
-      onDivergentTail: (id, end) => this.cutTail(id, end),
+      onDivergentTail: (id, end) => this.reopen(id, (directory) => cutDivergentTail(directory, end, this.options.sync)),
+      onStateBehindLog: (id) => this.reopen(id, async () => undefined),
     });
     this.logs.set(container.id, log);
     // After the container finished opening: a role may already be known.
@@ -172,7 +172,8 @@ export class ReplicationNode implements Replication {
       const outcome = await promote(log, role.container, role.epoch, links, replicas, this.options.logger);
       if (outcome.kind === 'cut-first') {
         for (const link of links) link.close();
-        this.cutTail(role.container, outcome.end);
+        const { end } = outcome;
+        this.reopen(role.container, (directory) => cutDivergentTail(directory, end, this.options.sync));
       }
     } catch (error) {
       for (const link of links) link.close();
@@ -187,12 +188,16 @@ export class ReplicationNode implements Replication {
     }
   }
 
-  /** Closes the container, cuts the tail nobody acknowledged, opens it again (its new log takes the role). */
-  private cutTail(container: number, end: LogPosition): void {
+  /**
+   * Closes the container, runs prepare on its directory (e.g. cuts the tail nobody acknowledged),
+   * opens it again: recovery rebuilds its state from the log, and its new log takes the role.
+   */
+  private reopen(container: number, prepare: (directory: string) => Promise<void>): void {
+    if (this.closed) return;
     const previous = this.work.get(container) ?? Promise.resolve();
     const next = previous
-      .then(() => this.options.reopen(container, (directory) => cutDivergentTail(directory, end, this.options.sync)))
-      .catch((error: unknown) => this.options.logger.error({ container, err: error }, 'cutting a divergent tail failed'));
+      .then(() => this.options.reopen(container, prepare))
+      .catch((error: unknown) => this.options.logger.error({ container, err: error }, 'reopening the container failed'));
     this.work.set(container, next);
   }
 }
