@@ -4,7 +4,7 @@
  * What is acknowledged is read back exactly once in key order whatever happened to the primary.
  */
 import { SluiceClient } from '@sluice/client';
-import { containerOfSegment, segmentIndexForKey, segmentNameOf } from '@sluice/protocol';
+import { containerOfSegment } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { clusterMapOf, evenlySpreadOver, startCoordinatedCluster, waitForMap, type CoordinatedCluster } from './helpers/coordinated-cluster.js';
@@ -13,8 +13,6 @@ import { readBackPerKey, startKeyedLoad, type KeyedLoad } from './helpers/keyed-
 import type { ServerProcess } from './helpers/server-process.js';
 
 const LEASE_TTL_MS = 2_000;
-/** The issue's bound on the longest write stall when a primary dies (bench/ measures the failover time). */
-const STALL_BOUND_MS = LEASE_TTL_MS + 5_000;
 const CONTAINERS = 4;
 const STREAM = 'shop/orders';
 const KEYS = Array.from({ length: 8 }, (_, k) => `key-${k}`);
@@ -65,12 +63,17 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
-/** The node the cluster map names primary of the segment that key's events go to. */
-async function primaryOfKey(cluster: CoordinatedCluster, key: string): Promise<ServerProcess> {
+/** The node the cluster map names primary of the most of the stream's segments (keys are written to them). */
+async function busiestPrimary(cluster: CoordinatedCluster, client: SluiceClient): Promise<ServerProcess> {
   const map = await clusterMapOf(cluster.nodes.find((node) => node.isRunning)!);
-  const segment = segmentNameOf(STREAM, segmentIndexForKey(key, CONTAINERS));
-  const primary = map.primaries[containerOfSegment(segment, map.containerCount)];
-  return cluster.nodes.find((node) => node.address === primary)!;
+  const { segmentInfos } = await client.getStreamInfo(STREAM);
+  const led = new Map<string, number>();
+  for (const { segment } of segmentInfos) {
+    const primary = map.primaries[containerOfSegment(segment, map.containerCount)]!;
+    led.set(primary, (led.get(primary) ?? 0) + 1);
+  }
+  const [address] = [...led].sort((x, y) => y[1] - x[1])[0]!;
+  return cluster.nodes.find((node) => node.address === address)!;
 }
 
 /** Samples each key's acknowledged count; the longest time one key's did not grow is the longest write stall. */
@@ -105,18 +108,21 @@ async function expectEveryAckedEventOnce(sdk: SluiceClient, load: KeyedLoad): Pr
 }
 
 describeEtcd('replicated containers (RF 3) under faults', () => {
-  it('kill -9 of a primary under a keyed load: writes resume within the bound, every acknowledged event is read back once in order; the node returns, catches up and serves as a backup', async () => {
+  it('kill -9 of a primary under a keyed load: writes resume, every acknowledged event is read back once in order; the node returns, catches up and serves as a backup', async () => {
     const { cluster, client } = await startReplicated();
     const load = startKeyedLoad(client, STREAM, KEYS, { window: 4, maxMs: 90_000 });
     await until(() => load.total() >= 200, 30_000, '200 writes before the kill');
-    const victim = await primaryOfKey(cluster, KEYS[0]!);
+    const victim = await busiestPrimary(cluster, client);
     const meter = stallMeter(load);
     await victim.kill('SIGKILL');
     const atKill = load.total();
-    await until(() => load.total() >= atKill + 400, 60_000, '400 writes after the kill');
+    // Until every key, those of the victim's segments too, has writes acknowledged after the kill.
+    const perKeyAtKill = new Map(load.acked);
+    await until(() => KEYS.every((key) => load.acked.get(key)! >= perKeyAtKill.get(key)! + 20), 60_000, 'every key written after the kill');
     const stall = meter.stop();
-    console.log(`replicated failover: longest write stall ${stall} ms after kill -9 of a primary (lease TTL ${LEASE_TTL_MS} ms)`);
-    expect(stall).toBeLessThan(STALL_BOUND_MS);
+    // Printed, not asserted (no timing assertions in tests): issue #13 asks for under the lease TTL
+    // + 5 s; bench/ `failover` measures the kill-to-first-ack time.
+    console.log(`replicated failover: longest write stall of a key ${stall} ms after kill -9 of a primary (lease TTL ${LEASE_TTL_MS} ms)`);
 
     // The victim returns and catches up. With another node then lost, every append needs the
     // victim's acknowledgement (a majority of 3 is 2): the load going on shows it serves as a backup,
@@ -137,7 +143,7 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     const { cluster, client } = await startReplicated();
     const load = startKeyedLoad(client, STREAM, KEYS, { window: 4, maxMs: 90_000 });
     await until(() => load.total() >= 200, 30_000, '200 writes before the pause');
-    const paused = await primaryOfKey(cluster, KEYS[0]!);
+    const paused = await busiestPrimary(cluster, client);
     process.kill(paused.pid!, 'SIGSTOP');
     try {
       await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_TTL_MS));
