@@ -29,9 +29,13 @@ export class AutoScaler {
 
   start(): void {
     this.#timer = setInterval(() => {
-      this.#running ??= this.#evaluateAll().finally(() => {
-        this.#running = null;
-      });
+      // A round that throws (the owned segments could not be listed) is logged, never left as an
+      // unhandled rejection: that would stop the node.
+      this.#running ??= this.#evaluateAll()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'auto-scaling round failed'))
+        .finally(() => {
+          this.#running = null;
+        });
     }, this.intervalMs);
     this.#timer.unref();
   }
