@@ -1,6 +1,7 @@
 // codec-append: encode + decode of append blocks of 100-byte events, in one process, no I/O.
-//   sluice          EventBlockBuilder fills a 64 KiB block; encodeFrame(AppendBlock); the other side
-//                   FrameDecoder.push + decodeFrameBody + validateEventBlock.
+//   sluice          EventBlockBuilder fills a 64 KiB block with enveloped events (key, time, no headers);
+//                   encodeFrame(AppendBlock); the other side FrameDecoder.push + decodeFrameBody +
+//                   validateEventBlock.
 //   msgpackr-plain  msgpackr pack/unpack of the same command with the events as an array of Buffers.
 //   raw-copy        copying the same framed events into one 64 KiB buffer: the physical limit.
 import { pack, unpack } from 'msgpackr';
@@ -13,6 +14,8 @@ const UNIT = 'events/s';
 const SEGMENT = 'bench/codec/0';
 const WRITER_ID = 'writer-0f3c9a51-7d1e-4b8e-9a55-2f4e1c7b9d21';
 const POOL_MASK = 1023;
+/** A short key, as append-100b's writers use. */
+const ROUTING_KEY = 'k7';
 
 async function measure(ctx, onProgress, durationMs, encodeDecode) {
   await cpuLoop({ durationMs: ctx.warmupMs / 2, signal: ctx.signal }, encodeDecode);
@@ -22,7 +25,7 @@ async function measure(ctx, onProgress, durationMs, encodeDecode) {
 async function sluice(ctx, onProgress, durationMs, pool) {
   const protocol = await loadProtocol();
   if (!protocol) return skippedRow('sluice', PROTOCOL_NOT_BUILT, UNIT);
-  const { EventBlockBuilder, FrameDecoder, decodeFrameBody, encodeFrame, validateEventBlock, DEFAULT_LIMITS } = protocol;
+  const { EventBlockBuilder, FrameDecoder, decodeFrameBody, encodeFrame, outgoingEvent, validateEventBlock, DEFAULT_LIMITS } = protocol;
   const decoder = new FrameDecoder();
   let cursor = 0;
   let sequence = 0;
@@ -38,7 +41,8 @@ async function sluice(ctx, onProgress, durationMs, pool) {
   const builder = new EventBlockBuilder(WRITE_SIZE);
   const result = await measure(ctx, onProgress, durationMs, () => {
     builder.reset();
-    while (builder.tryAdd(pool[cursor & POOL_MASK])) cursor += 1;
+    // As EventWriter.write does per event: the envelope (a short key, the time, no headers), then the block.
+    while (builder.tryAddEvent(outgoingEvent(ROUTING_KEY, Date.now(), null, pool[cursor & POOL_MASK]))) cursor += 1;
     const eventCount = builder.eventCount;
     lastEventNumber += eventCount;
     const frame = encodeFrame(7, sequence++, {
