@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { timed } from './awaited.mjs';
 import { LatencyRecorder, cpuLoop, now, payloads, sig3 } from './measure.mjs';
 import { spawnWithLines, stopProcess, waitForLine } from './processes.mjs';
-import { row } from './rows.mjs';
+import { allOf, extraBelowOf, nearFloor, row } from './rows.mjs';
 
 const SINK = fileURLToPath(new URL('./byte-sink.mjs', import.meta.url));
 export const EVENT_SIZE = 100;
@@ -111,6 +111,13 @@ export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
 }
 
 export const DSYNC_FLOOR = 'dsync-floor';
+
+/** Issue #18's goal for an awaited write, back to back or sporadic: at the disk's floor, and faster than Redis. */
+export const AWAITED_WRITE_GOAL = {
+  system: 'sluice',
+  text: 'p50 ≤ dsync-floor p50 + 100 µs, p99 ≤ 2× dsync-floor p99, p50 < redis-always p50',
+  check: allOf(nearFloor(DSYNC_FLOOR, { p50PlusUs: 100, p99Times: 2 }), extraBelowOf('redis-always', 'p50Us')),
+};
 
 /**
  * dsync-floor: the least an awaited durable write can cost on this disk, measured in turns with the
