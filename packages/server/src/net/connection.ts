@@ -5,34 +5,26 @@ import {
   CONNECTION_FLOW_ID,
   FRAME_HEADER_SIZE,
   FrameDecoder,
-  LOCAL_VERSION_RANGE,
   ProtocolError,
-  REPLICATION_REQUESTS,
   decodeFrameBody,
   encodeFrame,
-  encodeFrameParts,
   formatRequestId,
-  negotiateVersion,
   type Command,
   type CommandOf,
   type RawFrame,
-  type ReplicationRequestName,
 } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
-import { errorMessage, errorReplyOf } from './error-replies.js';
+import { errorMessage } from './error-replies.js';
 import { FlowControl } from './flow-control.js';
-import { listLocalStreams } from './stream-listing.js';
-import { BULK_REPLY_BYTES } from './read-reply-frame.js';
+import { FrameTimeout } from './frame-timeout.js';
+import { answerHello } from './handshake.js';
+import { PendingRequests, type PendingRequest } from './pending-requests.js';
 import { ReplyBudget } from './reply-budget.js';
+import { sendReply } from './reply-frames.js';
 import { ReplyWriter } from './reply-writer.js';
-import {
-  isSegmentRequest,
-  serveSegmentRequest,
-  type SegmentRequest,
-  type SegmentServices,
-  type SegmentSession,
-} from './segment-requests.js';
+import { serveRequest, type RequestServices } from './request-dispatch.js';
+import type { SegmentSession } from './segment-requests.js';
 
 export interface ConnectionLimits {
   maxFrameSize: number;
@@ -41,30 +33,10 @@ export interface ConnectionLimits {
   frameTimeoutMs: number;
 }
 
-export interface ConnectionServices extends SegmentServices {
+export interface ConnectionServices extends RequestServices {
   limits: ConnectionLimits;
   logger: Logger;
-  /** A replicated node's data plane, answering its peers' replication requests; absent otherwise. */
-  replication?: { serve(command: ReplicationRequest): Command | Promise<Command> };
 }
-
-const replicationRequestNames: ReadonlySet<string> = new Set(REPLICATION_REQUESTS);
-type ReplicationRequest = CommandOf<ReplicationRequestName>;
-
-/** One request between its arrival and its reply. */
-interface PendingRequest {
-  flowId: number;
-  sequence: number;
-  bytes: number;
-  answered: boolean;
-}
-
-/**
- * A pending request's own memory (decoded command, bookkeeping), counted with its frame bytes
- * against --max-unacked-bytes: a flood of tiny requests (reads waiting at the tail or for reply
- * room) is bounded too, not only one of large ones.
- */
-const REQUEST_MEMORY_BYTES = 512;
 
 /** How long a closing connection may take to flush its last replies before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
@@ -72,30 +44,28 @@ const CLOSE_GRACE_MS = 2_000;
 type State = 'awaiting-hello' | 'open' | 'draining' | 'closed';
 
 /**
- * One client or peer connection: Hello first, then requests of any number of flows, each answered
- * exactly once with its request id. Requests are served independently (a read waiting at the tail
- * never delays another flow's append ack); replies are coalesced by ReplyWriter, large read replies
- * behind small ones, so a reader's megabytes do not hold up a writer's acks; FlowControl stops
- * reading while too many request bytes wait for replies. A protocol error closes this connection
- * only, after an ErrorMessage saying why.
+ * One client or peer connection: Hello first (handshake.ts), then requests of any number of flows
+ * (request-dispatch.ts), each answered exactly once with its request id (pending-requests.ts).
+ * Requests are served independently (a read waiting at the tail never delays another flow's append
+ * ack); replies are coalesced by ReplyWriter, large read replies behind small ones (reply-frames.ts),
+ * so a reader's megabytes do not hold up a writer's acks; FlowControl stops reading while too many
+ * request bytes wait for replies; FrameTimeout closes a connection whose frame stalls half-sent. A
+ * protocol error closes this connection only, after an ErrorMessage saying why. This class keeps the
+ * connection's state and wires those parts to its socket.
  */
 export class Connection {
   private state: State = 'awaiting-hello';
   private readonly decoder: FrameDecoder;
   private readonly writer: ReplyWriter;
   private readonly flowControl: FlowControl;
+  private readonly frameTimeout: FrameTimeout;
+  private readonly pending = new PendingRequests();
   private readonly session: SegmentSession;
   private readonly readAbort = new AbortController();
   private readonly log: Logger;
   private readonly limits: ConnectionLimits;
-  private inFlight = 0;
-  private unackedBytes = 0;
   private reading = true;
-  private onDrained: (() => void) | null = null;
   private helloTimer: NodeJS.Timeout | null;
-  /** Slow-loris guard: set while the decoder holds part of a frame and the socket is read. */
-  private frameTimer: NodeJS.Timeout | null = null;
-  private partialFrameSince = 0;
   private framesDecoded = 0;
   readonly closed: Promise<void>;
 
@@ -115,6 +85,17 @@ export class Connection {
       pause: () => this.pauseReading(),
       resume: () => this.resumeReading(),
     });
+    this.frameTimeout = new FrameTimeout(
+      this.limits.frameTimeoutMs,
+      () => this.decoder.bufferedBytes > 0 && this.reading && this.acceptsRequests,
+      (age) =>
+        this.sendErrorAndClose(
+          'FRAME_TIMEOUT',
+          `a frame started ${age} ms ago is still incomplete after ${this.limits.frameTimeoutMs} ms`,
+          CONNECTION_FLOW_ID,
+          0,
+        ),
+    );
     this.session = {
       appendSetups: new Map(),
       readSignal: this.readAbort.signal,
@@ -143,7 +124,7 @@ export class Connection {
 
   /** Requests received and not answered yet. */
   get pendingRequests(): number {
-    return this.inFlight;
+    return this.pending.size;
   }
 
   /**
@@ -154,12 +135,9 @@ export class Connection {
     if (this.state === 'closed') return Promise.resolve();
     this.state = 'draining';
     this.socket.pause();
-    this.clearFrameTimer();
+    this.frameTimeout.clear();
     this.readAbort.abort();
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.onDrained = resolve;
-    });
+    return this.pending.allAnswered();
   }
 
   /** Flushes what is written, ends the socket, and destroys it if the peer does not close in time. */
@@ -176,13 +154,12 @@ export class Connection {
   private onSocketClosed(): void {
     this.state = 'closed';
     this.stopEverything();
-    this.onDrained?.();
-    this.onDrained = null;
+    this.pending.release();
     this.log.debug('connection closed');
   }
 
   private stopEverything(): void {
-    this.clearFrameTimer();
+    this.frameTimeout.clear();
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.readAbort.abort();
@@ -204,7 +181,7 @@ export class Connection {
       this.failProtocol(error, CONNECTION_FLOW_ID, 0);
       return;
     }
-    this.trackPartialFrame(this.framesDecoded !== framesBefore);
+    this.frameTimeout.track(this.decoder.bufferedBytes > 0, this.framesDecoded !== framesBefore, this.reading);
   }
 
   private onFrame(frame: RawFrame): void {
@@ -218,170 +195,40 @@ export class Connection {
       return;
     }
     this.services.counts.request(command.type);
-    const request: PendingRequest = {
-      flowId: frame.flowId,
-      sequence: frame.sequence,
-      bytes: FRAME_HEADER_SIZE + frame.bodyLength + REQUEST_MEMORY_BYTES,
-      answered: false,
-    };
-    this.inFlight += 1;
-    this.unackedBytes += request.bytes;
+    const request = this.pending.open(frame.flowId, frame.sequence, FRAME_HEADER_SIZE + frame.bodyLength);
     this.updateFlowControl();
-    this.dispatch(request, command);
-  }
-
-  private dispatch(request: PendingRequest, command: Command): void {
-    if (this.state === 'awaiting-hello' && command.type !== 'Hello') {
+    if (command.type === 'Hello') {
+      this.onHello(request, command);
+    } else if (this.state === 'awaiting-hello') {
       this.answerAndClose(request, 'UNEXPECTED_COMMAND', `${command.type} before Hello; a connection must start with Hello`);
-      return;
-    }
-    switch (command.type) {
-      case 'Hello':
-        this.onHello(request, command);
-        return;
-      case 'KeepAlive':
-        this.answer(request, { type: 'KeepAlive' });
-        return;
-      case 'GetClusterMap': {
-        this.answer(request, { type: 'ClusterMap', ...this.services.cluster.clusterMap() });
-        return;
-      }
-      case 'ListStreams':
-        this.answer(request, listLocalStreams(command, this.services));
-        return;
-      default:
-        if (isSegmentRequest(command)) {
-          this.serveSegment(request, command);
-        } else if (replicationRequestNames.has(command.type) && this.services.replication) {
-          this.serveReplication(request, command as ReplicationRequest, this.services.replication);
-        } else {
-          // A well-formed command a node does not serve (a reply type): refuse it, keep the connection.
-          this.answer(request, { type: 'OperationUnsupported', message: `${command.type} is not a request a node serves` });
-        }
+    } else {
+      serveRequest(command, (reply) => this.answer(request, reply), this.session, this.services, this.log);
     }
   }
 
   private onHello(request: PendingRequest, hello: CommandOf<'Hello'>): void {
-    const { cluster } = this.services;
-    const local = LOCAL_VERSION_RANGE;
-    if (negotiateVersion(local, hello) === null) {
-      this.answerAndClose(
-        request,
-        'UNSUPPORTED_VERSION',
-        `protocol versions ${hello.minVersion}-${hello.maxVersion} are not supported; this node speaks ${local.minVersion}-${local.maxVersion}`,
-      );
-      return;
-    }
-    if (hello.clusterFingerprint !== null && hello.clusterFingerprint !== cluster.fingerprint) {
-      const peer = hello.node ? ` of ${hello.node}` : '';
-      this.answerAndClose(
-        request,
-        'CLUSTER_MISMATCH',
-        `cluster fingerprint ${hello.clusterFingerprint}${peer} does not match this node's ${cluster.fingerprint} ` +
-          `(${cluster.self}: members ${cluster.clusterMap().members.join(',')}, ${cluster.containerCount} containers); ` +
-          'every node and client must use the same --cluster list and --containers',
-      );
+    const outcome = answerHello(hello, this.services.cluster);
+    if (!outcome.accepted) {
+      this.answerAndClose(request, outcome.code, outcome.message);
       return;
     }
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.state = 'open';
-    this.answer(request, {
-      type: 'Hello',
-      minVersion: local.minVersion,
-      maxVersion: local.maxVersion,
-      clusterFingerprint: cluster.fingerprint,
-      node: cluster.self,
-    });
-  }
-
-  private serveSegment(request: PendingRequest, command: SegmentRequest): void {
-    const onError = (error: unknown): void => this.answer(request, this.errorReply(error, command));
-    let result: Command | Promise<Command>;
-    try {
-      result = serveSegmentRequest(command, this.session, this.services);
-    } catch (error) {
-      onError(error);
-      return;
-    }
-    if (result instanceof Promise) {
-      result
-        .then((reply) => this.answer(request, reply), onError)
-        .catch((error: unknown) => this.log.error({ err: error, command: command.type }, 'could not send a reply'));
-    } else {
-      this.answer(request, result);
-    }
-  }
-
-  private serveReplication(request: PendingRequest, command: ReplicationRequest, replication: NonNullable<ConnectionServices['replication']>): void {
-    const onError = (error: unknown): void => {
-      const code = (error as { code?: unknown })?.code;
-      this.answer(request, errorMessage(typeof code === 'string' ? code : 'INTERNAL_ERROR', (error as Error)?.message ?? String(error)));
-    };
-    let result: Command | Promise<Command>;
-    try {
-      result = replication.serve(command);
-    } catch (error) {
-      onError(error);
-      return;
-    }
-    if (result instanceof Promise) result.then((reply) => this.answer(request, reply), onError);
-    else this.answer(request, result);
-  }
-
-  private errorReply(error: unknown, command: SegmentRequest): Command {
-    const writerId = 'writerId' in command ? command.writerId : null;
-    const reply = errorReplyOf(error, command.segment, writerId);
-    if (reply !== null) return reply;
-    this.log.error({ err: error, command: command.type, segment: command.segment }, 'request failed');
-    return errorMessage('INTERNAL_ERROR', `${command.type} on ${command.segment} failed: ${(error as Error)?.message ?? String(error)}`);
+    this.answer(request, outcome.reply);
   }
 
   // --- replying -----------------------------------------------------------------------------
 
   /** Sends the request's one reply; later calls for the same request are ignored. */
   private answer(request: PendingRequest, reply: Command): void {
-    if (request.answered) return;
-    request.answered = true;
+    if (!this.pending.settle(request)) return;
     this.services.counts.reply(reply);
-    this.inFlight -= 1;
-    this.unackedBytes -= request.bytes;
     if (this.state !== 'closed') {
-      this.send(request, reply);
+      sendReply(this.writer, request.flowId, request.sequence, reply, this.log);
       this.updateFlowControl();
     }
-    if (this.inFlight === 0 && this.onDrained !== null) {
-      this.onDrained();
-      this.onDrained = null;
-    }
-  }
-
-  /** Large read replies take the writer's bulk lane, so they never hold up another flow's small reply. */
-  private send(request: PendingRequest, reply: Command): void {
-    if (reply.type === 'SegmentRead' && reply.data.byteLength >= BULK_REPLY_BYTES) {
-      let parts: Buffer[] | null = null;
-      try {
-        // The data (a view of the cache or of a log read) goes out as it is, not copied into a frame.
-        parts = encodeFrameParts(request.flowId, request.sequence, reply, BULK_REPLY_BYTES);
-      } catch {
-        // encodeReply below meets the same problem and answers with an error reply.
-      }
-      if (parts !== null) {
-        this.writer.writeBulkFrame(parts);
-        return;
-      }
-    }
-    this.writer.write(this.encodeReply(request, reply));
-  }
-
-  private encodeReply(request: PendingRequest, reply: Command): Buffer {
-    try {
-      return encodeFrame(request.flowId, request.sequence, reply);
-    } catch (error) {
-      const id = formatRequestId(request.flowId, request.sequence);
-      this.log.error({ err: error, reply: reply.type, request: id }, 'could not encode reply');
-      return encodeFrame(request.flowId, request.sequence, errorMessage('INTERNAL_ERROR', `${reply.type} could not be encoded`));
-    }
+    this.pending.notifyIfAllAnswered();
   }
 
   private answerAndClose(request: PendingRequest, code: string, message: string): void {
@@ -418,14 +265,14 @@ export class Connection {
   }
 
   private updateFlowControl(): void {
-    this.flowControl.update(this.unackedBytes, this.outgoingBytes);
+    this.flowControl.update(this.pending.unackedBytes, this.outgoingBytes);
   }
 
   private pauseReading(): void {
     this.reading = false;
     this.socket.pause();
-    this.clearFrameTimer();
-    this.log.debug({ unackedBytes: this.unackedBytes }, 'reading paused');
+    this.frameTimeout.clear();
+    this.log.debug({ unackedBytes: this.pending.unackedBytes }, 'reading paused');
   }
 
   private resumeReading(): void {
@@ -433,46 +280,7 @@ export class Connection {
     if (!this.acceptsRequests) return;
     this.socket.resume();
     // Time spent paused is ours, not the peer's: a partial frame's clock starts again.
-    if (this.decoder.bufferedBytes > 0) this.startFrameTimer();
+    if (this.decoder.bufferedBytes > 0) this.frameTimeout.start();
     this.log.debug('reading resumed');
-  }
-
-  // --- slow-loris guard: a frame that started arriving must complete in time -----------------
-
-  private trackPartialFrame(completedFrames: boolean): void {
-    if (this.decoder.bufferedBytes === 0) {
-      this.clearFrameTimer();
-    } else if (this.reading && (this.frameTimer === null || completedFrames)) {
-      // A new partial frame (the previous one completed in this chunk): its clock starts now.
-      this.startFrameTimer();
-    }
-  }
-
-  private startFrameTimer(): void {
-    this.partialFrameSince = Date.now();
-    if (this.frameTimer === null) {
-      this.frameTimer = setTimeout(() => this.onFrameTimer(), this.limits.frameTimeoutMs);
-    }
-  }
-
-  private onFrameTimer(): void {
-    this.frameTimer = null;
-    if (this.decoder.bufferedBytes === 0 || !this.reading || !this.acceptsRequests) return;
-    const age = Date.now() - this.partialFrameSince;
-    if (age < this.limits.frameTimeoutMs) {
-      this.frameTimer = setTimeout(() => this.onFrameTimer(), this.limits.frameTimeoutMs - age);
-      return;
-    }
-    this.sendErrorAndClose(
-      'FRAME_TIMEOUT',
-      `a frame started ${age} ms ago is still incomplete after ${this.limits.frameTimeoutMs} ms`,
-      CONNECTION_FLOW_ID,
-      0,
-    );
-  }
-
-  private clearFrameTimer(): void {
-    if (this.frameTimer !== null) clearTimeout(this.frameTimer);
-    this.frameTimer = null;
   }
 }
