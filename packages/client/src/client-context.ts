@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { ClientSettings } from './options.js';
 import type { TailLookups } from './reader/tail-lookups.js';
 import type { RouteContext } from './route/segment-route.js';
+import type { BlockBuffers } from './writer/block-buffers.js';
 
 export type ClientEvent = 'connect' | 'disconnect' | 'reconnecting';
 
@@ -19,6 +20,8 @@ export interface ClientContext extends RouteContext {
   readonly streams: StreamCatalog;
   /** Tail lookups of readers under way, which this client's writers of the stream wait for. */
   readonly tails: TailLookups;
+  /** Buffers of acknowledged append blocks, reused by this client's writers for their next blocks. */
+  readonly blockBuffers: BlockBuffers;
   /** True once the client is closed. */
   readonly closed: boolean;
   token(): Promise<string | null>;

@@ -20,6 +20,7 @@ import type { ReaderPosition } from './reader/reader-position.js';
 import { TailLookups } from './reader/tail-lookups.js';
 import type { AutoScalePolicy } from './stream/stream-layout.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
+import { BlockBuffers } from './writer/block-buffers.js';
 import { EventWriter } from './writer/event-writer.js';
 import type { WriterOptions } from './writer/writer-options.js';
 
@@ -74,6 +75,7 @@ export class SluiceClient extends EventEmitter {
         return isClosed();
       },
       tails: new TailLookups(),
+      blockBuffers: new BlockBuffers(),
       track: (resource) => {
         this.#resources.add(resource);
       },

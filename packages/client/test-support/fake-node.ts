@@ -14,6 +14,7 @@ import {
 import { silentLogger } from '../src/logger.js';
 import type { ClientSettings } from '../src/options.js';
 import { TailLookups } from '../src/reader/tail-lookups.js';
+import { BlockBuffers } from '../src/writer/block-buffers.js';
 import { initialLayout, type StreamLayout } from '../src/stream/stream-layout.js';
 
 /**
@@ -28,8 +29,16 @@ export class FakeNode {
   /** `${segment}|${writerId}` → last stored event number. */
   readonly writers = new Map<string, number>();
   readonly flows: FakeFlow[] = [];
-  /** Every AppendBlock received, in order. */
-  readonly appends: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
+  /**
+   * Every AppendBlock received, in order: `data` is a copy, as a node reads it off the wire; `sent` is
+   * the writer's own bytes (a view of its block buffer), which the writer may reuse once acknowledged.
+   */
+  readonly appends: ReceivedAppend[] = [];
+  /**
+   * AppendBlocks whose bytes in the writer's buffer changed before their reply or connection loss
+   * settled them: on a socket those bytes could still be unsent, or be resent. Must stay 0.
+   */
+  changedBeforeSettled = 0;
   readonly emitted: Array<{ event: ClientEvent; detail: Record<string, unknown> }> = [];
   /** Most AppendBlock requests awaiting their reply at once, over all flows. */
   maxPendingAppends = 0;
@@ -46,7 +55,7 @@ export class FakeNode {
   storing = true;
   /** While false, AppendBlocks are stored but never answered: the acks are lost with the connection. */
   answering = true;
-  readonly lost: Array<CommandOf<'AppendBlock'> & { flowId: number }> = [];
+  readonly lost: ReceivedAppend[] = [];
   segmentCount = 1;
   /** The stream's layout once a test scaled it (else epoch 0 of segmentCount segments). */
   layout: StreamLayout | null = null;
@@ -87,6 +96,7 @@ export class FakeNode {
       streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout, refreshLayout: layout },
       closed: false,
       tails: new TailLookups(),
+      blockBuffers: new BlockBuffers(),
       openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),
       adminFlow: (endpoint: string) => this.openFlow(endpoint),
       token: async () => null,
@@ -125,7 +135,7 @@ export class FakeNode {
   }
 
   /** Serves a request when it arrives (so arrival order is storage order); the reply goes later. */
-  serve(flow: FakeFlow, command: Command): Command | SluiceError {
+  serve(flow: FakeFlow, command: Command, sent: Buffer | null = null): Command | SluiceError {
     if ((command.type === 'SetupAppend' || command.type === 'AppendBlock' || command.type === 'ReadSegment') && flow.endpoint !== this.owner) {
       return new WrongHostError(command.segment, this.owner);
     }
@@ -136,7 +146,7 @@ export class FakeNode {
         return { type: 'AppendSetup', segment: command.segment, writerId: command.writerId, lastEventNumber: this.writers.get(key) ?? -1 };
       }
       case 'AppendBlock': {
-        this.appends.push({ ...command, flowId: flow.flowId });
+        this.appends.push({ ...command, flowId: flow.flowId, sent: sent ?? command.data });
         const key = `${command.segment}|${command.writerId}`;
         if (!flow.setups.has(key)) return new ServerError('NO_APPEND_SETUP', 'AppendBlock without SetupAppend on this connection');
         if (this.sealed.has(command.segment)) return new SegmentIsSealedError(command.segment, 0);
@@ -168,9 +178,14 @@ export class FakeNode {
 
 const TAIL_WAIT_MS = 20;
 
+type ReceivedAppend = CommandOf<'AppendBlock'> & { flowId: number; sent: Buffer };
+
 interface PendingRequest {
   settled: boolean;
   isAppend: boolean;
+  /** An AppendBlock's bytes as the writer sent them and as they arrived (a copy). */
+  sent: Buffer | null;
+  arrived: Buffer | null;
   resolve(reply: Command): void;
   reject(error: SluiceError): void;
 }
@@ -189,7 +204,7 @@ export class FakeFlow implements Flow {
     private readonly node: FakeNode,
   ) {}
 
-  request<C extends Request>(command: C, _options?: RequestOptions): Promise<SuccessReplyOf<C['type']>> {
+  request<C extends Request>(request: C, _options?: RequestOptions): Promise<SuccessReplyOf<C['type']>> {
     if (this.closed) return Promise.reject(new ClientClosedError('flow'));
     if (this.node.down) {
       return new Promise((_, reject) => setTimeout(() => reject(new ConnectFailedError(this.endpoint, 'connection refused')), 1));
@@ -199,10 +214,15 @@ export class FakeFlow implements Flow {
       this.generation += 1;
       this.setups.clear();
     }
+    const sent = request.type === 'AppendBlock' ? (request as CommandOf<'AppendBlock'>).data : null;
+    const arrived = sent === null ? null : Buffer.from(sent);
+    const command: Command = arrived === null ? request : { ...(request as CommandOf<'AppendBlock'>), data: arrived };
     return new Promise<SuccessReplyOf<C['type']>>((resolve, reject) => {
       const entry: PendingRequest = {
         settled: false,
-        isAppend: command.type === 'AppendBlock',
+        isAppend: sent !== null,
+        sent,
+        arrived,
         resolve: resolve as (reply: Command) => void,
         reject,
       };
@@ -211,11 +231,11 @@ export class FakeFlow implements Flow {
         this.node.pendingAppends += 1;
         this.node.maxPendingAppends = Math.max(this.node.maxPendingAppends, this.node.pendingAppends);
         if (!this.node.storing) {
-          this.node.lost.push({ ...(command as CommandOf<'AppendBlock'>), flowId: this.flowId });
+          this.node.lost.push({ ...(command as CommandOf<'AppendBlock'>), flowId: this.flowId, sent: sent! });
           return;
         }
       }
-      const outcome = this.node.serve(this, command);
+      const outcome = this.node.serve(this, command, sent);
       if (entry.isAppend && !this.node.answering) return;
       // A read at the tail answers after a while, as a node's bounded wait for data would.
       const atTail = !(outcome instanceof Error) && outcome.type === 'SegmentRead' && outcome.data.length === 0;
@@ -266,7 +286,10 @@ export class FakeFlow implements Flow {
     if (entry.settled) return;
     entry.settled = true;
     this.pending.delete(entry);
-    if (entry.isAppend) this.node.pendingAppends -= 1;
+    if (entry.isAppend) {
+      this.node.pendingAppends -= 1;
+      if (!entry.sent!.equals(entry.arrived!)) this.node.changedBeforeSettled += 1;
+    }
     outcome(entry);
   }
 }

@@ -55,6 +55,17 @@ describe('EventBlockBuilder', () => {
     }
   });
 
+  it('fills a buffer it is given (one reused by the caller) from its start, and refuses one too small', () => {
+    const reused = Buffer.alloc(32, 0xee);
+    const builder = new EventBlockBuilder(16, reused);
+    expect(builder.tryAdd(ev('ab'))).toBe(true);
+    const block = builder.finish();
+    expect(block.buffer).toBe(reused.buffer);
+    expect(block).toEqual(Buffer.from([0, 0, 0, 2, 0x61, 0x62]));
+    expect(builder.tryAdd(Buffer.alloc(7))).toBe(false); // 6 + 11 > capacity 16, though the buffer has room
+    expect(() => new EventBlockBuilder(64, reused)).toThrow(RangeError);
+  });
+
   it('accepts plain Uint8Arrays', () => {
     const builder = new EventBlockBuilder(16);
     expect(builder.tryAdd(new Uint8Array([1, 2, 3]))).toBe(true);

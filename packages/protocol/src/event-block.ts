@@ -20,14 +20,17 @@ export const EVENT_HEADER_SIZE = 4;
 
 /** Packs events into one preallocated buffer: each payload is copied exactly once. */
 export class EventBlockBuilder {
-  private readonly buffer: Buffer;
   private readonly view: DataView;
   private used = 0;
   private count = 0;
 
-  constructor(readonly capacity: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
-    this.view = viewOf(this.buffer);
+  /** Fills buffer (at least capacity bytes) when given: the caller reuses one, e.g. an acknowledged block's. */
+  constructor(
+    readonly capacity: number,
+    private readonly buffer: Buffer = Buffer.allocUnsafe(capacity),
+  ) {
+    if (buffer.byteLength < capacity) throw new RangeError(`a block buffer of ${buffer.byteLength} bytes cannot hold ${capacity}`);
+    this.view = viewOf(buffer);
   }
 
   get eventCount(): number {

@@ -58,6 +58,54 @@ describe('EventWriter batching', () => {
   });
 });
 
+describe('EventWriter block buffers', () => {
+  it('reuses the buffer of an acknowledged block for later blocks, never one still in flight', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 });
+    node.ackDelayMs = 2;
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (let index = 0; index < 300; index++) writes.push(writer.write('k', payload(round * 300 + index)));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(writes);
+
+    expect(node.maxPendingAppends).toBeGreaterThan(1);
+    // Bytes a block was sent with stayed as they were until its reply came.
+    expect(node.changedBeforeSettled).toBe(0);
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 6_000 }, (_, index) => payload(index).toString()));
+    const buffers = new Set(node.appends.map((append) => append.sent.buffer));
+    expect(buffers.size).toBeLessThan(node.appends.length);
+  });
+
+  it('keeps the buffer of a block that may be resent: resends carry the bytes first sent, and no later block takes its buffer', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
+    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
+    await writer.write('k', event(0));
+    node.storing = false;
+    const inFlight = Array.from({ length: 100 }, (_, index) => writer.write('k', event(1 + index)));
+    while (node.lost.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    node.dropConnections();
+    node.storing = true;
+    await Promise.all(inFlight);
+    // Written once the resent blocks were acknowledged, in rounds, so later blocks come after acks.
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(Array.from({ length: 20 }, (_, index) => writer.write('k', event(101 + round * 20 + index))));
+    }
+
+    expect(node.events(SEGMENT)).toEqual(Array.from({ length: 301 }, (_, index) => event(index).toString()));
+    expect(node.changedBeforeSettled).toBe(0);
+    for (const lost of node.lost) {
+      const resent = node.appends.find((append) => append.lastEventNumber === lost.lastEventNumber);
+      expect(resent?.data.equals(lost.data)).toBe(true);
+    }
+    const resentBuffers = new Set(node.lost.map((append) => append.sent.buffer));
+    const lastResent = Math.max(...node.lost.map((append) => append.lastEventNumber));
+    const later = node.appends.filter((append) => append.lastEventNumber > lastResent);
+    expect(later.length).toBeGreaterThan(5);
+    expect(later.filter((append) => resentBuffers.has(append.sent.buffer))).toEqual([]);
+  });
+});
+
 describe('EventWriter back-pressure', () => {
   it('bounds the bytes in flight and admits waiting writes in order as acknowledgements come', async () => {
     const { node, writer } = setup({ maxInflightBytes: 64 * 1024 });

@@ -110,7 +110,7 @@ export class SegmentWriter {
     let block = this.#open;
     if (block === null || !block.tryAdd(event)) {
       if (block !== null) this.#seal('full');
-      block = new PendingBlock(capacityFor(EVENT_HEADER_SIZE + event.size, this.#capacity));
+      block = new PendingBlock(this.host.context.blockBuffers.take(capacityFor(EVENT_HEADER_SIZE + event.size, this.#capacity)));
       block.tryAdd(event);
       this.#open = block;
     }
@@ -234,6 +234,7 @@ export class SegmentWriter {
   #send(block: PendingBlock): void {
     const epoch = this.#epoch;
     block.epoch = epoch;
+    block.sends += 1;
     const counters = this.host.counters;
     counters.blocksSent += 1;
     counters.bytesSent += block.byteLength;
@@ -257,6 +258,9 @@ export class SegmentWriter {
     this.#route.succeeded();
     this.#failingSince = null;
     this.#settle(block, null);
+    // Acknowledged after its only send: the server read the whole frame, the socket is done with it and
+    // no resend will read it. A resent block's earlier send may still sit in a lost connection's queue.
+    if (block.sends === 1) this.host.context.blockBuffers.give(block.takeBuffer());
     // The pipeline drained: what gathered meanwhile goes now rather than after the linger.
     if (this.#sent.length === 0 && this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
   }
