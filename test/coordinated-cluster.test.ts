@@ -4,6 +4,8 @@
  * controller election, an even spread of primaries, primaries moving off a dead node and onto a
  * new one, and a client that follows the map without a restart.
  */
+import path from 'node:path';
+
 import { SluiceClient } from '@sluice/client';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ import {
   type CoordinatedCluster,
 } from './helpers/coordinated-cluster.js';
 import { etcdAvailable } from './helpers/etcd-process.js';
-import type { ServerProcess } from './helpers/server-process.js';
+import { REPO_ROOT, runNodeScript, type ServerProcess } from './helpers/server-process.js';
 
 const CONTAINERS = 8;
 const LEASE_TTL_MS = 2_000;
@@ -55,6 +57,37 @@ describeEtcd('a coordinated cluster of three nodes', () => {
       Object.values(assignments).filter((text) => (JSON.parse(text) as { replicas: string[] }).replicas.includes(address)).length,
     );
     expect(replicas).toEqual([CONTAINERS, CONTAINERS, CONTAINERS]); // RF 3 over 3 nodes: every node holds every container
+  });
+
+  it('shows each node\'s primaries and backups, and each segment\'s, through the client and `sluice`', async () => {
+    const addresses = cluster.endpoints;
+    const map = await waitForMap(cluster.nodes[0]!, settled(addresses), 20_000, 'an even spread over 3 nodes');
+    const client = new SluiceClient({ endpoints: [addresses[0]!] });
+    try {
+      // RF 3 over 3 nodes: every node is primary of some containers and a backup of all the others.
+      const described = await client.describeCluster();
+      for (const member of described.members) {
+        const serves = map.primaries.flatMap((primary, container) => (primary === member.address ? [container] : []));
+        expect(member.containers).toEqual(serves);
+        expect(member.backups).toEqual(Array.from({ length: CONTAINERS }, (_, c) => c).filter((c) => !serves.includes(c)));
+      }
+      await client.createStream('describe/replicas', { segments: 2 });
+      const { segmentInfos } = await client.getStreamInfo('describe/replicas');
+      for (const segment of segmentInfos) {
+        expect(segment.backups.sort()).toEqual(addresses.filter((address) => address !== segment.owner).sort());
+      }
+    } finally {
+      await client.close();
+    }
+
+    const run = await runNodeScript(path.join(REPO_ROOT, 'packages/client/bin/sluice.mjs'), ['cluster', '--json', '--endpoints', addresses[0]!], {
+      env: { SLUICE_TOKEN: '' },
+      timeoutMs: 30_000,
+    });
+    expect(run.code).toBe(0);
+    const rows = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { node: string; containers: number[]; backups: number[] });
+    expect(rows.map((row) => row.node).sort()).toEqual([...addresses].sort());
+    for (const row of rows) expect(row.containers.length + row.backups.length).toBe(CONTAINERS);
   });
 
   it('refuses a node whose flags disagree with the recorded facts, with a message naming both values', async () => {

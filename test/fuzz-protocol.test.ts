@@ -123,6 +123,8 @@ function valueOfKind(kind: FieldKind): fc.Arbitrary<Packable> {
       return fc.boolean();
     case 'strings':
       return fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 });
+    case 'stringLists':
+      return fc.array(fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), { maxLength: 4 });
     case 'attr':
       return fc.oneof(fc.constant(null), fc.nat(), fc.uint8Array({ maxLength: 16 }));
   }
@@ -172,6 +174,8 @@ function validValueOfKind(kind: FieldKind): fc.Arbitrary<unknown> {
       return fc.boolean();
     case 'strings':
       return fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 });
+    case 'stringLists':
+      return fc.array(fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), { maxLength: 4 });
     case 'attr':
       return fc.oneof(fc.constant(null), fc.nat(), fc.uint8Array({ maxLength: 16 }).map((bytes) => Buffer.from(bytes)));
   }

@@ -37,7 +37,7 @@ describe('a 3-node cluster', () => {
     for (const node of cluster.nodes) {
       const reply = expectReply(await clients.get(node.address)!.call({ type: 'GetClusterMap' }, 0), 'ClusterMap');
       const primaries = Array.from({ length: CONTAINERS }, (_, container) => ownerOfContainer(map, container));
-      expect(reply).toEqual({ type: 'ClusterMap', members: cluster.members, containerCount: CONTAINERS, fingerprint, epoch: 0, primaries });
+      expect(reply).toEqual({ type: 'ClusterMap', members: cluster.members, containerCount: CONTAINERS, fingerprint, epoch: 0, primaries, backups: primaries.map(() => []) });
       expect(node.listening?.fingerprint).toBe(fingerprint);
       expect(node.node).toBe(node.address);
     }

@@ -77,6 +77,7 @@ describe('connection commands', () => {
       fingerprint: clusterFingerprint({ members: [server.address], containerCount: 16 }),
       epoch: 0,
       primaries: Array.from({ length: 16 }, () => server.address),
+      backups: Array.from({ length: 16 }, () => []),
     });
   });
 

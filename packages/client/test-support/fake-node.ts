@@ -85,6 +85,7 @@ export class FakeNode {
       logger: silentLogger,
       router: {
         ownerOf: async () => this.routedOwner,
+        backupsOf: async () => [],
         noteFailure: (_segment: string, error: unknown) => {
           if (error instanceof WrongHostError) this.routedOwner = error.owner;
         },

@@ -87,7 +87,7 @@ export class FakeServer {
       connection.reply(request, { type: 'KeepAlive' });
     } else if (command.type === 'GetClusterMap') {
       const primaries = Array.from({ length: 4 }, () => this.endpoint);
-      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: 'fake', epoch: 0, primaries });
+      connection.reply(request, { type: 'ClusterMap', members: [this.endpoint], containerCount: 4, fingerprint: 'fake', epoch: 0, primaries, backups: primaries.map(() => []) });
     }
   }
 }

@@ -19,6 +19,7 @@ const VALID: Record<FieldKind, unknown> = {
   bytes: Buffer.from([1, 2]),
   bool: true,
   strings: ['a'],
+  stringLists: [['a'], []],
   attr: 7,
 };
 
@@ -70,6 +71,12 @@ const WRONG: Record<FieldKind, readonly [label: string, value: unknown][]> = {
     ['a string', 'a'],
     ['an array with a number', ['a', 1]],
     ['an array with null', ['a', null]],
+    ['null', null],
+  ],
+  stringLists: [
+    ['a list of strings', ['a']],
+    ['a list with a number list', [['a'], [1]]],
+    ['a list with null', [['a'], null]],
     ['null', null],
   ],
   attr: [

@@ -21,6 +21,10 @@ function isUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
 function isBytes(value: unknown): value is Buffer {
   return value instanceof Uint8Array;
 }
@@ -32,7 +36,8 @@ const fieldChecks: Record<FieldKind, (value: unknown) => boolean> = {
   'string?': (value) => value === null || typeof value === 'string',
   bytes: isBytes,
   bool: (value) => typeof value === 'boolean',
-  strings: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
+  strings: isStrings,
+  stringLists: (value) => Array.isArray(value) && value.every(isStrings),
   attr: (value) => value === null || isUint(value) || isBytes(value),
 };
 

@@ -56,6 +56,7 @@ const VARIANTS: { [K in FieldKind]: readonly FieldKinds[K][] } = {
   bytes: [Buffer.alloc(0), patterned(EIGHT_MIB), Buffer.from([0, 1, 0x7f, 0x80, 0xff])],
   bool: [false, true],
   strings: [[], ['127.0.0.1:9090', 'nøde-2:9091', '']],
+  stringLists: [[], [[], ['127.0.0.1:9091', 'nøde-3:9092']]],
   attr: [null, 0, MAX_SAFE, Buffer.from('attr'), Buffer.alloc(0)],
 };
 const SAMPLES_PER_COMMAND = Math.max(...Object.values(VARIANTS).map((variants) => variants.length));

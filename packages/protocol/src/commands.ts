@@ -25,6 +25,8 @@ export interface FieldKinds {
   bytes: Buffer;
   bool: boolean;
   strings: string[];
+  /** A list of string lists (e.g. each container's backups). */
+  stringLists: string[][];
   /** A segment attribute value: a u64 number, bytes, or null for "absent". */
   attr: AttributeValue;
 }
@@ -66,9 +68,10 @@ export const COMMANDS = {
   GetClusterMap: { code: 0x03, fields: {}, replies: ['ClusterMap'], right: null, on: 'connection' },
   // epoch: grows whenever a container's primary changes (0 in static clusters); primaries: the primary
   // of each container by index, '' while it has none. Clients route by primaries, never by guessing.
+  // backups: each container's other replicas by index (empty lists where nothing is replicated).
   ClusterMap: {
     code: 0x04,
-    fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string', epoch: 'uint', primaries: 'strings' },
+    fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string', epoch: 'uint', primaries: 'strings', backups: 'stringLists' },
   },
 
   // Segment administration.

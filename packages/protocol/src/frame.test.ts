@@ -69,6 +69,7 @@ const fieldArbitraries: Record<FieldKind, fc.Arbitrary<unknown>> = {
   bytes: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
   bool: fc.boolean(),
   strings: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
+  stringLists: fc.array(fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), { maxLength: 4 }),
   attr: fc.oneof(fc.constant(null), fc.maxSafeNat(), fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes))),
 };
 

@@ -9,6 +9,8 @@ export interface ClusterMember {
   address: string;
   /** Containers this node serves (as primary, in a replicated cluster). */
   containers: number[];
+  /** Containers this node holds a copy of without serving them (a backup; none unless replicated). */
+  backups: number[];
   /** It answered a KeepAlive within the timeout. */
   reachable: boolean;
   /** Round trip of that KeepAlive, in milliseconds; null when unreachable. */
@@ -64,10 +66,17 @@ export class ClusterAdmin {
   async describeCluster(): Promise<ClusterDescription> {
     const map = await this.context.router.currentMap();
     const containers = new Map<string, number[]>(map.members.map((member) => [member, []]));
+    const backups = new Map<string, number[]>(map.members.map((member) => [member, []]));
     // Each container under its primary; one without a primary right now (failing over) under nobody.
     map.primaries.forEach((primary, container) => containers.get(primary)?.push(container));
+    map.backups.forEach((replicas, container) => replicas.forEach((replica) => backups.get(replica)?.push(container)));
     const members = await Promise.all(
-      map.members.map(async (address) => ({ address, containers: containers.get(address)!, ...(await this.probe(address)) })),
+      map.members.map(async (address) => ({
+        address,
+        containers: containers.get(address)!,
+        backups: backups.get(address)!,
+        ...(await this.probe(address)),
+      })),
     );
     return { containerCount: map.containerCount, members };
   }

@@ -23,6 +23,8 @@ export interface AttributeUpdateResult {
 export interface SegmentOperations {
   /** The node that owns segment, as the router knows it now. */
   ownerOf(segment: string): Promise<string>;
+  /** The other replicas of segment's container (none unless the cluster is replicated), as the router knows them now. */
+  backupsOf(segment: string): Promise<string[]>;
   /** Sends a request built for segment to its owner (build is called once per attempt, with the token). */
   request<C extends Request>(segment: string, build: (token: string | null) => C): Promise<SuccessReplyOf<C['type']>>;
   createSegment(segment: string): Promise<boolean>;
@@ -82,6 +84,10 @@ export class SegmentAdmin implements SegmentOperations {
   /** The node serving segment now (its primary, in a replicated cluster). */
   ownerOf(segment: string): Promise<string> {
     return this.context.router.ownerOf(segment);
+  }
+
+  backupsOf(segment: string): Promise<string[]> {
+    return this.context.router.backupsOf(segment);
   }
 
   /** Creates the segment; resolves false when it already existed. */

@@ -13,8 +13,11 @@ export interface StreamInfo {
   /** Active segments now (the count the stream was created with until it is scaled). */
   segments: number;
   sealed: boolean;
-  /** The active segments' offsets and state, by ascending key range, with the node serving each. */
-  segmentInfos: Array<SegmentInfo & { owner: string }>;
+  /**
+   * The active segments' offsets and state, by ascending key range, with the node serving each
+   * (its container's primary) and the nodes holding copies (its backups; none unless replicated).
+   */
+  segmentInfos: Array<SegmentInfo & { owner: string; backups: string[] }>;
   /** The current epoch: 0 at creation, one more per scale. */
   epoch: number;
   /** The auto-scaling policy, null when off (the default). */
@@ -100,8 +103,12 @@ export class StreamAdmin implements StreamCatalog {
       Promise.all(
         active.map(async (segment) => {
           const name = segmentNameOf(stream, segment.number);
-          const [info, owner] = await Promise.all([this.segments.getSegmentInfo(name), this.segments.ownerOf(name)]);
-          return { ...info, owner };
+          const [info, owner, backups] = await Promise.all([
+            this.segments.getSegmentInfo(name),
+            this.segments.ownerOf(name),
+            this.segments.backupsOf(name),
+          ]);
+          return { ...info, owner, backups };
         }),
       ),
     ]);

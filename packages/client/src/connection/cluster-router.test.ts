@@ -17,7 +17,7 @@ function routerWith(seeds: string[], down: Set<string>): { router: ClusterRouter
     asked.push(endpoint);
     if (down.has(endpoint)) throw new ConnectFailedError(endpoint, 'connection refused');
     return {
-      requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: clusterFingerprint(map), epoch: 0, primaries }),
+      requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: clusterFingerprint(map), epoch: 0, primaries, backups: [] }),
     } as unknown as Connection;
   };
   return { router: new ClusterRouter(seeds, connectionTo, silentLogger), asked };
@@ -56,7 +56,7 @@ describe('ClusterRouter', () => {
     let served = Array.from({ length: 16 }, () => members[0]!);
     const connectionTo = async (): Promise<Connection> =>
       ({
-        requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 7, primaries: served }),
+        requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 7, primaries: served, backups: [] }),
       }) as unknown as Connection;
     const router = new ClusterRouter([members[0]!], connectionTo, silentLogger);
     expect(await router.ownerOf(segment)).toBe(members[0]);
@@ -81,7 +81,7 @@ describe('ClusterRouter', () => {
   it('says NoPrimary (retriable) while a container has no primary, and asks again next time', async () => {
     let primaries = Array.from({ length: 16 }, () => '');
     const connectionTo = async (): Promise<Connection> =>
-      ({ requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 3, primaries }) }) as unknown as Connection;
+      ({ requestControl: async () => ({ type: 'ClusterMap', ...map, fingerprint: 'f', epoch: 3, primaries, backups: [] }) }) as unknown as Connection;
     const router = new ClusterRouter([members[0]!], connectionTo, silentLogger);
     const error = await router.ownerOf('a/b/0').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NoPrimaryError);

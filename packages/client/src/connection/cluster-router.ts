@@ -12,6 +12,8 @@ export interface KnownMap {
   epoch: number;
   /** The primary of each container; '' where it has none right now. */
   primaries: readonly string[];
+  /** The other replicas of each container (empty lists where nothing is replicated). */
+  backups: readonly (readonly string[])[];
 }
 
 /**
@@ -49,6 +51,12 @@ export class ClusterRouter {
       throw new NoPrimaryError(segment);
     }
     return primary;
+  }
+
+  /** The other replicas of the segment's container: its backups in a replicated cluster, else none. */
+  async backupsOf(segment: string): Promise<string[]> {
+    const map = await this.currentMap();
+    return [...(map.backups[containerOfSegment(segment, map.containerCount)] ?? [])];
   }
 
   /** The server said segment lives on owner: go there now, and learn the new map. */
@@ -91,6 +99,7 @@ export class ClusterRouter {
           fingerprint: reply.fingerprint,
           epoch: reply.epoch,
           primaries: reply.primaries,
+          backups: reply.backups,
         };
         this.knownMembers = reply.members;
         this.redirects.clear();

@@ -11,7 +11,7 @@ describe('replies of a type the request cannot get', () => {
     const flow = sdk.context.openFlow(fake.server.endpoint);
     fake.server.handler = (request, connection) => {
       if (request.command.type === 'CreateSegment') {
-        connection.reply(request, { type: 'ClusterMap', members: [fake.server.endpoint], containerCount: 4, fingerprint: 'fake', epoch: 0, primaries: [] });
+        connection.reply(request, { type: 'ClusterMap', members: [fake.server.endpoint], containerCount: 4, fingerprint: 'fake', epoch: 0, primaries: [], backups: [] });
       } else {
         connection.reply(request, segmentInfoFor(request.command));
       }

@@ -6,6 +6,8 @@ import { isRetriable, isRouteChange, reasonOf } from './retriable.js';
 /** Who owns a segment, as routes see the cluster router. */
 export interface SegmentOwners {
   ownerOf(segment: string): Promise<string>;
+  /** The other replicas of segment's container (none unless the cluster is replicated). */
+  backupsOf(segment: string): Promise<string[]>;
   /**
    * A request for segment failed with error: follow a WrongHost to the owner it names; after a lost or
    * refused connection, a timeout, NOT_PRIMARY or FENCED, learn the map again (primaries move).

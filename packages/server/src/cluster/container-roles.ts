@@ -26,6 +26,8 @@ export interface ServedClusterMap {
   epoch: number;
   /** The primary of each container by index; '' where none is known right now. */
   primaries: string[];
+  /** The other replicas of each container by index (empty in static clusters: nothing is replicated). */
+  backups: string[][];
 }
 
 export interface ContainerRoles {

@@ -57,6 +57,7 @@ export class StaticRoles implements ContainerRoles {
       fingerprint: this.fingerprint,
       epoch: 0,
       primaries: [...this.primaries],
+      backups: this.primaries.map(() => []),
     };
   }
 

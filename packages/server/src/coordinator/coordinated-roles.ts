@@ -67,6 +67,7 @@ export class CoordinatedRoles implements ContainerRoles {
       fingerprint: this.fingerprint,
       epoch,
       primaries: this.roles.map((role) => role.primary ?? ''),
+      backups: this.roles.map((role) => role.replicas.filter((replica) => replica !== role.primary)),
     };
   }
 

@@ -2,7 +2,7 @@ import type { CommandSpec } from '../context.js';
 
 export const clusterCommand: CommandSpec = {
   path: ['cluster'],
-  summary: 'members, containers per node and whether each node answers',
+  summary: 'members, containers each node serves (primary) and backs up, and whether each node answers',
   usage: '',
   arity: [0, 0],
   options: {},
@@ -13,10 +13,11 @@ export const clusterCommand: CommandSpec = {
       cluster.members.map((member) => ({
         node: member.address,
         containers: output.json ? member.containers : member.containers.length,
+        backups: output.json ? member.backups : member.backups.length,
         health: member.reachable ? `ok (${member.rttMs} ms)` : `unreachable: ${member.error}`,
         ...(output.json ? { reachable: member.reachable, rttMs: member.rttMs } : {}),
       })),
-      ['node', 'containers', 'health'],
+      ['node', 'containers', 'backups', 'health'],
     );
   },
 };

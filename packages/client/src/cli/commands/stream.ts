@@ -31,7 +31,7 @@ export const streamCommands: CommandSpec[] = [
   },
   {
     path: ['stream', 'info'],
-    summary: 'segments, lengths, sealed and truncation points, and the node serving each segment',
+    summary: 'segments, lengths, sealed and truncation points, the node serving each segment and its backups',
     usage: '<scope/name>',
     arity: [1, 1],
     options: {},
@@ -51,8 +51,9 @@ export const streamCommands: CommandSpec[] = [
           truncated_at: segment.startOffset,
           sealed: segment.sealed,
           node: segment.owner,
+          backups: segment.backups.join(',') || '-',
         })),
-        ['segment', 'length', 'truncated_at', 'sealed', 'node'],
+        ['segment', 'length', 'truncated_at', 'sealed', 'node', 'backups'],
       );
     },
   },
