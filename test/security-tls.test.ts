@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { haveOpenssl, makeTestCertificates, type TestCertificates } from './helpers/certificates.js';
 import { RawClient, expectReply } from './helpers/raw-client.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import path from 'node:path';
+
+import { REPO_ROOT, runNodeScript, startServer, type ServerProcess } from './helpers/server-process.js';
 
 let certs: TestCertificates;
 let tlsNode: ServerProcess;
@@ -106,6 +108,23 @@ describe.skipIf(!haveOpenssl())('TLS through the client (openssl makes a throwaw
     expect(error).toBeInstanceOf(ConnectFailedError);
     expect((error as Error).message).toContain('the node did not answer in TLS');
     expect((error as Error).message).toContain('--tls-cert');
+  });
+
+  it('the sluice bin connects with --tls-ca, and without it fails in one line saying what to do', async () => {
+    const bin = path.join(REPO_ROOT, 'packages/client/bin/sluice.mjs');
+    const env = { SLUICE_ENDPOINTS: '', SLUICE_TOKEN: '' };
+    const at = ['--endpoints', `localhost:${tlsNode.port}`];
+    const created = await runNodeScript(bin, [...at, '--tls-ca', certs.caFile, 'stream', 'create', 'tls/cli', '--segments', '1'], { env, timeoutMs: 30_000 });
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const listed = await runNodeScript(bin, [...at, '--tls-ca', certs.caFile, '--json', 'stream', 'list'], { env, timeoutMs: 30_000 });
+    expect(listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { stream: string }).map((row) => row.stream)).toContain('tls/cli');
+
+    const untrusted = await runNodeScript(bin, [...at, 'stream', 'list'], { env, timeoutMs: 30_000 });
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr.trim().split('\n')).toHaveLength(1);
+    expect(untrusted.stderr).toContain('TLS_REQUIRED');
+    expect(untrusted.stderr).toContain('--tls-ca');
   });
 
   it('the node keeps serving TLS clients after all of that', async () => {

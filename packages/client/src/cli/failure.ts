@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors.js';
+import { ServerError, SluiceError } from '../errors.js';
 import { UsageError } from './usage-error.js';
 
 export const EXIT_FAILURE = 1;
@@ -26,6 +26,8 @@ function hintFor(error: SluiceError): string {
       return ' (from the CLI: sluice stream create <scope/name> --segments N)';
     case 'AUTH_TOKEN_CHECK_FAILED':
       return '; pass a token that covers it with --token (or SLUICE_TOKEN)';
+    case 'SERVER_ERROR':
+      return (error as ServerError).serverCode === 'TLS_REQUIRED' ? ' (from the CLI: --tls-ca <PEM file of that CA>)' : '';
     default:
       return '';
   }
