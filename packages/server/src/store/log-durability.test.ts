@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
+import { LogWriter, type LogWriterOptions } from './log-writer.js';
 import { block, openTestStore, TempDirs } from '../../test-support/store.js';
 import type { SegmentStore } from './types.js';
 
@@ -24,6 +25,8 @@ class WatchedLogIo implements LogIo {
   readonly openFlags: number[] = [];
   readonly events: string[] = [];
   holding = false;
+  /** Bytes each thread-pool write reports less than it wrote (a disk that took only part of it). */
+  shortBy = 0;
   private held: Array<() => void> = [];
   private onHeld: (() => void) | null = null;
 
@@ -50,7 +53,7 @@ class WatchedLogIo implements LogIo {
           });
         }
         this.events.push(`wrote ${written}`);
-        return written;
+        return written - this.shortBy;
       },
       close: () => file.close(),
     };
@@ -138,5 +141,73 @@ describe('log durability', () => {
     expect(container.lastEventNumber('s/t/0', 'w1')).toBe(1);
     await newcomer;
     expect(container.lastEventNumber('s/t/0', 'w2')).toBe(0);
+  });
+});
+
+/** Raw bytes as one record: the log writer frames nothing, it only places and syncs what it is given. */
+const record = (bytes: number) => ({ chunks: [Buffer.alloc(bytes, 0x78)], byteLength: bytes });
+/** Over SYNC_WRITE_MAX_BYTES, so its write goes through the thread pool, where WatchedLogIo can hold it. */
+const POOLED = 100 * 1024;
+
+async function openLog(io: WatchedLogIo, options: Partial<LogWriterOptions> = {}): Promise<LogWriter> {
+  return LogWriter.open(
+    { fileNumber: 0, position: 0 },
+    { directory: await dirs.make(), logFileBytes: 1024 * 1024, fsync: true, counters: { fsyncs: 0, syncs: 0 }, io, activity: { writesInFlight: 0 }, ...options },
+  );
+}
+
+const durable = (log: LogWriter, bytes: number): Promise<void> =>
+  new Promise((resolve, reject) => log.append(record(bytes), (error) => (error ? reject(error) : resolve())));
+
+describe('the log writer', () => {
+  it('fills a file exactly before rolling to the next, and never rolls an empty file, even for a record larger than a file', async () => {
+    const log = await openLog(new WatchedLogIo(), { logFileBytes: 100 });
+    expect(log.append(record(150), () => {})).toEqual({ fileNumber: 0, position: 0 }); // alone in its file: no empty file before it
+    expect(log.append(record(10), () => {})).toEqual({ fileNumber: 1, position: 0 });
+    expect(log.append(record(90), () => {})).toEqual({ fileNumber: 1, position: 10 }); // 10 + 90 = 100: still fits
+    expect(log.append(record(1), () => {})).toEqual({ fileNumber: 2, position: 0 });
+    await log.whenDurable();
+    await log.close();
+  });
+
+  it('whenDurable waits for a group that is being written, not only for queued records', async () => {
+    const io = new WatchedLogIo();
+    const log = await openLog(io);
+    io.holding = true;
+    let appended = false;
+    void durable(log, POOLED).then(() => (appended = true));
+    await io.writeHeld(); // the group left the queue and is on its way to the disk
+    let caughtUp = false;
+    const waiting = log.whenDurable().then(() => (caughtUp = true));
+    await settleFor(30);
+    expect(caughtUp).toBe(false);
+    io.release();
+    await waiting;
+    expect(appended).toBe(true);
+    await log.close();
+  });
+
+  it('counts each O_DSYNC write as an fsync and a sync, beside the directory sync of a new file', async () => {
+    const counters = { fsyncs: 0, syncs: 0 };
+    const log = await openLog(new WatchedLogIo(), { counters });
+    expect(counters).toEqual({ fsyncs: 0, syncs: 1 }); // the new file's directory entry
+    await durable(log, 10);
+    await durable(log, POOLED);
+    expect(counters).toEqual({ fsyncs: 2, syncs: 3 });
+    await log.close();
+  });
+
+  it('fails a short write as DISK_FULL naming file, bytes and position, and refuses every later append', async () => {
+    const io = new WatchedLogIo();
+    io.shortBy = 7;
+    const log = await openLog(io);
+    const error = await durable(log, POOLED).then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ code: 'DISK_FULL' });
+    expect((error as Error).message).toContain(`(short write to log file 0: ${POOLED - 7} of ${POOLED} bytes at 0)`);
+    expect(log.failed).toBe(error);
+    expect(() => log.append(record(1), () => {})).toThrow();
   });
 });
