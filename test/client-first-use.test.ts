@@ -2,9 +2,11 @@
  * What a newcomer meets first: a node that is not there fails at once (not after connectTimeoutMs),
  * a DNS failure says so, endpoints and options are checked at construction with messages that say
  * what was wrong (a scheme, a string for a number, a misspelt option name), and
- * `await using client = new SluiceClient(…)` closes the client.
+ * `await using client = new SluiceClient(…)` closes the client. A node that answered before and went
+ * away is retried by the writer's own backoff, each refused attempt at once (a replicated cluster's
+ * client finds the new primary in milliseconds), so the retry window bounds the wait.
  */
-import { ClientClosedError, ConnectFailedError, InvalidOptionError, SluiceClient } from '@sluice/client';
+import { ClientClosedError, ConnectFailedError, InvalidOptionError, RetryWindowExceededError, SluiceClient } from '@sluice/client';
 import { describe, expect, it } from 'vitest';
 
 import { freePorts, startServer } from './helpers/server-process.js';
@@ -65,6 +67,23 @@ describe('options are checked at construction', () => {
     const client = new SluiceClient({ endpoints: ['127.0.0.1:9090'] });
     expect(thrownBy(() => client.createWriter('a/b', { lingerMS: 5 } as never)).message).toContain('lingerMS');
     expect(thrownBy(() => client.createReader('a/b', { form: 'tail' } as never)).message).toContain('form');
+    await client.close();
+  });
+});
+
+describe('a node that answered before and went away', () => {
+  it('is tried again at once on each backoff step, so a writer gives up at its retry window, not after connectTimeoutMs', { timeout: 20_000 }, async () => {
+    const server = await startServer();
+    const client = new SluiceClient({ endpoints: [server.address], connectTimeoutMs: CONNECT_TIMEOUT_MS, retryWindowMs: 2_000 });
+    await client.createStream('first/gone', { segments: 1 });
+    const writer = client.createWriter('first/gone');
+    await writer.write('k', 'before');
+    const reasons: string[] = [];
+    client.on('reconnecting', (detail: { reason: string }) => reasons.push(detail.reason));
+    await server.kill();
+    const error = await writer.write('k', 'after').then(() => null, (failure: unknown) => failure);
+    expect(error).toBeInstanceOf(RetryWindowExceededError);
+    expect(reasons.filter((reason) => reason.includes('ECONNREFUSED')).length).toBeGreaterThan(1);
     await client.close();
   });
 });

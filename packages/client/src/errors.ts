@@ -27,8 +27,11 @@ export class ConnectionLostError extends SluiceError {
 export class ConnectFailedError extends SluiceError {
   readonly code = 'CONNECT_FAILED';
   override readonly retriable = true;
-  constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown }) {
+  /** Whether this client had a connection to endpoint before: a node that went away (restarting, or dead), not one never reached. */
+  readonly reachedBefore: boolean;
+  constructor(readonly endpoint: string, readonly reason: string, options?: { cause?: unknown; reachedBefore?: boolean }) {
     super(`could not connect to ${endpoint}: ${reason}${hintFor(reason, options?.cause)}`, options);
+    this.reachedBefore = options?.reachedBefore ?? false;
   }
 }
 

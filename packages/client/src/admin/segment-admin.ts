@@ -38,7 +38,7 @@ export interface SegmentOperations {
 
 /** What admin calls need from the client: routes, the request timeout that bounds their retries, the token. */
 export interface AdminContext extends RouteContext {
-  readonly settings: Pick<ClientSettings, 'requestTimeoutMs'>;
+  readonly settings: Pick<ClientSettings, 'requestTimeoutMs' | 'connectTimeoutMs'>;
   token(): Promise<string | null>;
 }
 
@@ -48,8 +48,9 @@ const MAX_REDIRECTS = 4;
 /**
  * Segment operations on the node that owns each segment, over that node's shared admin flow. Follows
  * WrongHost to the owner it names, and retries retriable failures (connection lost, node restarting)
- * until the request timeout; ConnectFailedError only when the map learned again names another owner
- * (a failover), because the pool already kept trying to connect for the whole acquire timeout.
+ * until the request timeout. A node never reached fails the call at once (a wrong endpoint); one that
+ * answered before and cannot be reached now is tried again for the connect timeout (a restart), and
+ * the new owner at once when the map learned again names another one (a failover).
  */
 export class SegmentAdmin implements SegmentOperations {
   constructor(private readonly context: AdminContext) {}
@@ -58,6 +59,7 @@ export class SegmentAdmin implements SegmentOperations {
     const deadline = Date.now() + this.context.settings.requestTimeoutMs;
     const route = new SegmentRoute(segment, this.context, 'admin');
     let redirects = 0;
+    let unreachableSince: number | null = null;
     for (;;) {
       try {
         const flow = await route.flow();
@@ -65,7 +67,10 @@ export class SegmentAdmin implements SegmentOperations {
       } catch (error) {
         if (error instanceof WrongHostError) redirects += 1;
         if (!route.failed(error) || redirects > MAX_REDIRECTS) throw error;
-        if (error instanceof ConnectFailedError && !(await this.rerouted(segment, error.endpoint))) throw error;
+        if (error instanceof ConnectFailedError && !(await this.rerouted(segment, error.endpoint))) {
+          unreachableSince ??= Date.now();
+          if (!error.reachedBefore || Date.now() - unreachableSince >= this.context.settings.connectTimeoutMs) throw error;
+        }
         const delayMs = route.nextDelay();
         if (Date.now() + delayMs >= deadline) throw error;
         await sleep(delayMs);

@@ -50,10 +50,10 @@ export class EndpointPool implements FlowPlacer {
   private closed = false;
   /** Backoff pauses of connection attempts (up to one per connection being created), ended when the pool closes. */
   private readonly pauses = new Pauses();
-  /** The first connection attempt to an endpoint that never answered, made outside the pool (acquireOrRefused). */
-  private firstContact: Promise<void> | null = null;
+  /** A connection attempt to an endpoint with no open connection, made outside the pool (acquireOrRefused). */
+  private contact: Promise<void> | null = null;
   /** What it opened, for the pool's next create. */
-  private firstConnection: Connection | null = null;
+  private contacted: Connection | null = null;
 
   constructor(
     readonly endpoint: string,
@@ -117,8 +117,8 @@ export class EndpointPool implements FlowPlacer {
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     await Promise.allSettled([...this.opening]);
-    this.firstConnection?.close('closed by the client');
-    this.firstConnection = null;
+    this.contacted?.close('closed by the client');
+    this.contacted = null;
     for (const connection of [...this.shared]) this.destroy(this.sharedPool, connection);
     for (const connection of [...this.dedicated]) this.destroy(this.dedicatedPool, connection);
     await Promise.all([this.drainPool(this.sharedPool), this.drainPool(this.dedicatedPool)]);
@@ -167,7 +167,7 @@ export class EndpointPool implements FlowPlacer {
       if (cause instanceof SluiceError && !cause.retriable) throw cause;
       const reason = cause instanceof ConnectFailedError ? cause.reason : cause instanceof Error ? cause.message : String(cause);
       const gaveUp = isRefusal(errnoOf(cause)) ? '' : ` (gave up after ${this.settings.acquireTimeoutMs} ms)`;
-      throw new ConnectFailedError(this.endpoint, `${reason}${gaveUp}`, { cause });
+      throw new ConnectFailedError(this.endpoint, `${reason}${gaveUp}`, { cause, reachedBefore: this.counters.connectionsOpened > 0 });
     }
     if (slot instanceof Connection) return slot;
     void pool.destroy(slot).catch(() => undefined);
@@ -175,24 +175,25 @@ export class EndpointPool implements FlowPlacer {
   }
 
   /**
-   * pool.acquire(), except that before this endpoint ever answered, the first attempt is made here,
-   * once: refused (nothing listens, or the name does not resolve) fails at once, so a wrong endpoint
-   * or a node not started is reported now rather than after the connect timeout; a connection it
-   * opens is the one the pool's next create returns. Other failures, and losses after the first
-   * contact, are retried by the pool as before.
+   * pool.acquire(), except that when the pool would have to open a connection, the attempt is made
+   * here first: refused (nothing listens, or the name does not resolve) fails at once, so a wrong
+   * endpoint, a node not started or a node that just died is reported now rather than after the
+   * connect timeout (the caller's route then learns the map again and backs off: a failover is
+   * followed in milliseconds, not after the pool's retries). A connection it opens is the one the
+   * pool's next create returns. Other failures (a timeout) are retried by the pool as before.
    */
   private async acquireOrRefused(pool: Pool<Slot>): Promise<Slot> {
-    if (this.counters.connectionsOpened === 0) {
+    if (this.contacted === null && pool.available === 0) {
       // Acquires that come meanwhile wait for the same attempt.
-      this.firstContact ??= Connection.open(this.endpoint, this.settings.connection, this.counters)
+      this.contact ??= Connection.open(this.endpoint, this.settings.connection, this.counters)
         .then((connection) => {
-          this.firstConnection = connection;
+          this.contacted = connection;
         })
         .finally(() => {
-          this.firstContact = null;
+          this.contact = null;
         });
       try {
-        await this.firstContact;
+        await this.contact;
       } catch (error) {
         this.lastCreateError = error;
         if (isRefusal(errnoOf(error))) throw error;
@@ -200,6 +201,7 @@ export class EndpointPool implements FlowPlacer {
     }
     return pool.acquire();
   }
+
 
   private createPool(max: number): Pool<Slot> {
     const pool = genericPool.createPool<Slot>(
@@ -236,8 +238,8 @@ export class EndpointPool implements FlowPlacer {
     if (this.consecutiveCreateFailures > 0) await this.pauses.pause(backoffDelay(this.consecutiveCreateFailures));
     if (this.closed) return new ClosedSlot();
     try {
-      const connection = this.firstConnection ?? (await Connection.open(this.endpoint, this.settings.connection, this.counters));
-      this.firstConnection = null;
+      const connection = this.contacted ?? (await Connection.open(this.endpoint, this.settings.connection, this.counters));
+      this.contacted = null;
       this.consecutiveCreateFailures = 0;
       this.lastCreateError = null;
       if (this.closed) {

@@ -13,7 +13,10 @@ const MAX_IN_FLIGHT = 8;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Records kept in memory for a backup that lags; older ones are read back from the log files. */
 const MAX_WINDOW_BYTES = 32 * 1024 * 1024;
+/** After a failed request: the backup is down or cut off, ask again a little later. */
 const RETRY_DELAY_MS = 200;
+/** After 'not-ready': the backup has not yet learned its role for this epoch from etcd, which takes milliseconds. */
+const NOT_READY_DELAY_MS = 20;
 
 interface WindowRecord {
   at: LogPosition;
@@ -228,7 +231,7 @@ export class LogShipper {
     }
     // 'not-ready': the backup is still setting up for this epoch (cutting a divergent tail).
     this.source.logger.debug({ container: this.source.container, peer: this.link.node, epoch: reply.epoch }, 'backup not ready; retrying');
-    this.restart(null, RETRY_DELAY_MS);
+    this.restart(null, NOT_READY_DELAY_MS);
   }
 
   private onFailure(generation: number, error: unknown): void {

@@ -388,10 +388,12 @@ export class ReplicatedLog implements ContainerLog {
     if (this.role !== 'backup' || epoch !== this.epoch) return answer('not-ready', this.container.local.endPosition);
     if (!this.inSync) {
       // The primary ships only once it serves, so its history now holds its whole log's epochs.
+      // Checked before answering: a 'not-ready' would cost the primary a retry pause.
       this.checkingTail ??= this.checkTail().finally(() => {
         this.checkingTail = null;
       });
-      return answer('not-ready', this.container.local.endPosition);
+      await this.checkingTail;
+      if (!this.inSync || this.role !== 'backup' || epoch !== this.epoch) return answer('not-ready', this.container.local.endPosition);
     }
     const at = { fileNumber: command.fileNumber, position: command.position };
     const outcome = await this.write(at, command.dataEpoch, command.data);
