@@ -1,21 +1,15 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-import {
-  isEventBoundary,
-  positionAfterEvents,
-  ProtocolError,
-  wholeEventsPrefix,
-  type AttributeValue,
-  EVENT_COUNT_ATTRIBUTE,
-} from '@sluice/protocol';
+import { positionAfterEvents, ProtocolError, type AttributeValue, EVENT_COUNT_ATTRIBUTE } from '@sluice/protocol';
 
 import { BlockCache } from './block-cache.js';
-import { encodeCheckpoint, writeCheckpointFile, type Checkpoint, type CheckpointSegment } from './checkpoint.js';
-import { containerDirectory, listLogFiles, logFilePath, syncDirectory, type LogPosition } from './log-files.js';
+import { Checkpointer } from './checkpointer.js';
+import type { ContainerContext } from './container-context.js';
+import type { ContainerLog } from './container-log.js';
+import { containerDirectory, syncDirectory, type LogPosition } from './log-files.js';
 import { LogReader } from './log-reader.js';
-import type { ContainerLog, Replication } from './container-log.js';
-import { LogWriter, type DiskActivity, type SettleRecord } from './log-writer.js';
+import { LogWriter, type SettleRecord } from './log-writer.js';
 import {
   encodeAppend,
   encodeAttribute,
@@ -29,8 +23,7 @@ import {
   type LogRecord,
 } from './record-codec.js';
 import { recoverContainer, Replay } from './recovery.js';
-import { CorruptRecordError, readVerifiedBlocks, type BlockPlace } from './verified-log-read.js';
-import type { IndexEntry } from './segment-index.js';
+import { SegmentReads, wholeEventsFrom } from './segment-reads.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
 import {
   StoreError,
@@ -39,38 +32,15 @@ import {
   type Container,
   type ReadResult,
   type SegmentInfo,
-  type StoreOptions,
   type WriterAppend,
 } from './types.js';
 
-/** Durability counters shared by the containers of a store (StoreStats reports them). */
-export interface StoreCounters {
-  appends: number;
-  events: number;
-  bytes: number;
-  /** Log writes that returned only once their data was on disk: one per group commit and file. */
-  fsyncs: number;
-  /** Every sync call while running: those log writes, checkpoint file and directory syncs. */
-  syncs: number;
-  corruptReads: number;
-}
-
-export interface ContainerContext {
-  id: number;
-  options: StoreOptions;
-  cache: BlockCache;
-  counters: StoreCounters;
-  activity: DiskActivity;
-  /** Present when the container is replicated: records are durable once a majority of replicas has them. */
-  replication?: Replication;
-}
-
 const EMPTY = Buffer.alloc(0);
-/** Misses in one file closer together than this are fetched with one read (the gap is read and dropped). */
-const MAX_READ_GAP = 64 * 1024;
 
 /**
- * One container: its segments, its log and its checkpoints. Every state change is decided
+ * One container: its segments and the changes to them, over its log. Reads are planned and fetched
+ * by SegmentReads (segment-reads.ts); checkpoints and the retirement of old log files are the
+ * Checkpointer's (checkpointer.ts). Every state change is decided
  * synchronously when the call is made (so call order is log order and checks see appends still in
  * flight), written as one log record, and acknowledged after the fsync covering it. Reads and
  * waiters see only the durable view. See SegmentState for the two views.
@@ -82,10 +52,10 @@ export class SegmentContainer implements Container {
   /** False once close() is called: new calls fail with STORE_CLOSED. */
   private accepting = true;
   private closing: Promise<void> | null = null;
-  private bytesSinceCheckpoint: number;
-  private checkpointing: Promise<void> | null = null;
   private readonly reads = new Set<Promise<unknown>>();
   private readonly reader: LogReader;
+  private readonly segmentReads: SegmentReads;
+  private readonly checkpointer: Checkpointer;
 
   private constructor(
     private readonly context: ContainerContext,
@@ -97,9 +67,10 @@ export class SegmentContainer implements Container {
     private readonly log: ContainerLog,
   ) {
     this.nextSegmentId = nextSegmentId;
-    // A long replay means the next crash would replay it again: checkpoint soon.
-    this.bytesSinceCheckpoint = replayedBytes;
     this.reader = new LogReader(directory);
+    this.segmentReads = new SegmentReads(context, directory, this.reader);
+    const source = { directory, segments: byId, nextSegmentId: () => this.nextSegmentId };
+    this.checkpointer = new Checkpointer(source, context, this.reader, replayedBytes);
     for (const segment of byId.values()) this.byName.set(segment.name, segment);
   }
 
@@ -200,7 +171,7 @@ export class SegmentContainer implements Container {
       // takes I/O, so this truncation takes its place in the log after that check, not at call time
       // (truncations only ever move the start forward, so their order does not matter).
       await this.log.whenDurable();
-      if (offset > state.accepted.startOffset) await this.requireEventBoundary(state, offset);
+      if (offset > state.accepted.startOffset) await this.segmentReads.requireEventBoundary(state, offset);
       this.checkOpen();
       if (this.byName.get(segment) !== state) throw noSuchSegment(segment);
     }
@@ -369,10 +340,10 @@ export class SegmentContainer implements Container {
 
   private async shutDown(): Promise<void> {
     await this.log.whenDurable().catch(() => undefined);
-    await this.checkpointing;
+    await this.checkpointer.inProgress;
     for (const segment of this.byId.values()) segment.releaseWaiters();
     try {
-      if (!this.log.failed && this.log.checkpointable) await this.writeCheckpoint(this.log.durablePosition);
+      if (!this.log.failed && this.log.checkpointable) await this.checkpointer.write(this.log.durablePosition);
     } finally {
       await Promise.allSettled([...this.reads]);
       await this.log.close();
@@ -453,10 +424,10 @@ export class SegmentContainer implements Container {
     }
     if (offset === length) return { offset, data: EMPTY, length, endOfSegment: sealed };
 
-    const records = this.recordsToRead(state, offset, length, maxBytes);
+    const records = this.segmentReads.recordsToRead(state, offset, length, maxBytes);
     let pieces: Buffer[];
     try {
-      pieces = await this.loadRecords(state, records);
+      pieces = await this.segmentReads.loadRecords(state, records);
     } catch (error) {
       // The events before a corrupt record are served; the read that starts at it fails.
       const corruptOffset = error instanceof StoreError ? error.detail.corruptOffset : undefined;
@@ -477,148 +448,9 @@ export class SegmentContainer implements Container {
     return { offset, data, length, endOfSegment: sealed && offset + data.byteLength === length };
   }
 
-  /** The durable records holding [offset, offset + maxBytes); always at least the one holding offset. */
-  private recordsToRead(state: SegmentState, offset: number, durableLength: number, maxBytes: number): IndexEntry[] {
-    const { index } = state;
-    const first = index.locate(offset);
-    if (first < 0) throw new Error(`segment ${state.name} has no index entry for offset ${offset}`);
-    const stop = index.firstEntry + index.countStartingBelow(durableLength);
-    const records: IndexEntry[] = [];
-    for (let entry = first; entry < stop; entry++) {
-      const start = index.startAt(entry);
-      if (entry > first && start - offset >= maxBytes) break;
-      records.push(index.entryAt(entry, state.accepted.length));
-    }
-    return records;
-  }
-
-  /** Each record's block, from the cache or else the log files (nearby misses in one file: one read). */
-  private async loadRecords(state: SegmentState, records: IndexEntry[]): Promise<Buffer[]> {
-    const { cache } = this.context;
-    const pieces = records.map((record) => cache.get(BlockCache.keyOf(this.id, state.id, record.start)));
-    const reads: Array<Promise<void>> = [];
-    let next = 0;
-    while (next < records.length) {
-      if (pieces[next] !== undefined) {
-        next += 1;
-        continue;
-      }
-      const first = next;
-      const head = records[first]!;
-      let runEnd = head.position + (head.end - head.start);
-      let useful = head.end - head.start;
-      for (next = first + 1; next < records.length && pieces[next] === undefined; next++) {
-        const record = records[next]!;
-        const gap = record.position - runEnd;
-        if (record.fileNumber !== head.fileNumber || gap < 0 || gap > MAX_READ_GAP) break;
-        // Stop when more than half of what would be read belongs to other segments.
-        if (record.position - head.position - useful > useful + MAX_READ_GAP) break;
-        runEnd = record.position + (record.end - record.start);
-        useful += record.end - record.start;
-      }
-      const run = records.slice(first, next);
-      reads.push(
-        readVerifiedBlocks(this.reader, head.fileNumber, run.map(blockPlaceOf), runEnd).then(
-          (blocks) => {
-            for (const [k, block] of blocks.entries()) pieces[first + k] = block;
-          },
-          (error: unknown) => {
-            throw error instanceof CorruptRecordError ? this.corruption(state, run, error) : error;
-          },
-        ),
-      );
-    }
-    await Promise.all(reads);
-    return pieces as Buffer[];
-  }
-
-  /** A bad record read from the log: logged, counted, and a DATA_CORRUPTION error naming segment and offset. */
-  private corruption(state: SegmentState, run: IndexEntry[], error: CorruptRecordError): StoreError {
-    const record = run.find((entry) => entry.position === error.blockPosition) ?? run[0]!;
-    const file = logFilePath(this.directory, error.fileNumber);
-    this.context.counters.corruptReads += 1;
-    this.context.options.logger.error(
-      { container: this.id, segment: state.name, offset: record.start, file, position: error.blockPosition },
-      'corrupt record in a log file',
-    );
-    return new StoreError(
-      'DATA_CORRUPTION',
-      `segment ${state.name} is corrupt at offset ${record.start}: its record at byte ${error.blockPosition} of ${file} ` +
-        `(container ${this.id}) fails its CRC. Nothing from it is served; restore the container from a backup, or stop ` +
-        'the node and run `sluice-server repair` to cut the log at the first bad record it finds after the checkpoint',
-      { corruptOffset: record.start },
-    );
-  }
-
-  private async requireEventBoundary(state: SegmentState, offset: number): Promise<void> {
-    const entry = state.index.locate(offset);
-    if (entry < 0) throw new Error(`segment ${state.name} has no index entry for offset ${offset}`);
-    const record = state.index.entryAt(entry, state.accepted.length);
-    const [data] = await this.loadRecords(state, [record]);
-    if (!isEventBoundary(data!, offset - record.start)) {
-      throw new StoreError('INVALID_OFFSET', `offset ${offset} of ${state.name} is not at an event boundary`, { length: state.accepted.length });
-    }
-  }
-
   /** Runs synchronously after each durable group (see LogWriter.onDurable). */
   private afterDurable(end: LogPosition, bytes: number): void {
-    this.bytesSinceCheckpoint += bytes;
-    if (!this.accepting || this.checkpointing || this.bytesSinceCheckpoint < this.context.options.checkpointIntervalBytes) return;
-    if (!this.log.checkpointable) return;
-    this.checkpointing = this.writeCheckpoint(end)
-      .catch((error: unknown) => {
-        this.context.options.logger.error({ container: this.id, err: error }, 'writing a checkpoint failed; the next one will retry');
-      })
-      .finally(() => {
-        this.checkpointing = null;
-      });
-  }
-
-  /**
-   * The durable state is captured synchronously, before the first await, so it is exactly the
-   * state as of `position`. Then the file is written and log files nothing needs any more removed.
-   */
-  private async writeCheckpoint(position: LogPosition): Promise<void> {
-    const { checkpoint, firstFileInUse } = this.captureCheckpoint(position);
-    const encoded = encodeCheckpoint(checkpoint);
-    this.bytesSinceCheckpoint = 0;
-    this.context.counters.syncs += await writeCheckpointFile(this.directory, encoded, this.context.options.fsync === 'always');
-    await this.removeLogFilesBefore(Math.min(firstFileInUse, position.fileNumber));
-  }
-
-  private captureCheckpoint(position: LogPosition): { checkpoint: Checkpoint; firstFileInUse: number } {
-    const segments: CheckpointSegment[] = [];
-    let firstFileInUse = Number.POSITIVE_INFINITY;
-    for (const state of this.byId.values()) {
-      if (!state.created) continue;
-      const durableEntries = state.index.countStartingBelow(state.durable.length);
-      const writers: Array<[string, number]> = [];
-      for (const [writerId, writer] of state.writers) if (writer.durable !== -1) writers.push([writerId, writer.durable]);
-      segments.push({
-        id: state.id,
-        name: state.name,
-        view: { ...state.durable },
-        attributes: [...state.durableAttributes],
-        writers,
-        index: state.index.liveArrays(durableEntries),
-      });
-      const fileNumber = state.index.firstFileNumber();
-      if (fileNumber !== null) firstFileInUse = Math.min(firstFileInUse, fileNumber);
-    }
-    const checkpoint = { containerId: this.id, logPosition: position, nextSegmentId: this.nextSegmentId, segments };
-    return { checkpoint, firstFileInUse };
-  }
-
-  /**
-   * Reclaims disk space: a file before both the checkpoint position and every segment's first live
-   * record is never replayed nor read again.
-   */
-  private async removeLogFilesBefore(fileNumber: number): Promise<void> {
-    for (const existing of await listLogFiles(this.directory)) {
-      if (existing >= fileNumber) break;
-      this.reader.forget(existing);
-      await rm(logFilePath(this.directory, existing), { force: true });
-    }
+    this.checkpointer.afterDurable(end, bytes, () => this.accepting && this.log.checkpointable);
   }
 }
 
@@ -635,33 +467,4 @@ async function createDurably(directory: string, sync: boolean): Promise<void> {
 
 function noSuchSegment(segment: string): StoreError {
   return new StoreError('NO_SUCH_SEGMENT', `segment ${segment} does not exist`);
-}
-
-/**
- * Whole events from offset, up to maxBytes (at least one event), across the given records.
- * Null when offset falls inside an event.
- */
-function wholeEventsFrom(records: IndexEntry[], pieces: Buffer[], offset: number, maxBytes: number): Buffer | null {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (let k = 0; k < records.length; k++) {
-    let data = pieces[k]!;
-    if (k === 0 && offset > records[0]!.start) {
-      const within = offset - records[0]!.start;
-      if (!isEventBoundary(data, within)) return null;
-      data = data.subarray(within);
-    }
-    const budget = maxBytes - total;
-    const take = wholeEventsPrefix(data, budget);
-    // wholeEventsPrefix always gives one event; past the first record that one must fit too.
-    if (take === 0 || (total > 0 && take > budget)) break;
-    parts.push(data.subarray(0, take));
-    total += take;
-    if (take < data.byteLength) break;
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-}
-
-function blockPlaceOf(record: IndexEntry): BlockPlace {
-  return { position: record.position, length: record.end - record.start };
 }

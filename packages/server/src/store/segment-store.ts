@@ -2,7 +2,8 @@ import type { DiskActivity } from './log-writer.js';
 import { DEFAULT_LIMITS } from '@sluice/protocol';
 
 import { BlockCache } from './block-cache.js';
-import { SegmentContainer, type StoreCounters } from './container.js';
+import { SegmentContainer } from './container.js';
+import type { StoreCounters } from './container-context.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { Container, SegmentStore, StoreOptions, StoreStats } from './types.js';
 
