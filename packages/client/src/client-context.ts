@@ -1,10 +1,10 @@
+import type { BufferPool } from '@sluice/protocol';
 import type { SegmentOperations } from './admin/segment-admin.js';
 import type { StreamCatalog } from './admin/stream-admin.js';
 import type { Logger } from './logger.js';
 import type { ClientSettings } from './options.js';
 import type { TailLookups } from './reader/tail-lookups.js';
 import type { RouteContext } from './route/segment-route.js';
-import type { BlockBuffers } from './writer/block-buffers.js';
 
 export type ClientEvent = 'connect' | 'disconnect' | 'reconnecting';
 
@@ -21,7 +21,9 @@ export interface ClientContext extends RouteContext {
   /** Tail lookups of readers under way, which this client's writers of the stream wait for. */
   readonly tails: TailLookups;
   /** Buffers of acknowledged append blocks, reused by this client's writers for their next blocks. */
-  readonly blockBuffers: BlockBuffers;
+  readonly blockBuffers: BufferPool;
+  /** Buffers large replies were assembled in, handed back by readers that copied every event out. */
+  readonly frameBuffers: BufferPool;
   /** True once the client is closed. */
   readonly closed: boolean;
   token(): Promise<string | null>;

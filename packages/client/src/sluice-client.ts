@@ -5,6 +5,7 @@ import { StreamAdmin, type StreamInfo } from './admin/stream-admin.js';
 import type { ClientContext, ClientEvent } from './client-context.js';
 import { ClusterRouter } from './connection/cluster-router.js';
 import { EndpointPool, type EndpointStats } from './connection/endpoint-pool.js';
+import { newBlockBufferPool, newFrameBufferPool } from './buffer-pools.js';
 import type { Flow, FlowOptions } from './connection/flow.js';
 import { FlowChannel } from './connection/flow-channel.js';
 import { FlowIdAllocator } from './connection/flow-ids.js';
@@ -20,7 +21,6 @@ import type { ReaderPosition } from './reader/reader-position.js';
 import { TailLookups } from './reader/tail-lookups.js';
 import type { AutoScalePolicy } from './stream/stream-layout.js';
 import { RevisionedClient } from './revisioned/revisioned-client.js';
-import { BlockBuffers } from './writer/block-buffers.js';
 import { EventWriter } from './writer/event-writer.js';
 import type { WriterOptions } from './writer/writer-options.js';
 
@@ -44,6 +44,8 @@ export class SluiceClient extends EventEmitter {
   readonly #resources = new Set<{ close(): Promise<void> | void }>();
   readonly #router: ClusterRouter;
   readonly #context: ClientContext;
+  /** Shared by every connection's frame decoder and the readers that hand buffers back. */
+  readonly #frameBuffers = newFrameBufferPool();
   readonly #segments: SegmentAdmin;
   readonly #streams: StreamAdmin;
   readonly #cluster: ClusterAdmin;
@@ -75,7 +77,8 @@ export class SluiceClient extends EventEmitter {
         return isClosed();
       },
       tails: new TailLookups(),
-      blockBuffers: new BlockBuffers(),
+      blockBuffers: newBlockBufferPool(),
+      frameBuffers: this.#frameBuffers,
       track: (resource) => {
         this.#resources.add(resource);
       },
@@ -252,6 +255,7 @@ export class SluiceClient extends EventEmitter {
             keepAliveIntervalMs: settings.keepAliveIntervalMs,
             keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
             maxFrameSize: settings.maxFrameSize,
+            frameBuffers: this.#frameBuffers,
             clusterFingerprint: () => this.#router.fingerprint,
             logger: settings.logger,
           },

@@ -14,7 +14,7 @@ import {
 import { silentLogger } from '../src/logger.js';
 import type { ClientSettings } from '../src/options.js';
 import { TailLookups } from '../src/reader/tail-lookups.js';
-import { BlockBuffers } from '../src/writer/block-buffers.js';
+import { newBlockBufferPool, newFrameBufferPool } from '../src/buffer-pools.js';
 import { initialLayout, type StreamLayout } from '../src/stream/stream-layout.js';
 
 /**
@@ -97,7 +97,8 @@ export class FakeNode {
       streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout, refreshLayout: layout },
       closed: false,
       tails: new TailLookups(),
-      blockBuffers: new BlockBuffers(),
+      blockBuffers: newBlockBufferPool(),
+      frameBuffers: newFrameBufferPool(),
       openFlow: (endpoint: string, options?: FlowOptions) => this.openFlow(endpoint, options),
       adminFlow: (endpoint: string) => this.openFlow(endpoint),
       token: async () => null,

@@ -1,4 +1,5 @@
 import { decodeBody, encodeBodyAfter } from './body-codec.js';
+import type { BufferPool } from './buffer-pool.js';
 import { entryByName, type Command } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -117,9 +118,15 @@ export class FrameDecoder {
   private partial: Buffer | null = null;
   private partialBytes = 0;
   private failed: ProtocolError | null = null;
+  private readonly buffers: BufferPool | null;
 
-  constructor(options: { maxFrameSize?: number } = {}) {
+  /**
+   * buffers: where frames spanning chunks are assembled; a consumer done with such a frame's bytes
+   * may hand them back to it for a later frame. Without it each such frame gets a new buffer.
+   */
+  constructor(options: { maxFrameSize?: number; buffers?: BufferPool } = {}) {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
+    this.buffers = options.buffers ?? null;
   }
 
   /** Bytes held for a frame that has not fully arrived (at most one frame, so at most maxFrameSize). */
@@ -176,7 +183,7 @@ export class FrameDecoder {
 
   private startPartial(prefixSource: Buffer, at: number): void {
     const size = LENGTH_PREFIX_SIZE + this.checkedLength(prefixSource.readUInt32BE(at));
-    this.partial = Buffer.allocUnsafe(size);
+    this.partial = this.buffers === null ? Buffer.allocUnsafe(size) : this.buffers.take(size);
     this.partialBytes = prefixSource.copy(this.partial, 0, at, at + LENGTH_PREFIX_SIZE);
   }
 

@@ -1,5 +1,6 @@
 export * from './address.js';
 export * from './body-codec.js';
+export * from './buffer-pool.js';
 export * from './cluster-map.js';
 export * from './commands.js';
 export * from './envelope.js';

@@ -8,6 +8,7 @@ import {
   negotiateVersion,
   nextSequence,
   ProtocolError,
+  type BufferPool,
   type Command,
   type CommandOf,
   type RawFrame,
@@ -34,6 +35,8 @@ export interface ConnectionSettings {
   /** Declare the peer dead when nothing arrives this long after a KeepAlive. */
   keepAliveTimeoutMs: number;
   maxFrameSize: number;
+  /** Where frames spanning socket chunks are assembled (handed back by consumers done with them). */
+  frameBuffers: BufferPool;
   /** The cluster map fingerprint to present in Hello, or null before the map is known. */
   clusterFingerprint: () => string | null;
   logger: Logger;
@@ -86,7 +89,7 @@ export class Connection {
   ) {
     this.control = new PendingRequests(this, CONNECTION_FLOW_ID);
     this.writer = new FrameWriter(socket);
-    this.decoder = new FrameDecoder({ maxFrameSize: settings.maxFrameSize });
+    this.decoder = new FrameDecoder({ maxFrameSize: settings.maxFrameSize, buffers: settings.frameBuffers });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.close(error.message));
     socket.on('close', () => this.close('closed by the server'));

@@ -126,6 +126,9 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   #finishChunk(item: Item & { kind: 'events' }): void {
     this.#shift();
     this.#bufferedBytes -= item.data.byteLength;
+    // Every event of the reply was copied out: nothing reads its bytes any more, so the buffer the
+    // reply was assembled in (if it was) can take a later one. Views given to the application forbid it.
+    if (this.host.copyEventData) this.host.context.frameBuffers.giveBack(item.data);
     this.chunkDone = true;
     this.#maybeRead();
   }

@@ -260,7 +260,7 @@ export class SegmentWriter {
     this.#settle(block, null);
     // Acknowledged after its only send: the server read the whole frame, the socket is done with it and
     // no resend will read it. A resent block's earlier send may still sit in a lost connection's queue.
-    if (block.sends === 1) this.host.context.blockBuffers.give(block.takeBuffer());
+    if (block.sends === 1) this.host.context.blockBuffers.giveBack(block.takeBuffer());
     // The pipeline drained: what gathered meanwhile goes now rather than after the linger.
     if (this.#sent.length === 0 && this.#open !== null && this.#state === 'ready') this.#seal('sent-early');
   }
