@@ -120,9 +120,11 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     const perKeyAtKill = new Map(load.acked);
     await until(() => KEYS.every((key) => load.acked.get(key)! >= perKeyAtKill.get(key)! + 20), 60_000, 'every key written after the kill');
     const stall = meter.stop();
-    // Printed, not asserted (no timing assertions in tests): issue #13 asks for under the lease TTL
-    // + 5 s; bench/ `failover` measures the kill-to-first-ack time.
     console.log(`replicated failover: longest write stall of a key ${stall} ms after kill -9 of a primary (lease TTL ${LEASE_TTL_MS} ms)`);
+    // The liveness bound issue #13 asks this test to check (the one timing assertion here): no key
+    // waits longer than the lease TTL + 5 s. Measured 2.3-3.3 s at load average 8-10 on 2 cores;
+    // bench/ `failover` measures the kill-to-first-ack time.
+    expect(stall).toBeLessThan(LEASE_TTL_MS + 5_000);
 
     // The victim returns and catches up. With another node then lost, every append needs the
     // victim's acknowledgement (a majority of 3 is 2): the load going on shows it serves as a backup,

@@ -189,7 +189,7 @@ describe('what requests mean', () => {
     expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog']);
   });
 
-  it('names the right each command needs; connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {
+  it('names the right each command needs (replication: admin, with a token for every stream); connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {
     const rights = Object.fromEntries(requests.flatMap((entry) => (entry.request!.right ? [[entry.name, entry.request!.right]] : [])));
     expect(rights).toEqual({
       ReadSegment: 'read',
@@ -203,6 +203,10 @@ describe('what requests mean', () => {
       CreateSegment: 'admin',
       SealSegment: 'admin',
       DeleteSegment: 'admin',
+      Replicate: 'admin',
+      FenceReplica: 'admin',
+      GetEpochEnd: 'admin',
+      FetchLog: 'admin',
     });
     expect(rightFor('AppendBlock')).toBeNull();
     expect(rightFor('Hello')).toBeNull();

@@ -144,6 +144,7 @@ export const COMMANDS = {
 
   // Node to node: a container's primary replicates its log to the backups (docs/protocol.md,
   // "Replication"). A log position is (fileNumber, position): replicas hold byte-identical logs.
+  // With auth on, each carries a token for every stream ('*') with the admin right: a peer node's.
   Replicate: {
     code: 0x40,
     fields: {
@@ -153,24 +154,31 @@ export const COMMANDS = {
       dataEpoch: 'uint',
       fileNumber: 'uint',
       position: 'uint',
+      ...tokenField,
       data: 'bytes',
     },
-    replies: ['Replicated'],
-    right: null,
+    replies: ['Replicated', 'AuthTokenCheckFailed'],
+    right: 'admin',
     on: 'replica',
   },
   Replicated: {
     code: 0x41,
     fields: { container: 'uint', status: 'string', epoch: 'uint', fileNumber: 'uint', position: 'uint' },
   },
-  FenceReplica: { code: 0x42, fields: { container: 'uint', epoch: 'uint' }, replies: ['ReplicaFenced'], right: null, on: 'replica' },
+  FenceReplica: { code: 0x42, fields: { container: 'uint', epoch: 'uint', ...tokenField }, replies: ['ReplicaFenced', 'AuthTokenCheckFailed'], right: 'admin', on: 'replica' },
   ReplicaFenced: {
     code: 0x43,
     fields: { container: 'uint', status: 'string', epoch: 'uint', lastEpoch: 'uint', fileNumber: 'uint', position: 'uint' },
   },
-  GetEpochEnd: { code: 0x44, fields: { container: 'uint', epoch: 'uint' }, replies: ['EpochEnd'], right: null, on: 'replica' },
+  GetEpochEnd: { code: 0x44, fields: { container: 'uint', epoch: 'uint', ...tokenField }, replies: ['EpochEnd', 'AuthTokenCheckFailed'], right: 'admin', on: 'replica' },
   EpochEnd: { code: 0x45, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint' } },
-  FetchLog: { code: 0x46, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', maxBytes: 'uint' }, replies: ['LogFetched'], right: null, on: 'replica' },
+  FetchLog: {
+    code: 0x46,
+    fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', maxBytes: 'uint', ...tokenField },
+    replies: ['LogFetched', 'AuthTokenCheckFailed'],
+    right: 'admin',
+    on: 'replica',
+  },
   LogFetched: { code: 0x47, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', data: 'bytes' } },
 
   // Streams of the cluster: each node answers for the containers it serves; a client asks every node.

@@ -59,8 +59,11 @@ async function authSecretOf(config: ServerConfig): Promise<string | null> {
   return null;
 }
 
-/** The auto-scaler talks to the cluster as a client; with auth on, it signs itself an admin token. */
-function autoScalerToken(secret: string | null): (() => string) | undefined {
+/**
+ * The node's own token, for what it sends the cluster as a client (the auto-scaler's calls, its
+ * replication requests to peers): every stream, every right, signed with the shared secret.
+ */
+function nodeToken(secret: string | null): (() => string) | undefined {
   if (secret === null) return undefined;
   const ttlMs = 60 * 60 * 1000;
   let token = { value: '', renewAt: 0 };
@@ -96,7 +99,7 @@ function coordinate(config: ServerConfig, self: string, logger: Logger, dataPlan
 }
 
 /** A coordinated node's data plane: its containers' logs replicated under the roles etcd assigns. */
-function replicationOf(config: ServerConfig, self: string, logger: Logger, store: () => SegmentStore): ReplicationNode {
+function replicationOf(config: ServerConfig, self: string, logger: Logger, store: () => SegmentStore, token: (() => string) | undefined): ReplicationNode {
   return new ReplicationNode({
     self,
     replicationFactor: config.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
@@ -106,6 +109,7 @@ function replicationOf(config: ServerConfig, self: string, logger: Logger, store
     sync: config.fsync === 'always',
     logger: logger.child({ component: 'replication' }),
     reopen: (container, prepare) => store().reopenContainer(container, prepare),
+    token: token ?? (() => null),
   });
 }
 
@@ -129,7 +133,8 @@ function servedSegmentNames(store: SegmentStore, container: number): string[] {
 export async function startServer(options: ServerOptions = {}, context: { logger?: Logger } = {}): Promise<SluiceServer> {
   const config = resolveConfig(options);
   const logger = context.logger ?? createLogger({ level: config.logLevel, pretty: config.logPretty });
-  const authorizer = createAuthorizer(await authSecretOf(config));
+  const secret = await authSecretOf(config);
+  const authorizer = createAuthorizer(secret);
   const tlsOptions = await tlsOf(config);
 
   // A cluster of one owns every container whatever its address, which may only be known after bind.
@@ -139,7 +144,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   // Checked before joining: a node whose data dir it cannot use never takes a lease or containers.
   await checkDataFormat(config.dataDir);
   let opened: SegmentStore | null = null;
-  const replication = config.coordinator !== null ? replicationOf(config, configuredSelf!, logger, () => opened!) : null;
+  const replication = config.coordinator !== null ? replicationOf(config, configuredSelf!, logger, () => opened!, nodeToken(secret)) : null;
   const coordination = replication !== null ? await coordinate(config, configuredSelf!, logger, replication) : null;
   // A coordinated node keeps every container: which it is primary or backup of changes at run time.
   const owned =
@@ -227,7 +232,7 @@ export async function startServer(options: ServerOptions = {}, context: { logger
   });
 
   const autoScaler = new AutoScaler(
-    new SluiceClient({ endpoints: [self], token: autoScalerToken(await authSecretOf(config)), logger: logger.child({ component: 'auto-scaler' }) }),
+    new SluiceClient({ endpoints: [self], token: nodeToken(secret), logger: logger.child({ component: 'auto-scaler' }) }),
     () => cluster.ownedContainers.flatMap((id) => servedSegmentNames(store, id)),
     config.autoScaleIntervalMs,
     logger.child({ component: 'auto-scaler' }),

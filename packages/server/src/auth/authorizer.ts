@@ -11,6 +11,11 @@ export interface Authorizer {
   check(token: string | null | undefined, segment: string, right: Right, now?: number): AuthResult;
   /** Checks only that the token is present, genuine and unexpired (for requests that filter by it). */
   authenticate(token: string | null | undefined, now?: number): AuthResult;
+  /**
+   * Checks a token for an operation on the whole cluster rather than one stream (a peer node's
+   * replication request, which may change any stream's data): it must cover every stream ("*").
+   */
+  checkCluster(token: string | null | undefined, right: Right, now?: number): AuthResult;
 }
 
 /** Verified tokens kept so a token sent with every request is verified once; bounded, LRU. */
@@ -22,6 +27,7 @@ const DISABLED: Authorizer = Object.freeze({
   enabled: false,
   check: (): AuthResult => ALLOW_FOREVER,
   authenticate: (): AuthResult => ALLOW_FOREVER,
+  checkCluster: (): AuthResult => ALLOW_FOREVER,
 });
 
 /**
@@ -81,15 +87,31 @@ export function createAuthorizer(secret: string | Buffer | null): Authorizer {
       if (!claims.streams.some((pattern) => patternCoversStream(pattern, stream))) {
         return deny(`token does not cover stream ${JSON.stringify(stream)}`);
       }
-      if (!claims.rights.includes(right)) return deny(`token lacks right ${JSON.stringify(String(right).slice(0, 32))}`);
-      return { ok: true, expiresAt: claims.expiresAt };
+      return grants(claims, right);
     } catch {
       // Not expected; a check must never take the connection down with it.
       return deny('token check failed');
     }
   }
 
-  return Object.freeze({ enabled: true, check, authenticate });
+  function checkCluster(token: string | null | undefined, right: Right, now: number = Date.now()): AuthResult {
+    try {
+      const result = validClaims(token, now);
+      if (!result.ok) return result;
+      const { claims } = result;
+      if (!claims.streams.includes('*')) return deny('token does not cover every stream ("*"), which requests between nodes need');
+      return grants(claims, right);
+    } catch {
+      return deny('token check failed');
+    }
+  }
+
+  return Object.freeze({ enabled: true, check, authenticate, checkCluster });
+}
+
+function grants(claims: Readonly<TokenClaims>, right: Right): AuthResult {
+  if (!claims.rights.includes(right)) return deny(`token lacks right ${JSON.stringify(String(right).slice(0, 32))}`);
+  return { ok: true, expiresAt: claims.expiresAt };
 }
 
 function deny(message: string): { ok: false; message: string } {

@@ -1,4 +1,4 @@
-import { REPLICATION_REQUESTS, type Command, type CommandOf, type ReplicationRequestName } from '@sluice/protocol';
+import { REPLICATION_REQUESTS, rightFor, type Command, type CommandOf, type ReplicationRequestName } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
 import { errorMessage, errorReplyOf } from './error-replies.js';
@@ -49,7 +49,10 @@ export function serveRequest(
         );
       } else if (replicationRequestNames.has(command.type) && services.replication) {
         const { replication } = services;
-        respondWith(() => replication.serve(command as ReplicationRequest), replicationFailureReply, respond, log, command.type);
+        const request = command as ReplicationRequest;
+        const denied = replicationDenied(request, services);
+        if (denied !== null) respond(denied);
+        else respondWith(() => replication.serve(request), replicationFailureReply, respond, log, command.type);
       } else {
         // A well-formed command a node does not serve (a reply type): refuse it, keep the connection.
         respond({ type: 'OperationUnsupported', message: `${command.type} is not a request a node serves` });
@@ -81,6 +84,18 @@ function respondWith(
   } else {
     respond(result);
   }
+}
+
+/**
+ * With auth on, a replication request must carry a token for the whole cluster with the right the
+ * command table names: only peer nodes (which mint theirs from the shared secret) may change a
+ * replica's log or fence it. Null when it may go on.
+ */
+function replicationDenied(request: ReplicationRequest, services: RequestServices): Command | null {
+  const right = rightFor(request.type);
+  if (!services.authorizer.enabled || right === null) return null;
+  const result = services.authorizer.checkCluster(request.token, right);
+  return result.ok ? null : { type: 'AuthTokenCheckFailed', segment: null, message: `${request.type}: ${result.message}` };
 }
 
 /** A replication failure carries its own code (NOT_PRIMARY, FENCED, …) to the peer. */

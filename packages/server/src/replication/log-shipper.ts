@@ -5,7 +5,7 @@ import { extractRecords } from '../store/log-extract.js';
 import { comparePositions, type LogPosition } from '../store/log-files.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
-import type { PeerLink } from './peer-link.js';
+import type { PeerLink, PeerRequest } from './peer-link.js';
 
 /** Most Replicate requests one backup has in flight: enough to cover a round trip under load. */
 const MAX_IN_FLIGHT = 8;
@@ -195,7 +195,7 @@ export class LogShipper {
       .finally(() => this.settled(generation));
   }
 
-  private replicate(at: LogPosition, dataEpoch: number, data: Buffer): CommandOf<'Replicate'> {
+  private replicate(at: LogPosition, dataEpoch: number, data: Buffer): PeerRequest<'Replicate'> {
     const { container, epoch } = this.source;
     return { type: 'Replicate', container, epoch, dataEpoch, fileNumber: at.fileNumber, position: at.position, data };
   }

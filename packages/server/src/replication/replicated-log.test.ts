@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import type { Command, CommandOf, ReplicationRequestName } from '@sluice/protocol';
+import type { Command, ReplicationRequestName } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { BlockCache } from '../store/block-cache.js';
@@ -10,7 +10,7 @@ import { containerDirectory, logFilePath, type LogPosition } from '../store/log-
 import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
-import type { PeerLink, ReplicationReplies } from './peer-link.js';
+import type { PeerLink, PeerRequest, ReplicationReplies } from './peer-link.js';
 import { promote } from './promotion.js';
 import { ReplicatedLog } from './replicated-log.js';
 import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
@@ -66,10 +66,10 @@ class Cluster {
   link(to: string): PeerLink {
     return {
       node: to,
-      request: async <N extends ReplicationRequestName>(command: CommandOf<N>) => {
+      request: async <N extends ReplicationRequestName>(command: PeerRequest<N>) => {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.unreachable.has(to)) throw new Error(`${to} is unreachable`);
-        const reply: Command = await serveReplicationRequest(this.get(to).log, command as ReplicationRequest);
+        const reply: Command = await serveReplicationRequest(this.get(to).log, { ...command, token: null } as ReplicationRequest);
         return reply as unknown as ReplicationReplies[N];
       },
       close: () => undefined,

@@ -9,7 +9,7 @@ import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
 import { LogShipper, type ShipperSource } from './log-shipper.js';
-import type { PeerLink } from './peer-link.js';
+import type { PeerLink, PeerRequest } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
 import { splitBatch } from './record-batch.js';
 
@@ -246,7 +246,7 @@ export class ReplicatedLog implements ContainerLog {
   }
 
   /** FenceReplica: promise to refuse every older epoch; answer with this log's last epoch and durable end. */
-  async fence(command: CommandOf<'FenceReplica'>): Promise<CommandOf<'ReplicaFenced'>> {
+  async fence(command: PeerRequest<'FenceReplica'>): Promise<CommandOf<'ReplicaFenced'>> {
     const { container, epoch } = command;
     const refused = epoch < this.history.fencedEpoch;
     if (!refused) {

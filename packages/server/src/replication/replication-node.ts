@@ -7,7 +7,7 @@ import type { StoreLogger } from '../store/types.js';
 import { chooseNewPrimaryWith, type LogReport } from './choose-new-primary.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
-import { clientPeerLink, type PeerLink } from './peer-link.js';
+import { clientPeerLink, type PeerLink, type PeerToken } from './peer-link.js';
 import { promote } from './promotion.js';
 import { ReplicatedLog, type Role } from './replicated-log.js';
 import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
@@ -39,6 +39,8 @@ export interface ReplicationNodeOptions {
   logger: StoreLogger;
   /** Closes the container, runs prepare on its directory, opens it again (attach is called anew). */
   reopen: (container: number, prepare: (directory: string) => Promise<void>) => Promise<void>;
+  /** The token this node's replication requests carry (auth on), or null. */
+  token: PeerToken;
 }
 
 /** How long a promotion without a majority waits before it tries again (while the role stays). */
@@ -96,7 +98,7 @@ export class ReplicationNode implements Replication {
       const log = this.logs.get(container);
       return log ? { node, lastEpoch: log.history.lastEpoch, end: log.endPosition } : null;
     }
-    const link = clientPeerLink(this.client(), node, REPORT_TIMEOUT_MS);
+    const link = clientPeerLink(this.client(), node, REPORT_TIMEOUT_MS, this.options.token);
     try {
       const reply = await link.request<'GetEpochEnd'>({ type: 'GetEpochEnd', container, epoch: Number.MAX_SAFE_INTEGER });
       return { node, lastEpoch: reply.epoch, end: { fileNumber: reply.fileNumber, position: reply.position } };
@@ -134,7 +136,7 @@ export class ReplicationNode implements Replication {
   }
 
   private link(node: string): PeerLink {
-    return clientPeerLink(this.client(), node, this.options.requestTimeoutMs);
+    return clientPeerLink(this.client(), node, this.options.requestTimeoutMs, this.options.token);
   }
 
   private schedule(container: number): void {
