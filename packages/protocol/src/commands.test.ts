@@ -18,7 +18,7 @@ import {
   type FieldKind,
   type FieldKinds,
 } from './commands.js';
-import { ERROR_CODES, errorCodeOfReply, isRetriableCode } from './error-codes.js';
+import { ERROR_CODES, errorCodeOfReply, isErrorCode, isRetriableCode } from './error-codes.js';
 import { ENVELOPE_FIXED_SIZE } from './envelope.js';
 import { encodeEvents, envelopesOf, validateEventBlock } from './event-block.js';
 import { decodeFrame, encodeFrame } from './frame.js';
@@ -255,5 +255,7 @@ describe('what requests mean', () => {
     ]);
     expect(isRetriableCode('NOT_A_CODE')).toBe(false);
     expect(isRetriableCode('DISK_FULL')).toBe(false);
+    expect(isRetriableCode('toString')).toBe(false);
+    expect([isErrorCode('FENCED'), isErrorCode('ENOENT'), isErrorCode('toString'), isErrorCode(7)]).toEqual([true, false, false, false]);
   });
 });

@@ -69,9 +69,14 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** Whether code is one of the table's (a code taken from a thrown error may be anything). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
 /** Whether a failure with this code may pass (false for a code this table does not know). */
 export function isRetriableCode(code: string): boolean {
-  return (ERROR_CODES as Record<string, ErrorCodeSpec>)[code]?.retriable ?? false;
+  return isErrorCode(code) && ERROR_CODES[code].retriable;
 }
 
 const codeByReply = new Map<string, ErrorCode>();

@@ -11,6 +11,7 @@ import {
   formatRequestId,
   type Command,
   type CommandOf,
+  type ErrorCode,
   type RawFrame,
 } from '@sluice/protocol';
 import type { Logger } from 'pino';
@@ -231,7 +232,7 @@ export class Connection {
     this.pending.notifyIfAllAnswered();
   }
 
-  private answerAndClose(request: PendingRequest, code: string, message: string): void {
+  private answerAndClose(request: PendingRequest, code: ErrorCode, message: string): void {
     this.log.info({ code, request: formatRequestId(request.flowId, request.sequence) }, message);
     this.answer(request, errorMessage(code, message));
     this.close(code);
@@ -243,7 +244,7 @@ export class Connection {
     this.sendErrorAndClose(code, (error as Error)?.message ?? String(error), flowId, sequence);
   }
 
-  private sendErrorAndClose(code: string, message: string, flowId: number, sequence: number): void {
+  private sendErrorAndClose(code: ErrorCode, message: string, flowId: number, sequence: number): void {
     if (this.state === 'closed') return;
     this.services.counts.error(code);
     this.log.info({ code, request: formatRequestId(flowId, sequence) }, message);

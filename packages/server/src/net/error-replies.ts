@@ -1,4 +1,4 @@
-import { ProtocolError, type Command } from '@sluice/protocol';
+import { ProtocolError, type Command, type ErrorCode } from '@sluice/protocol';
 
 import { FencedError, NotEnoughReplicasError } from '../replication/errors.js';
 import { StoreError } from '../store/types.js';
@@ -7,14 +7,15 @@ import { StoreError } from '../store/types.js';
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
   }
 }
 
-export function errorMessage(code: string, message: string): Command {
+/** An ErrorMessage reply; its code is one of @sluice/protocol's ERROR_CODES, so a misspelt code does not compile. */
+export function errorMessage(code: ErrorCode, message: string): Command {
   return { type: 'ErrorMessage', code, message };
 }
 

@@ -1,7 +1,7 @@
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 
-import { CONNECTION_FLOW_ID, encodeFrame } from '@sluice/protocol';
+import { CONNECTION_FLOW_ID, encodeFrame, type ErrorCode } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
 import { errorMessage } from './error-replies.js';
@@ -115,7 +115,7 @@ export class Listener {
   private onSocket(socket: Socket): void {
     socket.on('error', () => {}); // a reset before the connection is set up is not our problem
     if (this.services === null || this.connections.size >= this.options.maxConnections) {
-      const [code, message] =
+      const [code, message]: [ErrorCode, string] =
         this.services === null
           ? ['NODE_STARTING', 'the node is starting; try again']
           : ['TOO_MANY_CONNECTIONS', `the node has its maximum of ${this.options.maxConnections} connections; try again later or use fewer`];
@@ -128,7 +128,7 @@ export class Listener {
   }
 
   /** Tells the peer why (ErrorMessage on flowId 0, the request id of its Hello) and closes. */
-  private refuse(socket: Socket, code: string, message: string): void {
+  private refuse(socket: Socket, code: ErrorCode, message: string): void {
     this.services?.counts.error(code);
     this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection refused: ${message}`);
     socket.end(encodeFrame(CONNECTION_FLOW_ID, 0, errorMessage(code, message)));

@@ -1,4 +1,4 @@
-import { REPLICATION_REQUESTS, rightFor, type Command, type CommandOf, type ReplicationRequestName } from '@sluice/protocol';
+import { isErrorCode, REPLICATION_REQUESTS, rightFor, type Command, type CommandOf, type ReplicationRequestName } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
 import { errorMessage, errorReplyOf } from './error-replies.js';
@@ -98,10 +98,15 @@ function replicationDenied(request: ReplicationRequest, services: RequestService
   return result.ok ? null : { type: 'AuthTokenCheckFailed', segment: null, message: `${request.type}: ${result.message}` };
 }
 
-/** A replication failure carries its own code (NOT_PRIMARY, FENCED, …) to the peer. */
+/**
+ * A replication failure carries its own code (NOT_PRIMARY, FENCED, …) to the peer; a code outside the
+ * table (an I/O error's ENOENT, say) is not one a node sends: INTERNAL_ERROR, the code kept in the message.
+ */
 function replicationFailureReply(error: unknown): Command {
   const code = (error as { code?: unknown })?.code;
-  return errorMessage(typeof code === 'string' ? code : 'INTERNAL_ERROR', (error as Error)?.message ?? String(error));
+  const message = (error as Error)?.message ?? String(error);
+  if (isErrorCode(code)) return errorMessage(code, message);
+  return errorMessage('INTERNAL_ERROR', typeof code === 'string' ? `${code}: ${message}` : message);
 }
 
 /** The error reply for a failed segment request; a failure that is not the peer's doing is logged and answered INTERNAL_ERROR. */

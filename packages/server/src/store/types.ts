@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@sluice/protocol';
+import type { AttributeValue, ErrorCode } from '@sluice/protocol';
 
 import type { Replication } from './container-log.js';
 import type { LogIo } from './log-io.js';
@@ -77,8 +77,11 @@ export interface AttributeUpdate {
   current: AttributeValue;
 }
 
+/** A subset of @sluice/protocol's error codes: naming a code that is not in its table does not compile. */
+type ErrorCodes<Codes extends ErrorCode> = Codes;
+
 /** Errors the store raises; the network layer maps each code to the error reply of the same name. */
-export type StoreErrorCode =
+export type StoreErrorCode = ErrorCodes<
   | 'NO_SUCH_SEGMENT'
   | 'SEGMENT_ALREADY_EXISTS'
   | 'SEGMENT_IS_SEALED'
@@ -90,7 +93,8 @@ export type StoreErrorCode =
   /** A record read from a log file failed its CRC: nothing of it was served. */
   | 'DATA_CORRUPTION'
   /** The container's log could not be written (ENOSPC, EDQUOT, EIO): it takes nothing until a restart. */
-  | 'DISK_FULL';
+  | 'DISK_FULL'
+>;
 
 export interface Container {
   readonly id: number;
