@@ -8,17 +8,19 @@
  *   etcd.endpoint        // 'etcd://127.0.0.1:PORT', the value of sluice-server --coordinator
  *   await etcd.kill();  await etcd.restart();   // kill -9, then the same ports and data dir
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 
+import { ChildProcessHelper } from './child-process.js';
 import { processRegistry } from './process-registry.js';
 import { freePorts } from './server-process.js';
 
 const HOST = '127.0.0.1';
 const OUTPUT_LINES = 200;
+/** How long stop() waits after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 10_000;
 /** The line etcd logs once it accepts client requests (capnslog and zap both say this). */
 const READY = 'ready to serve client requests';
 
@@ -42,17 +44,14 @@ export function etcdAvailable(): boolean {
 
 const { running, dirs: dataDirs, cleanup } = processRegistry<EtcdProcess>();
 
-export class EtcdProcess {
-  private child: ChildProcess | null = null;
-  private exitPromise: Promise<void> = Promise.resolve();
-  private exited = true;
-  private lines: string[] = [];
-
+export class EtcdProcess extends ChildProcessHelper {
   constructor(
     readonly dataDir: string,
     readonly clientPort: number,
     readonly peerPort: number,
-  ) {}
+  ) {
+    super(running, OUTPUT_LINES, STOP_TIMEOUT_MS);
+  }
 
   /** host:port of the client listener. */
   get address(): string {
@@ -62,18 +61,6 @@ export class EtcdProcess {
   /** The value of sluice-server --coordinator. */
   get endpoint(): string {
     return `etcd://${this.address}`;
-  }
-
-  get isRunning(): boolean {
-    return this.child !== null && !this.exited;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  output(): string {
-    return this.lines.join('\n');
   }
 
   async start(timeoutMs = 20_000): Promise<this> {
@@ -105,64 +92,9 @@ export class EtcdProcess {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    this.child = child;
-    this.exited = false;
-    running.add(this);
-    this.exitPromise = new Promise((resolve) => {
-      child.on('exit', () => {
-        this.exited = true;
-        running.delete(this);
-        resolve();
-      });
-    });
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`etcd did not log "${READY}" within ${timeoutMs} ms:\n${this.output()}`));
-      }, timeoutMs);
-      const onLine = (line: string): void => {
-        this.lines.push(line);
-        if (this.lines.length > OUTPUT_LINES) this.lines.shift();
-        if (line.includes(READY)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      createInterface({ input: child.stderr! }).on('line', onLine);
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      void this.exitPromise.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`etcd exited before it was ready:\n${this.output()}`));
-      });
-    });
-    await ready;
+    const { stdout, stderr } = this.adopt(child);
+    await this.waitForReady([stderr, stdout], (line) => (line.includes(READY) ? true : undefined), timeoutMs, `etcd (its "${READY}" line)`);
     return this;
-  }
-
-  /** SIGTERM and wait for the exit. */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (!this.isRunning) return;
-    this.child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
-    await this.exitPromise;
-    clearTimeout(timer);
-  }
-
-  /** Sends a signal (default SIGKILL: a crash) and waits for the exit. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.isRunning) return;
-    this.child!.kill(signal);
-    await this.exitPromise;
-  }
-
-  /** A new process on the same ports and data dir (after stop() or kill()). */
-  async restart(): Promise<this> {
-    if (this.isRunning) await this.stop();
-    return this.start();
-  }
-
-  killNow(): void {
-    if (this.isRunning) this.child!.kill('SIGKILL');
   }
 }
 

@@ -11,17 +11,17 @@
  *
  * Build first: npm run build --workspace @sluice/protocol && npm run build --workspace @sluice/server
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import type { ClusterMap } from '@sluice/protocol';
 import { afterAll, beforeAll } from 'vitest';
 
+import { ChildProcessHelper } from './child-process.js';
 import { processRegistry } from './process-registry.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,6 +29,8 @@ export const SERVER_CLI = path.join(REPO_ROOT, 'packages/server/dist/cli.js');
 const HOST = '127.0.0.1';
 /** Lines of output kept per process, shown when a start fails. */
 const OUTPUT_LINES = 300;
+/** How long stop() waits for a drain after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 15_000;
 
 export interface StartServerOptions {
   /** Extra CLI flags, after the helper's own (so they may override them). */
@@ -120,49 +122,25 @@ function assertBuilt(): void {
 }
 
 /** One sluice-server child process; restart() replaces the process, keeping port and data dir. */
-export class ServerProcess {
+export class ServerProcess extends ChildProcessHelper {
   host = HOST;
   port = 0;
   node = '';
   /** The full "listening" log record of the current process. */
   listening: ListeningLine | null = null;
-  private child: ChildProcess | null = null;
-  private exitPromise: Promise<void> = Promise.resolve();
-  private lines: string[] = [];
   private readonly messageCounts = new Map<string, number>();
-  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(
     readonly dataDir: string,
     private readonly options: StartServerOptions,
     private readonly fixedArgs: readonly string[] = [],
-  ) {}
+  ) {
+    super(running, OUTPUT_LINES, STOP_TIMEOUT_MS);
+  }
 
   /** host:port, as a client endpoint or cluster member. */
   get address(): string {
     return `${this.host}:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** null while running (or before the first start). */
-  get exitCode(): number | null {
-    return this.exit?.code ?? null;
-  }
-
-  get exitSignal(): NodeJS.Signals | null {
-    return this.exit?.signal ?? null;
-  }
-
-  get isRunning(): boolean {
-    return this.child !== null && this.exit === null;
-  }
-
-  /** The last lines the process printed (stdout and stderr), for diagnostics. */
-  output(): string {
-    return this.lines.join('\n');
   }
 
   /** How many log records with this msg all processes of this server printed (not limited to the kept lines). */
@@ -182,7 +160,7 @@ export class ServerProcess {
   /** Log records (parsed JSON lines) among the last lines kept, optionally only those with msg. */
   logRecords(msg?: string): Record<string, unknown>[] {
     const records: Record<string, unknown>[] = [];
-    for (const line of this.lines) {
+    for (const line of this.keptLines) {
       if (!line.startsWith('{')) continue;
       try {
         const record = JSON.parse(line) as Record<string, unknown>;
@@ -214,91 +192,28 @@ export class ServerProcess {
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child = child;
-    this.exit = null;
     this.listening = null;
-    running.add(this);
-    this.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        running.delete(this);
-        resolve();
-      });
-    });
-    const remember = (line: string): void => {
-      this.lines.push(line);
-      if (this.lines.length > OUTPUT_LINES) this.lines.shift();
-    };
-    createInterface({ input: child.stderr! }).on('line', remember);
-    const stdout = createInterface({ input: child.stdout! });
-    stdout.on('line', (line) => {
-      remember(line);
+    const { stdout } = this.adopt(child, (line) => {
       const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
       if (msg !== undefined) this.messageCounts.set(msg, (this.messageCounts.get(msg) ?? 0) + 1);
     });
-
-    const timeoutMs = this.options.startTimeoutMs ?? 20_000;
-    const line = await new Promise<ListeningLine>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`sluice-server did not log "listening" within ${timeoutMs} ms:\n${this.output()}`));
-      }, timeoutMs);
-      const onLine = (text: string): void => {
-        if (!text.includes('"listening"')) return;
-        try {
-          const record = JSON.parse(text) as ListeningLine;
-          if (record.msg !== 'listening') return;
-          clearTimeout(timer);
-          stdout.off('line', onLine);
-          resolve(record);
-        } catch {
-          // not JSON: keep waiting
-        }
-      };
-      stdout.on('line', onLine);
-      void this.exitPromise.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`sluice-server exited (code ${this.exit?.code}, signal ${this.exit?.signal}) before listening:\n${this.output()}`));
-      });
-    });
+    const line = await this.waitForReady([stdout], listeningRecord, this.options.startTimeoutMs ?? 20_000, 'sluice-server (its "listening" line)');
     this.listening = line;
     this.host = line.host;
     this.port = line.port;
     this.node = line.node;
     return this;
   }
+}
 
-  /** SIGTERM and wait for the exit; resolves with the exit code. */
-  async stop(timeoutMs = 15_000): Promise<number | null> {
-    if (!this.isRunning) return this.exitCode;
-    this.child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
-    await this.exitPromise;
-    clearTimeout(timer);
-    return this.exitCode;
-  }
-
-  /** Sends a signal (default SIGKILL: a crash) and waits for the exit. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.isRunning) return;
-    this.child!.kill(signal);
-    await this.exitPromise;
-  }
-
-  /** Waits until the process exits by itself. */
-  async exited(): Promise<void> {
-    await this.exitPromise;
-  }
-
-  /** Starts a new process on the same port and data dir (after stop() or kill()). */
-  async restart(): Promise<this> {
-    if (this.isRunning) await this.stop();
-    return this.start();
-  }
-
-  /** For the registry: kill without waiting for anything else. */
-  killNow(): void {
-    if (this.isRunning) this.child!.kill('SIGKILL');
+/** The "listening" log record, when line is it. */
+function listeningRecord(line: string): ListeningLine | undefined {
+  if (!line.includes('"listening"')) return undefined;
+  try {
+    const record = JSON.parse(line) as ListeningLine;
+    return record.msg === 'listening' ? record : undefined;
+  } catch {
+    return undefined; // not JSON: keep waiting
   }
 }
 

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_LIMITS } from '@sluice/protocol';
+import { DEFAULT_LIMITS, formatAddress, parseAddress } from '@sluice/protocol';
 
 import { parseDuration } from './auth/index.js';
-import { formatAddress, parseAddress } from './cluster/address.js';
 import { DEFAULT_STORE_OPTIONS } from './store/index.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

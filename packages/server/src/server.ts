@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 
-import { FRAME_HEADER_SIZE } from '@sluice/protocol';
+import { FRAME_HEADER_SIZE, formatAddress } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
 import { SluiceClient } from '@sluice/client';
 
 import { createAuthorizer, readSecretFile } from './auth/index.js';
 import { mintToken } from './auth/token.js';
-import { formatAddress } from './cluster/address.js';
 import type { ContainerRoles } from './cluster/container-roles.js';
 import { StaticRoles, ownedContainersOf } from './cluster/static-roles.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
