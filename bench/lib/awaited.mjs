@@ -19,8 +19,11 @@ const WARMUP_OPS = { 'back-to-back': 2_000, sporadic: 20 };
 
 /**
  * @typedef {'back-to-back' | 'sporadic'} Pace
- * @typedef {{ sample: (i: number) => Promise<number>, close?: () => Promise<unknown>, extra?: object }} Session
- *   sample(i): one measured operation; resolves with its latency in µs.
+ * @typedef {{ sample?: (i: number) => Promise<number>, run?: (durationMs: number) => Promise<{ units: number, elapsedMs: number }>, turnMs?: number, close?: () => Promise<unknown>, extra?: object }} Session
+ *   sample(i): one measured operation; resolves with its latency in µs. Or, for a throughput row,
+ *   run(durationMs): keeps its load going for about durationMs, resolves with the units (events)
+ *   done and the time taken; its row is units/s over every turn. turnMs: its turns' length, when
+ *   the load needs longer than SLICE_MS to fill its window and drain.
  * @typedef {{ system: string, open: () => Promise<Session | import('./types.js').RowInput> }} LatencySystem
  *   open() returns a session, or a (skipped) row when the system cannot run here.
  */
@@ -57,7 +60,7 @@ export async function measureInTurns(ctx, onProgress, systems, { pace = 'back-to
   try {
     for (const { system, open } of systems) {
       const [opened] = await attempt(ctx, system, rowUnit, async () => [await open()], better);
-      if (typeof opened.sample !== 'function') {
+      if (typeof opened.sample !== 'function' && typeof opened.run !== 'function') {
         results.set(system, { ...opened, unit: rowUnit, better });
         continue;
       }
@@ -76,7 +79,8 @@ export async function measureInTurns(ctx, onProgress, systems, { pace = 'back-to
       if (pending.length === 0) break;
       for (const entry of pending) {
         try {
-          await runSlice(ctx, entry, pace, Math.min(slice, ctx.durationMs - entry.measuredMs), MAX_SAMPLES - entry.latency.count, true);
+          const turnMs = entry.session.turnMs ?? slice;
+          await runSlice(ctx, entry, pace, Math.min(turnMs, ctx.durationMs - entry.measuredMs), MAX_SAMPLES - entry.latency.count, true);
         } catch (error) {
           results.set(entry.system, failedRow(ctx, entry.system, rowUnit, better, error));
           live.splice(live.indexOf(entry), 1);
@@ -95,6 +99,14 @@ export async function measureInTurns(ctx, onProgress, systems, { pace = 'back-to
 
 /** One system's turn: samples for about durationMs (at most maxOps), recorded when `record`. */
 async function runSlice(ctx, entry, pace, durationMs, maxOps, record) {
+  if (entry.session.run) {
+    const { units, elapsedMs } = await entry.session.run(durationMs);
+    if (record) {
+      entry.units = (entry.units ?? 0) + units;
+      entry.measuredMs += elapsedMs;
+    }
+    return;
+  }
   const start = now();
   let ops = 0;
   let busyMs = 0;
@@ -114,6 +126,7 @@ async function runSlice(ctx, entry, pace, durationMs, maxOps, record) {
 }
 
 function rowOf(entry, pace, unit) {
+  if (entry.session.run) return row(entry.system, sig3((entry.units / entry.measuredMs) * 1000), unit, entry.session.extra);
   const { count, p50Us, p99Us, p999Us, maxUs } = entry.latency.summary();
   const extra = { p50Us, p99Us, p999Us, maxUs, samples: count, ...entry.session.extra };
   if (unit === 'µs') return lowerRow(entry.system, p50Us, 'µs', extra);

@@ -16,6 +16,8 @@ const BATCH = WRITE_BATCH;
 const IN_FLIGHT = WRITE_OPS_IN_FLIGHT;
 /** Upper bound of events one throughput run may write, whatever the duration. */
 const MAX_EVENTS = 50_000_000;
+/** A throughput turn measured in turns with another system: long against filling and draining 16 k events. */
+const THROUGHPUT_TURN_MS = 500;
 
 /**
  * Runs fn(client, server) against a fresh server, or returns a skipped row when the client is not
@@ -70,20 +72,21 @@ async function throughput(ctx, onProgress, writer, pool, key = 'k') {
   return windowedLoop({ ...options, durationMs: ctx.durationMs, onProgress }, (i) => writeBatch(writer, pool, key, i));
 }
 
-/** One writer, `size`-byte events, many in flight: events/s (or MB/s). `replicated`: on 3 nodes, RF 3. */
-export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system = 'sluice', replicated = false }) {
+/** One writer, `size`-byte events, many in flight: events/s (or MB/s). */
+export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system = 'sluice' }) {
   return withClient(ctx, system, unit, async (client) => {
     await createStreamWhenReady(client, 'bench/append', { segments: 1 });
     const writer = client.createWriter('bench/append');
     const result = await throughput(ctx, onProgress, writer, payloads(size));
-    const stats = writer.stats();
-    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, {
-      events: result.units,
-      // The writer packs events into blocks: one append (one store record) per block.
-      eventsPerAppend: Math.round(stats.eventsSent / Math.max(1, stats.blocksSent)),
-      inFlightEvents: EVENTS_IN_FLIGHT,
-    });
-  }, { replicated });
+    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, { events: result.units, ...windowExtra(writer) });
+  });
+}
+
+/** What a throughput row shows of its writer: events per append and the window it kept in flight. */
+function windowExtra(writer) {
+  const stats = writer.stats();
+  // The writer packs events into blocks: one append (one store record) per block.
+  return { eventsPerAppend: Math.round(stats.eventsSent / Math.max(1, stats.blocksSent)), inFlightEvents: EVENTS_IN_FLIGHT };
 }
 
 /** A client on a server of its own (or on a 3-node replicated cluster), kept up across measureInTurns' turns; closes both. */
@@ -98,6 +101,32 @@ async function openSluice(ctx, system, { replicated = false } = {}) {
     await target.stop();
   };
   return { client, close };
+}
+
+/**
+ * append-100b's load (one writer, `size`-byte events, 16 k in flight) as a throughput session for
+ * measureInTurns, in turns of THROUGHPUT_TURN_MS (each fills the window and drains it).
+ * `replicated`: on 3 nodes, RF 3.
+ */
+export async function openSluiceThroughput(ctx, { system = 'sluice', replicated = false, size = 100 } = {}) {
+  const { client, close, skipped } = await openSluice(ctx, system, { replicated });
+  if (skipped) return skipped;
+  await createStreamWhenReady(client, 'bench/append', { segments: 1 });
+  const writer = client.createWriter('bench/append');
+  const pool = payloads(size);
+  let batches = 0;
+  return {
+    turnMs: THROUGHPUT_TURN_MS,
+    run: async (durationMs) => {
+      const options = { durationMs, maxOps: Math.ceil(MAX_EVENTS / BATCH), inFlight: IN_FLIGHT, signal: ctx.signal };
+      const { units, elapsedMs } = await windowedLoop(options, () => writeBatch(writer, pool, 'k', batches++));
+      return { units, elapsedMs };
+    },
+    get extra() {
+      return windowExtra(writer);
+    },
+    close,
+  };
 }
 
 /** One awaited 100-byte write at a time (a session for measureInTurns). `replicated`: on 3 nodes, RF 3. */
