@@ -11,6 +11,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  clusterMapOf,
   evenlySpreadOver,
   primaryCounts,
   startCoordinatedCluster,
@@ -18,6 +19,7 @@ import {
   type CoordinatedCluster,
 } from './helpers/coordinated-cluster.js';
 import { etcdAvailable } from './helpers/etcd-process.js';
+import { expectReply, RawClient } from './helpers/raw-client.js';
 import { REPO_ROOT, runNodeScript, type ServerProcess } from './helpers/server-process.js';
 
 const CONTAINERS = 8;
@@ -108,9 +110,21 @@ describeEtcd('a coordinated cluster of three nodes', () => {
     // A client that learned the map while every node was up.
     const client = new SluiceClient({ endpoints: [survivors[0]!.address], connectTimeoutMs: 1_000, requestTimeoutMs: 20_000 });
     await client.createStream('follow/before', { segments: CONTAINERS });
+    // A watch of the map, waiting at a survivor for a newer one than it holds now.
+    const watcher = await RawClient.connect(survivors[0]!.address);
+    await watcher.hello();
+    const before = await clusterMapOf(survivors[0]!);
+    const watched = watcher.call({ type: 'WatchClusterMap', afterEpoch: before.epoch, waitMs: 60_000 }, 0, 70_000);
 
     const killedAt = Date.now();
     await controller.kill('SIGKILL');
+    // Answered once the controller moved a primary off the killed node, not at the end of its wait.
+    const news = expectReply(await watched, 'ClusterMap');
+    watcher.close();
+    expect(news.epoch).toBeGreaterThan(before.epoch);
+    expect(news.primaries.filter((primary) => primary === controller.address).length).toBeLessThan(
+      before.primaries.filter((primary) => primary === controller.address).length,
+    );
     const survivorAddresses = survivors.map((node) => node.address);
     await waitForMap(survivors[0]!, settled(survivorAddresses), FAILOVER_BOUND_MS, 'primaries off the killed node');
     const failoverMs = Date.now() - killedAt;

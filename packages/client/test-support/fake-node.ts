@@ -92,6 +92,7 @@ export class FakeNode {
         noteWrongHost: (_segment: string, owner: string) => {
           this.routedOwner = owner;
         },
+        untilNewMap: (pause: Promise<void>) => pause.then(() => false),
       },
       segments: admin as unknown as ClientContext['segments'],
       streams: { segmentCount, claimForRevisions: async () => undefined, createStream: unused, layout, refreshLayout: layout },

@@ -184,7 +184,7 @@ describe('what requests mean', () => {
       expect(entry.request!.right !== null, entry.name).toBe(entry.fieldNames.includes('token'));
     }
     expect(requests.map((entry) => entry.name).sort()).toEqual(
-      ['Hello', 'KeepAlive', 'GetClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
+      ['Hello', 'KeepAlive', 'GetClusterMap', 'WatchClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
     );
     expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog']);
   });

@@ -73,6 +73,9 @@ export const COMMANDS = {
     code: 0x04,
     fields: { members: 'strings', containerCount: 'uint', fingerprint: 'string', epoch: 'uint', primaries: 'strings', backups: 'stringLists' },
   },
+  // Answered with the map once its epoch is above afterEpoch, or as it is after waitMs (capped by the
+  // node's --max-read-wait): a client waiting out a failover learns the new primary when it is chosen.
+  WatchClusterMap: { code: 0x05, fields: { afterEpoch: 'uint', waitMs: 'uint' }, replies: ['ClusterMap'], right: null, on: 'connection' },
 
   // Segment administration.
   CreateSegment: { code: 0x10, fields: { segment: 'string', ...tokenField }, replies: ['SegmentCreated', 'SegmentAlreadyExists'], right: 'admin', on: 'segment' },

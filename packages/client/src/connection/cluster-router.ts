@@ -3,6 +3,7 @@ import { ConnectFailedError, ConnectionLostError, NoPrimaryError, TimeoutError, 
 import type { Logger } from '../logger.js';
 import { isRouteChange } from '../route/retriable.js';
 import type { Connection } from './connection.js';
+import { MapWatch } from './map-watch.js';
 
 export interface KnownMap {
   members: readonly string[];
@@ -29,6 +30,12 @@ export class ClusterRouter {
   private readonly redirects = new Map<string, string>();
   /** Members of the last map learned, kept when the map is dropped: the seeds may be the nodes that are down. */
   private knownMembers: readonly string[] = [];
+  /** The newest map epoch learned (kept when the map is dropped); 0 in static clusters. */
+  private newestEpoch = 0;
+  private readonly watch = new MapWatch(
+    () => this.newestEpoch,
+    (afterEpoch, waitMs) => this.askForNews(afterEpoch, waitMs),
+  );
 
   constructor(
     private readonly seeds: readonly string[],
@@ -78,6 +85,14 @@ export class ClusterRouter {
     }
   }
 
+  /**
+   * Resolves when pause does (false), or as soon as a newer map is learned (true): a route waiting
+   * out a failover tries the new primary when it is chosen (coordinated clusters; see MapWatch).
+   */
+  untilNewMap(pause: Promise<void>): Promise<boolean> {
+    return this.watch.until(pause);
+  }
+
   async currentMap(): Promise<KnownMap> {
     if (this.map) return this.map;
     this.loading ??= this.load().finally(() => {
@@ -87,24 +102,12 @@ export class ClusterRouter {
   }
 
   private async load(): Promise<KnownMap> {
-    const candidates = [...new Set([...this.knownMembers, ...this.seeds])];
+    const candidates = this.candidates();
     let lastError: unknown = null;
     for (const endpoint of candidates) {
       try {
         const connection = await this.connectionTo(endpoint);
-        const reply = await connection.requestControl<CommandOf<'ClusterMap'>>({ type: 'GetClusterMap' });
-        this.map = {
-          members: reply.members,
-          containerCount: reply.containerCount,
-          fingerprint: reply.fingerprint,
-          epoch: reply.epoch,
-          primaries: reply.primaries,
-          backups: reply.backups,
-        };
-        this.knownMembers = reply.members;
-        this.redirects.clear();
-        this.logger.debug({ endpoint, members: reply.members, epoch: reply.epoch, fingerprint: reply.fingerprint }, 'cluster map learned');
-        return this.map;
+        return this.learn(endpoint, await connection.requestControl<CommandOf<'ClusterMap'>>({ type: 'GetClusterMap' }));
       } catch (error) {
         lastError = error;
       }
@@ -112,4 +115,42 @@ export class ClusterRouter {
     if (lastError instanceof Error) throw lastError;
     throw new ConnectFailedError(candidates.join(','), 'no endpoint answered');
   }
+
+  /** Waits (up to waitMs) at some node for a map newer than afterEpoch; the epoch learned, or null when no node answered. */
+  private async askForNews(afterEpoch: number, waitMs: number): Promise<number | null> {
+    for (const endpoint of this.candidates()) {
+      try {
+        const connection = await this.connectionTo(endpoint);
+        const reply = await connection.requestControl<CommandOf<'ClusterMap'>>({ type: 'WatchClusterMap', afterEpoch, waitMs }, waitMs + WATCH_REPLY_MARGIN_MS);
+        if (reply.epoch > afterEpoch) this.learn(endpoint, reply);
+        return reply.epoch;
+      } catch {
+        // That node is down or slow: ask the next one.
+      }
+    }
+    return null;
+  }
+
+  private candidates(): string[] {
+    return [...new Set([...this.knownMembers, ...this.seeds])];
+  }
+
+  private learn(endpoint: string, reply: CommandOf<'ClusterMap'>): KnownMap {
+    this.map = {
+      members: reply.members,
+      containerCount: reply.containerCount,
+      fingerprint: reply.fingerprint,
+      epoch: reply.epoch,
+      primaries: reply.primaries,
+      backups: reply.backups,
+    };
+    this.knownMembers = reply.members;
+    this.newestEpoch = Math.max(this.newestEpoch, reply.epoch);
+    this.redirects.clear();
+    this.logger.debug({ endpoint, members: reply.members, epoch: reply.epoch, fingerprint: reply.fingerprint }, 'cluster map learned');
+    return this.map;
+  }
 }
+
+/** How much later than its wait a WatchClusterMap reply may come before the request counts as failed. */
+const WATCH_REPLY_MARGIN_MS = 5_000;

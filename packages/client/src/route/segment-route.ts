@@ -15,6 +15,8 @@ export interface SegmentOwners {
   noteFailure(segment: string, error: unknown): void;
   /** Send segment's requests to owner next (what a WrongHost naming owner does). */
   noteWrongHost(segment: string, owner: string): void;
+  /** Resolves when pause does (false), or earlier (true) once a newer cluster map is known. */
+  untilNewMap(pause: Promise<void>): Promise<boolean>;
 }
 
 /** What a route needs from the client: the owners, flows to nodes, and the client's events. */
@@ -130,10 +132,14 @@ export class SegmentRoute {
     });
   }
 
-  /** Resolves after delayMs, or at once when the route is closed. */
-  pause(delayMs: number): Promise<void> {
+  /**
+   * Resolves after delayMs, or at once when the route is closed, or as soon as a newer cluster map
+   * is known (a failover's new primary was chosen): the next attempt goes there, and a failure then
+   * (the new primary still fencing its replicas) backs off from the shortest pause again.
+   */
+  async pause(delayMs: number): Promise<void> {
     this.#pauses ??= new Pauses();
-    return this.#pauses.pause(delayMs);
+    if (await this.context.router.untilNewMap(this.#pauses.pause(delayMs))) this.#attempt = 0;
   }
 
   /** Stops using the current flow (closing it unless it is the shared admin flow). */

@@ -1,6 +1,7 @@
 import { isErrorCode, REPLICATION_REQUESTS, rightFor, type Command, type CommandOf, type ReplicationRequestName } from '@sluice/protocol';
 import type { Logger } from 'pino';
 
+import { watchClusterMap } from './cluster-map-watch.js';
 import { errorMessage, errorReplyOf } from './error-replies.js';
 import { isSegmentRequest, serveSegmentRequest, type SegmentRequest, type SegmentServices, type SegmentSession } from './segment-requests.js';
 import { listLocalStreams } from './stream-listing.js';
@@ -34,6 +35,9 @@ export function serveRequest(
       return;
     case 'GetClusterMap':
       respond({ type: 'ClusterMap', ...services.cluster.clusterMap() });
+      return;
+    case 'WatchClusterMap':
+      watchClusterMap(command, services.cluster, services.maxReadWaitMs, respond);
       return;
     case 'ListStreams':
       respond(listLocalStreams(command, services));
