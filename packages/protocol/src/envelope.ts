@@ -164,15 +164,27 @@ export interface DecodedEnvelope {
   data: Buffer;
 }
 
+/** Where the routing key of the envelope at `start` begins (it ends at envelopeKeyEnd). */
+export const ENVELOPE_KEY_AT = KEY_AT;
+
+/** The timestamp (ms since the epoch) of the envelope at `start` of block. */
+export function envelopeTimestamp(block: Buffer, start: number): number {
+  return block.readUInt32BE(start + TIMESTAMP_AT) * TWO_POW_32 + block.readUInt32BE(start + TIMESTAMP_AT + 4);
+}
+
+/** Where the routing key of the envelope at `start` of block ends: its u16 headers length follows. */
+export function envelopeKeyEnd(block: Buffer, start: number): number {
+  return start + KEY_AT + block.readUInt16BE(start + KEY_LENGTH_AT);
+}
+
 /** Decodes the envelope of the record [start, end) of block, which the server validated. */
 export function decodeEnvelope(block: Buffer, start: number, end: number): DecodedEnvelope {
-  const timestamp = block.readUInt32BE(start + TIMESTAMP_AT) * TWO_POW_32 + block.readUInt32BE(start + TIMESTAMP_AT + 4);
-  const keyEnd = start + KEY_AT + block.readUInt16BE(start + KEY_LENGTH_AT);
+  const keyEnd = envelopeKeyEnd(block, start);
   const headersLength = block.readUInt16BE(keyEnd);
   const dataStart = keyEnd + 2 + headersLength;
   return {
     routingKey: keyEnd === start + KEY_AT ? '' : block.toString('utf8', start + KEY_AT, keyEnd),
-    timestamp,
+    timestamp: envelopeTimestamp(block, start),
     headers: headersLength === 0 ? null : block.subarray(keyEnd + 2, dataStart),
     data: block.subarray(dataStart, end),
   };

@@ -3,9 +3,9 @@ import { segmentNameOf } from '@sluice/protocol';
 import { EventEmitter } from 'node:events';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, InvalidOptionError, ReaderIdInUseError, SluiceError } from '../errors.js';
-import { readEventOf, type ReadEvent } from '../reader/event-reader.js';
-import { MIN_SEGMENT_BUFFER, type Truncation } from '../reader/reader-options.js';
+import type { ReadEvent } from '../reader/event-reader.js';
 import type { ReaderPosition } from '../reader/reader-position.js';
+import { MIN_SEGMENT_BUFFER, type Truncation } from '../reader/reader-options.js';
 import { ReadySegments } from '../reader/ready-segments.js';
 import { SegmentReader, type SegmentReaderHost } from '../reader/segment-reader.js';
 import { RevisionedClient } from '../revisioned/revisioned-client.js';
@@ -103,9 +103,10 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
         await this.close();
         throw failure;
       }
-      const next = this.#ready.take((segment) => this.#moved(segment));
-      if (next !== null) {
-        return { done: false, value: readEventOf(next.segment, next.event, this.#position()) };
+      const event = this.#ready.take(this.#moved);
+      if (event !== null) {
+        event.position = this.#position();
+        return { done: false, value: event };
       }
       if (this.#sync?.loaded === true && isDrained(this.#sync.state)) {
         await this.close();
@@ -419,12 +420,13 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
     if (positions.size > 0) await this.#sync.update((state) => commit(state, member, positions));
   }
 
-  #moved(segment: SegmentReader): void {
+  /** ReadySegments.take tells of each segment it moved (one function for the reader's life, not one per event). */
+  readonly #moved = (segment: SegmentReader): void => {
     const owned = this.#owned.get(segment.segment);
     if (owned === undefined) return;
     owned.delivered = segment.deliveredOffset;
     if (this.#offsets !== null) this.#offsets[segment.index] = owned.delivered;
-  }
+  };
 
   /** The offsets of this reader's segments where it delivered, the others' where they were committed. */
   #position(): ReaderPosition {

@@ -6,10 +6,10 @@ import { assertStreamName } from '../option-checks.js';
 import { isRetriable } from '../route/retriable.js';
 import { activeSegments, readableSegments, segmentRecord, type StreamLayout } from '../stream/stream-layout.js';
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
-import { LazyReadEvent, type ReadEvent } from './read-event.js';
+import type { ReadEvent } from './read-event.js';
 import { finishedEntries, positionState, type ReaderPosition } from './reader-position.js';
 import { ReadySegments } from './ready-segments.js';
-import { SegmentReader, type SegmentEvent, type SegmentReaderHost } from './segment-reader.js';
+import { SegmentReader, type SegmentReaderHost } from './segment-reader.js';
 
 export type { ReadEvent };
 
@@ -237,13 +237,16 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   }
 
   #takeNext(): ReadEvent | null {
-    const next = this.#ready.take((segment) => {
-      if (this.#segments.get(segment.index) === segment) this.#offsets[segment.index] = segment.deliveredOffset;
-      if (segment.ended) this.#segmentEnded(segment);
-    });
-    if (next === null) return null;
-    return readEventOf(next.segment, next.event, { stream: this.stream, offsets: { ...this.#offsets } });
+    const event = this.#ready.take(this.#moved);
+    if (event !== null) event.position = { stream: this.stream, offsets: { ...this.#offsets } };
+    return event;
   }
+
+  /** ReadySegments.take tells of each segment it moved (one function for the reader's life, not one per event). */
+  readonly #moved = (segment: SegmentReader): void => {
+    if (this.#segments.get(segment.index) === segment) this.#offsets[segment.index] = segment.deliveredOffset;
+    if (segment.ended) this.#segmentEnded(segment);
+  };
 
   #wake(segment: SegmentReader): void {
     if (this.#closed) return;
@@ -258,7 +261,3 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   }
 }
 
-/** The event a reader hands to its loop. */
-export function readEventOf(segment: SegmentReader, event: SegmentEvent, position: ReaderPosition): ReadEvent {
-  return new LazyReadEvent(event.envelope, segment.segment, event.offset, position);
-}

@@ -1,5 +1,6 @@
-import { decodeHeaders, type DecodedEnvelope, type EventHeaders } from '@sluice/protocol';
+import { decodeHeaders, ENVELOPE_KEY_AT, envelopeKeyEnd, envelopeTimestamp, type EventHeaders } from '@sluice/protocol';
 import type { ReaderPosition } from './reader-position.js';
+import type { RoutingKeys } from './routing-keys.js';
 
 /** One event as a reader delivers it. */
 export interface ReadEvent {
@@ -19,8 +20,10 @@ export interface ReadEvent {
 }
 
 /**
- * Headers stay encoded until `headers` is first read: most consumers never look at them, and
- * decoding a map per event would cost every reader.
+ * An event decoded from its record in a read reply, straight into its fields (no envelope object in
+ * between). Headers stay encoded until `headers` is first read: most consumers never look at them,
+ * and decoding a map per event would cost every reader. `position` stays a plain field, not built on
+ * access: `{ ...event }` and Object.keys(event) keep it (docs/decisions.md, reader CPU per event).
  */
 export class LazyReadEvent implements ReadEvent {
   readonly routingKey: string;
@@ -28,18 +31,25 @@ export class LazyReadEvent implements ReadEvent {
   readonly data: Buffer;
   readonly segment: string;
   readonly offset: number;
-  readonly position: ReaderPosition;
   #encodedHeaders: Buffer | null;
   #headers: EventHeaders | null = null;
+  /** Set by the reader that delivers the event, before the application sees it. */
+  position: ReaderPosition = UNPLACED;
 
-  constructor(envelope: DecodedEnvelope, segment: string, offset: number, position: ReaderPosition) {
-    this.routingKey = envelope.routingKey;
-    this.timestamp = envelope.timestamp;
-    this.data = envelope.data;
+  /**
+   * The record [start, end) of block (validated by the server). With copy, data and headers get bytes
+   * of their own instead of views into block.
+   */
+  constructor(block: Buffer, start: number, end: number, segment: string, offset: number, keys: RoutingKeys, copy: boolean) {
+    const keyEnd = envelopeKeyEnd(block, start);
+    const headersLength = block.readUInt16BE(keyEnd);
+    const dataStart = keyEnd + 2 + headersLength;
+    this.routingKey = keys.decode(block, start + ENVELOPE_KEY_AT, keyEnd);
+    this.timestamp = envelopeTimestamp(block, start);
+    this.data = copy ? copyOf(block, dataStart, end) : block.subarray(dataStart, end);
     this.segment = segment;
     this.offset = offset;
-    this.position = position;
-    this.#encodedHeaders = envelope.headers;
+    this.#encodedHeaders = headersLength === 0 ? null : copy ? copyOf(block, keyEnd + 2, dataStart) : block.subarray(keyEnd + 2, dataStart);
   }
 
   /** Decoded on first use. */
@@ -56,4 +66,13 @@ export class LazyReadEvent implements ReadEvent {
     const { routingKey, timestamp, headers, data, segment, offset, position } = this;
     return { routingKey, timestamp, headers, data, segment, offset, position };
   }
+}
+
+/** An event's position until the reader sets it: a segment reader decodes events, the stream or group reader places them. */
+const UNPLACED: ReaderPosition = Object.freeze({ stream: '', offsets: Object.freeze({}) });
+
+function copyOf(block: Buffer, start: number, end: number): Buffer {
+  const copy = Buffer.allocUnsafe(end - start);
+  block.copy(copy, 0, start, end);
+  return copy;
 }

@@ -1,4 +1,5 @@
-import type { SegmentEvent, SegmentReader } from './segment-reader.js';
+import type { LazyReadEvent } from './read-event.js';
+import type { SegmentReader } from './segment-reader.js';
 
 /**
  * The segment readers that have buffered events, in the order a reader serves them: one read's worth
@@ -43,10 +44,10 @@ export class ReadySegments {
   }
 
   /**
-   * The next event and the segment it came from, or null when nothing is buffered. `moved` is told of
-   * every segment whose delivered offset moved (also past a truncation gap that had no event).
+   * The next event, or null when nothing is buffered. `moved` is told of every segment whose delivered
+   * offset moved (also past a truncation gap that had no event); the event comes from the last one.
    */
-  take(moved: (segment: SegmentReader) => void): { segment: SegmentReader; event: SegmentEvent } | null {
+  take(moved: (segment: SegmentReader) => void): LazyReadEvent | null {
     while (this.#ready.length > 0) {
       const segment = this.#ready[0]!;
       const event = segment.take();
@@ -57,7 +58,7 @@ export class ReadySegments {
       } else if (segment.chunkDone && this.#ready.length > 1) {
         this.#ready.push(this.#ready.shift()!);
       }
-      if (event !== null) return { segment, event };
+      if (event !== null) return event;
     }
     return null;
   }

@@ -1,9 +1,11 @@
-import { decodeEnvelope, EVENT_HEADER_SIZE, type CommandOf, type DecodedEnvelope } from '@sluice/protocol';
+import { EVENT_HEADER_SIZE, type CommandOf } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import type { Flow, ReplyHandler } from '../connection/flow.js';
 import { SegmentIsTruncatedError } from '../errors.js';
 import { SegmentRoute } from '../route/segment-route.js';
 import { MAX_READ_BYTES, type Truncation } from './reader-options.js';
+import { LazyReadEvent } from './read-event.js';
+import { RoutingKeys } from './routing-keys.js';
 
 /** What a segment reader needs from the reader that owns it. */
 export interface SegmentReaderHost {
@@ -19,11 +21,6 @@ export interface SegmentReaderHost {
 type Item =
   | { kind: 'events'; data: Buffer; offset: number; position: number }
   | { kind: 'gap'; from: number; to: number; silent: boolean };
-
-export interface SegmentEvent {
-  envelope: DecodedEnvelope;
-  offset: number;
-}
 
 type SegmentRead = CommandOf<'SegmentRead'>;
 
@@ -47,6 +44,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   readonly #route: SegmentRoute;
   #closed = false;
   readonly #readBytes: number;
+  readonly #keys = new RoutingKeys();
   /** Offset of the next event to deliver. */
   deliveredOffset: number;
   error: unknown = null;
@@ -88,7 +86,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
   }
 
   /** The next buffered event, or null. Gaps on the way are reported and skipped. */
-  take(): SegmentEvent | null {
+  take(): LazyReadEvent | null {
     this.chunkDone = false;
     while (this.#head < this.#items.length) {
       const item = this.#items[this.#head]!;
@@ -102,8 +100,7 @@ export class SegmentReader implements ReplyHandler<SegmentRead> {
       if (item.position + EVENT_HEADER_SIZE <= data.byteLength) {
         const start = item.position + EVENT_HEADER_SIZE;
         const end = start + data.readUInt32BE(item.position);
-        const envelope = this.host.copyEventData ? decodeEnvelope(Buffer.from(data.subarray(start, end)), 0, end - start) : decodeEnvelope(data, start, end);
-        const event = { envelope, offset: item.offset + item.position };
+        const event = new LazyReadEvent(data, start, end, this.segment, item.offset + item.position, this.#keys, this.host.copyEventData);
         item.position = end;
         this.deliveredOffset = item.offset + end;
         if (end >= data.byteLength) this.#finishChunk(item);

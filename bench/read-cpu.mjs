@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// Fixed-work read cost, side by side: a catch-up read of N stored 100-byte events from the head (one
+// segment, default reader options), this tree against --base <built checkout>, in alternating rounds.
+// Each round starts that tree's sluice-server on a temp data dir, stores N events with that tree's
+// client (not measured), then a fresh node process reads them and reports what the read loop alone
+// cost it: user and sys CPU (process.cpuUsage), minor faults, scavenges, events/s; the server's CPU
+// while serving comes from /proc/<pid>/stat. Throughput swings with this machine's load; CPU per fixed
+// work is what compares two trees (docs/benchmarks.md, "Buffer reuse on the hot path").
+//
+//   node bench/read-cpu.mjs --base /work/wt/envelope-base [--rounds 3] [--events 500000] [--alloc]
+//
+// --alloc adds a round per tree with V8's sampling heap profiler (objects collected by scavenges
+// included): bytes allocated per event and the functions allocating most (its CPU is not reported).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance, PerformanceObserver, constants } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const STREAM = 'bench/read-cpu';
+
+if (process.argv[2] === '--child') await child(...process.argv.slice(3));
+else await main();
+
+async function main() {
+  const args = process.argv.slice(2);
+  const option = (name, fallback) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : fallback;
+  };
+  const base = option('--base');
+  if (base === undefined) throw new Error('usage: node bench/read-cpu.mjs --base <built checkout> [--rounds 3] [--events 500000] [--alloc]');
+  const trees = [
+    { label: 'base', root: resolve(base) },
+    { label: 'this', root: resolve(SELF, '../..') },
+  ];
+  const rounds = Number(option('--rounds', '3'));
+  const events = Number(option('--events', '500000'));
+  const results = { base: [], this: [] };
+  console.log(`read-cpu: ${events} events, ${rounds} rounds, ${uptime()}`);
+  for (let round = 0; round < rounds; round++) {
+    for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+      const result = await measure(tree.root, events, 'read');
+      results[tree.label].push(result);
+      console.log(`round ${round + 1} ${tree.label}: ${describe(result)}  (${uptime()})`);
+    }
+  }
+  for (const tree of trees) {
+    const list = results[tree.label];
+    const med = (key) => median(list.map((r) => r[key]));
+    console.log(
+      `median ${tree.label}: client user ${med('user').toFixed(3)} s sys ${med('sys').toFixed(3)} s (user+sys ${med('cpu').toFixed(3)} s), ` +
+        `faults ${Math.round(med('faults'))}, scavenges ${med('scavenges')}, server ${med('serverCpu').toFixed(2)} s, ${Math.round(med('rate'))} events/s`,
+    );
+  }
+  const ratio = median(results.this.map((r) => r.cpu)) / median(results.base.map((r) => r.cpu));
+  console.log(`client user+sys this/base: ${ratio.toFixed(3)}`);
+  if (args.includes('--alloc')) {
+    for (const tree of trees) {
+      const result = await measure(tree.root, events, 'alloc');
+      console.log(`alloc ${tree.label}: ${result.bytesPerEvent.toFixed(1)} bytes/event; top: ${result.top.join(', ')}`);
+    }
+  }
+}
+
+/** One tree: a server of its own, N events stored, one measured read in a fresh process. */
+async function measure(root, events, mode) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-read-cpu-'));
+  const server = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await listeningPort(server);
+    const endpoint = `127.0.0.1:${port}`;
+    await run(root, endpoint, 'write', events);
+    const before = cpuOf(server.pid);
+    const result = JSON.parse(await run(root, endpoint, mode, events));
+    result.serverCpu = cpuOf(server.pid) - before;
+    return result;
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((done) => (server.exitCode !== null ? done() : server.once('exit', done)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function listeningPort(server) {
+  return new Promise((done, fail) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new Error('sluice-server did not start in 20 s')), 20_000);
+    server.stdout.on('data', (chunk) => {
+      text += chunk;
+      const match = /"msg":"listening"/.test(text) && /"port":(\d+)/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        server.stdout.resume();
+        done(Number(match[1]));
+      }
+    });
+    server.once('exit', (code) => fail(new Error(`sluice-server exited (${code}) before listening`)));
+  });
+}
+
+function run(root, endpoint, mode, events) {
+  return new Promise((done, fail) => {
+    const proc = spawn(process.execPath, [SELF, '--child', root, endpoint, mode, String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.on('data', (chunk) => (out += chunk));
+    proc.once('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${mode} child exited with ${code}`))));
+  });
+}
+
+/** user + sys seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function describe(r) {
+  return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, server ${r.serverCpu.toFixed(2)} s, ${Math.round(r.rate)} events/s`;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function uptime() {
+  return `load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`;
+}
+
+/** In the child: store the events, or read them back measured. */
+async function child(root, endpoint, mode, eventsText) {
+  const events = Number(eventsText);
+  const { SluiceClient } = await import(join(root, 'packages/client/dist/index.js'));
+  const client = new SluiceClient({ endpoints: [endpoint] });
+  if (mode === 'write') {
+    await client.createStream(STREAM, { segments: 1 });
+    const writer = client.createWriter(STREAM);
+    const payload = Buffer.alloc(100, 7);
+    let batch = [];
+    for (let i = 0; i < events; i++) {
+      batch.push(writer.write('k', payload));
+      if (batch.length === 16384) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    await writer.close();
+    await client.close();
+    return;
+  }
+  let scavenges = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  let session = null;
+  if (mode === 'alloc') {
+    const { Session } = await import('node:inspector/promises');
+    session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
+  const faults0 = process.resourceUsage().minorPageFault;
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  const reader = client.createReader(STREAM, { from: 'head' });
+  let seen = 0;
+  for await (const event of reader) {
+    if (event.data.byteLength !== 100) throw new Error(`read an event of ${event.data.byteLength} bytes`);
+    if (++seen === events) break;
+  }
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
+  const result = { user: cpu.user / 1e6, sys: cpu.system / 1e6, cpu: (cpu.user + cpu.system) / 1e6, faults, rate: (seen / ms) * 1000 };
+  if (session !== null) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    const byFunction = new Map();
+    let total = 0;
+    const visit = (node) => {
+      const name = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop()}:${node.callFrame.lineNumber + 1}`;
+      byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize);
+      total += node.selfSize;
+      for (const childNode of node.children) visit(childNode);
+    };
+    visit(profile.head);
+    result.bytesPerEvent = total / seen;
+    result.top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, bytes]) => `${name} ${(bytes / seen).toFixed(1)}`);
+  }
+  await new Promise((done) => setImmediate(done)); // let the last gc entries arrive
+  observer.disconnect();
+  result.scavenges = scavenges;
+  await reader.close();
+  await client.close();
+  process.stdout.write(JSON.stringify(result));
+}
