@@ -40,10 +40,16 @@ export const MODULES = {
     { file: 'packages/client/src/connection/cluster-router.ts', from: '  noteWrongHost(' },
   ],
   'group-assignment': ['packages/client/src/group/assignment.ts'],
+  // Majority acknowledgement, fencing of stale epochs, where a divergent tail is cut, who leads next.
   replication: [
     'packages/server/src/replication/quorum.ts',
     'packages/server/src/replication/divergent-tail.ts',
     'packages/server/src/replication/choose-new-primary.ts',
+    { file: 'packages/server/src/replication/replicated-log.ts', from: '  private advance(' },
+    { file: 'packages/server/src/replication/replicated-log.ts', from: '  async fence(' },
+    { file: 'packages/server/src/replication/replicated-log.ts', from: '  private async accept(' },
+    { file: 'packages/server/src/replication/replicated-log.ts', from: '  private deposed(' },
+    { file: 'packages/server/src/replication/replicated-log.ts', from: 'export function divergencePoint(' },
   ],
 };
 

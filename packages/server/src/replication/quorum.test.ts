@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { EpochHistory } from '../store/epoch-history.js';
-import { longestLog } from './choose-new-primary.js';
+import { chooseNewPrimaryWith, longestLog, type LogReport } from './choose-new-primary.js';
 import { majorityOf, majorityPosition } from './quorum.js';
 import { divergencePoint } from './replicated-log.js';
 
@@ -30,6 +30,30 @@ describe('majorities', () => {
     ];
     expect(longestLog(reports)?.node).toBe('b');
     expect(longestLog([])).toBeNull();
+    // A longer log from an older epoch loses: its tail past the newer epoch's start was never acknowledged.
+    expect(longestLog([reports[1]!, reports[0]!])?.node).toBe('b');
+  });
+
+  it('picks the new primary among live replicas by their reports; one that does not answer is passed over', async () => {
+    const reports: Record<string, LogReport | null | Error> = {
+      a: { node: 'a', lastEpoch: 4, end: at(2, 10) },
+      b: { node: 'b', lastEpoch: 4, end: at(2, 800) },
+      c: new Error('unreachable'),
+      d: null,
+    };
+    const asked: string[] = [];
+    const choose = chooseNewPrimaryWith(async (node, container) => {
+      asked.push(`${node}/${container}`);
+      const report = reports[node]!;
+      if (report instanceof Error) throw report;
+      return report;
+    });
+    expect(await choose(7, ['a', 'b', 'c'])).toBe('b');
+    expect(asked).toEqual(['a/7', 'b/7', 'c/7']);
+    expect(await choose(7, ['c', 'a'])).toBe('a');
+    // Nobody answers: any live replica is safe (the promotion fences a majority and takes its longest log).
+    expect(await choose(7, ['d', 'c'])).toBe('d');
+    expect(await choose(7, [])).toBeNull();
   });
 });
 

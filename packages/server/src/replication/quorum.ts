@@ -17,7 +17,3 @@ export function majorityPosition(durableEnds: readonly LogPosition[], replicas: 
   const sorted = [...durableEnds].sort((a, b) => comparePositions(b, a));
   return { ...sorted[majority - 1]! };
 }
-
-export function maxPosition(a: LogPosition, b: LogPosition): LogPosition {
-  return comparePositions(a, b) >= 0 ? a : b;
-}
