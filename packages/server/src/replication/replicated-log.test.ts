@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
-import { containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
+import { comparePositions, containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
 import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
@@ -242,5 +242,66 @@ describe('replicated container log', () => {
     expect(cluster.deposed).toContain('a');
     await until(() => cluster.get('b').log.isServing, 'b serves');
     expect(await readAll(cluster.get('b').container, 's')).toEqual(['w0', 'w1', 'w2']);
+  });
+});
+
+describe('replication requests, one at a time', () => {
+  const ask = (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command);
+  const fence = (epoch: number): ReplicationRequest => ({ type: 'FenceReplica', container: 0, epoch });
+  const replicate = (epoch: number, at: LogPosition): ReplicationRequest => ({
+    type: 'Replicate',
+    container: 0,
+    epoch,
+    dataEpoch: epoch,
+    fileNumber: at.fileNumber,
+    position: at.position,
+    data: Buffer.alloc(0),
+  });
+
+  /** Waits until b's log is as long as a's (backups apply what the primary ships a little later). */
+  const bCaughtUp = async (): Promise<LogPosition> => {
+    const end = cluster.get('a').log.endPosition;
+    await until(() => comparePositions(cluster.get('b').log.endPosition, end) === 0, 'b holds what a holds');
+    return end;
+  };
+
+  it('a fence at an older epoch is refused; at the same or a newer one it holds, and only a newer one deposes a primary', async () => {
+    const primary = await startWithPrimaryA();
+    await writeEvents(primary, 'w', 0, 2);
+    const end = await bCaughtUp();
+
+    // The primary fenced at its own epoch keeps serving; at a newer one it stops acknowledging.
+    expect(await ask('a', fence(1))).toMatchObject({ type: 'ReplicaFenced', status: 'ok', epoch: 1 });
+    await writeEvents(primary, 'w', 2, 1);
+    expect(cluster.deposed).toEqual([]);
+    expect(await ask('a', fence(2))).toMatchObject({ status: 'ok', epoch: 2, lastEpoch: 1 });
+    expect(cluster.deposed).toEqual(['a']);
+    expect(await rejection(writeEvents(primary, 'w', 3, 1))).toBeInstanceOf(FencedError);
+
+    // b was fenced at epoch 1 by a's promotion: epoch 0 is refused and changes nothing.
+    expect(await ask('b', fence(0))).toMatchObject({ type: 'ReplicaFenced', container: 0, status: 'fenced', epoch: 1, lastEpoch: 1, fileNumber: end.fileNumber });
+    expect(await ask('b', fence(1))).toMatchObject({ status: 'ok', epoch: 1 });
+    // A backup fenced at a newer epoch holds it (it serves no one, so nothing is deposed) and refuses older ones from then on.
+    expect(await ask('b', fence(3))).toMatchObject({ status: 'ok', epoch: 3 });
+    expect(await ask('b', fence(2))).toMatchObject({ status: 'fenced', epoch: 3 });
+    expect(cluster.deposed).toEqual(['a']);
+  });
+
+  it('a Replicate from an older epoch is answered fenced; one the backup is not following yet, not-ready', async () => {
+    await startWithPrimaryA();
+    const atEnd = await bCaughtUp();
+    // The primary itself never takes Replicate, at its own epoch either.
+    expect(await ask('a', replicate(1, cluster.get('a').log.endPosition))).toMatchObject({ type: 'Replicated', status: 'not-ready', epoch: 1 });
+    expect(await ask('b', fence(2))).toMatchObject({ status: 'ok' });
+    // a (epoch 1) ships after b learned of epoch 2: refused, with the epoch that fenced it.
+    expect(await ask('b', replicate(1, atEnd))).toEqual({ type: 'Replicated', container: 0, status: 'fenced', epoch: 2, ...atEnd });
+    // Epoch 2's primary ships before b was told to follow it.
+    expect(await ask('b', replicate(2, atEnd))).toMatchObject({ type: 'Replicated', status: 'not-ready', epoch: 2 });
+    // A backup just told to follow checks its tail against the primary, then takes records at its end only.
+    const d = await cluster.open('d', `${cluster.get('c').dataDir}-d`);
+    cluster.follow('d', 'a', 1);
+    const dEnd = d.log.endPosition;
+    expect(await ask('d', replicate(1, { ...dEnd, position: dEnd.position + 1000 }))).toEqual({ type: 'Replicated', container: 0, status: 'mismatch', epoch: 0, ...dEnd });
+    expect(await ask('d', replicate(1, dEnd))).toMatchObject({ status: 'ok' });
   });
 });
