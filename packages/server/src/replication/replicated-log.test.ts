@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 
 import type { Command, ReplicationRequestName } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
 import { comparePositions, containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
+import { CHECKPOINT_FILE } from '../store/checkpoint.js';
+import type { StoreOptions } from '../store/types.js';
 import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
@@ -28,17 +30,24 @@ interface Replica {
 class Cluster {
   readonly replicas = new Map<string, Replica>();
   readonly unreachable = new Set<string>();
+  /** Requests it returns true for wait (a slow or paused node) until it no longer does. */
+  holdIf: (to: string, command: Command) => boolean = () => false;
+  /** Requests waiting in holdIf right now. */
+  waiting = 0;
   readonly deposed: string[] = [];
   readonly divergent = new Map<string, LogPosition>();
   private readonly dirs = new TempDirs();
 
   async start(...names: string[]): Promise<void> {
-    for (const name of names) await this.open(name, await this.dirs.make());
+    for (const name of names) await this.open(name, await this.dirs.make(), this.overrides);
   }
 
-  async open(name: string, dataDir: string): Promise<Replica> {
+  constructor(private readonly overrides: Partial<StoreOptions> = {}) {}
+
+  async open(name: string, dataDir: string, overrides: Partial<StoreOptions> = {}): Promise<Replica> {
     let log: ReplicatedLog | null = null;
     const options = testOptions(dataDir, {
+      ...overrides,
       replication: {
         attach: async (container) => {
           const history = await EpochHistory.load(container.directory, false);
@@ -68,6 +77,11 @@ class Cluster {
       node: to,
       request: async <N extends ReplicationRequestName>(command: PeerRequest<N>) => {
         await new Promise((resolve) => setImmediate(resolve));
+        if (this.holdIf(to, command)) {
+          this.waiting += 1;
+          while (this.holdIf(to, command)) await new Promise((resolve) => setTimeout(resolve, 5));
+          this.waiting -= 1;
+        }
         if (this.unreachable.has(to)) throw new Error(`${to} is unreachable`);
         const reply: Command = await serveReplicationRequest(this.get(to).log, { ...command, token: null } as ReplicationRequest);
         return reply as unknown as ReplicationReplies[N];
@@ -119,8 +133,8 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 /** Replicas a, b, c; a serves as primary of epoch 1 and holds segment s. */
-async function startWithPrimaryA(): Promise<SegmentContainer> {
-  cluster = new Cluster();
+async function startWithPrimaryA(overrides: Partial<StoreOptions> = {}): Promise<SegmentContainer> {
+  cluster = new Cluster(overrides);
   await cluster.start('a', 'b', 'c');
   cluster.follow('b', 'a', 1);
   cluster.follow('c', 'a', 1);
@@ -245,8 +259,40 @@ describe('replicated container log', () => {
   });
 });
 
+describe('replicated container log, acknowledgement', () => {
+  it('acknowledges an append only once a majority holds it, not with the records before it', async () => {
+    const primary = await startWithPrimaryA();
+    await writeEvents(primary, 'w', 0, 1);
+    cluster.unreachable.add('c'); // a and b are the majority now
+    const isReplicateFrom = (command: Command, position: number) => command.type === 'Replicate' && command.position >= position;
+    // b takes w1 but not w2: w1 is on a majority, w2 only on a.
+    const w1Start = cluster.get('a').log.endPosition.position;
+    cluster.holdIf = (to, command) => to === 'b' && isReplicateFrom(command, w1Start);
+    const settled: string[] = [];
+    const w1 = writeEvents(primary, 'w', 1, 1).then(() => settled.push('w1'));
+    await until(() => cluster.waiting > 0, 'w1 on its way to b');
+    const w2Start = cluster.get('a').log.endPosition.position;
+    cluster.holdIf = (to, command) => to === 'b' && isReplicateFrom(command, w2Start);
+    const w2 = writeEvents(primary, 'w', 2, 1).then(() => settled.push('w2'));
+    await w1;
+    await new Promise((resolve) => setTimeout(resolve, ACK_TIMEOUT_MS / 4));
+    expect(settled).toEqual(['w1']);
+    cluster.holdIf = () => false;
+    await w2;
+    expect(await readAll(primary, 's')).toEqual(['w0', 'w1', 'w2']);
+  });
+
+  it('counts what a majority acknowledged towards the primary\'s next checkpoint', async () => {
+    const primary = await startWithPrimaryA({ checkpointIntervalBytes: 4096 });
+    const checkpoint = `${containerDirectory(cluster.get('a').dataDir, 0)}/${CHECKPOINT_FILE}`;
+    await expect(access(checkpoint)).rejects.toThrow();
+    for (let n = 0; n < 8; n++) await primary.append('s', block('x'.repeat(1024)), 1);
+    await until(() => access(checkpoint).then(() => true, () => false), 'a checkpoint of the primary');
+  });
+});
+
 describe('replication requests, one at a time', () => {
-  const ask = (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command);
+  const ask = async (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command);
   const fence = (epoch: number): ReplicationRequest => ({ type: 'FenceReplica', container: 0, epoch });
   const replicate = (epoch: number, at: LogPosition): ReplicationRequest => ({
     type: 'Replicate',
@@ -303,5 +349,17 @@ describe('replication requests, one at a time', () => {
     const dEnd = d.log.endPosition;
     expect(await ask('d', replicate(1, { ...dEnd, position: dEnd.position + 1000 }))).toEqual({ type: 'Replicated', container: 0, status: 'mismatch', epoch: 0, ...dEnd });
     expect(await ask('d', replicate(1, dEnd))).toMatchObject({ status: 'ok' });
+  });
+
+  it('a Replicate that waited for the tail check is answered not-ready when the backup moved on meanwhile', async () => {
+    await startWithPrimaryA();
+    const d = await cluster.open('d', `${cluster.get('c').dataDir}-d`);
+    cluster.holdIf = (to) => to === 'a'; // the tail check asks a (GetEpochEnd) and waits
+    cluster.follow('d', 'a', 1);
+    const answer = ask('d', replicate(1, d.log.endPosition));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    cluster.follow('d', 'b', 2); // a newer epoch's primary took over while the check was on its way
+    cluster.holdIf = () => false;
+    expect(await answer).toMatchObject({ type: 'Replicated', status: 'not-ready' });
   });
 });
