@@ -282,6 +282,25 @@ describe('replicated container log, acknowledgement', () => {
     expect(await readAll(primary, 's')).toEqual(['w0', 'w1', 'w2']);
   });
 
+  it('after a time without a majority, serves again only once a majority holds everything it wrote meanwhile', async () => {
+    const primary = await startWithPrimaryA();
+    await writeEvents(primary, 'w', 0, 2);
+    cluster.unreachable.add('b');
+    cluster.unreachable.add('c');
+    expect(await rejection(writeEvents(primary, 'w', 2, 1))).toBeInstanceOf(NotEnoughReplicasError); // w2 is in a's log only
+    // b comes back and answers, but records with data wait: b holds less than a wrote.
+    cluster.holdIf = (to, command) => to === 'b' && command.type === 'Replicate' && command.data.byteLength > 0;
+    cluster.unreachable.delete('b');
+    await until(() => cluster.waiting > 0, 'a shipping w2 to b');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(cluster.get('a').log.isServing).toBe(false);
+    expect(() => primary.getInfo('s')).toThrow(NotEnoughReplicasError);
+    cluster.holdIf = () => false;
+    await until(() => cluster.get('a').log.isServing, 'a serves again');
+    await writeEvents(primary, 'w', 2, 2); // the resent w2 is a duplicate now on a majority, w3 is new
+    expect(await readAll(primary, 's')).toEqual(['w0', 'w1', 'w2', 'w3']);
+  });
+
   it('counts what a majority acknowledged towards the primary\'s next checkpoint', async () => {
     const primary = await startWithPrimaryA({ checkpointIntervalBytes: 4096 });
     const checkpoint = `${containerDirectory(cluster.get('a').dataDir, 0)}/${CHECKPOINT_FILE}`;
