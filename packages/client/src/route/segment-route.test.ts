@@ -47,6 +47,13 @@ function fakeClient(owner = 'node-a:9090') {
     backupsOf: vi.fn(async () => []),
     noteFailure: vi.fn(),
     noteWrongHost: vi.fn(),
+    /** Whether a newer cluster map arrives during the next pause. */
+    newMapDuringPause: false,
+    untilNewMap: async (pause: Promise<void>) => {
+      if (router.newMapDuringPause) return true;
+      await pause;
+      return false;
+    },
   };
   const emitted: Record<string, unknown>[] = [];
   const context: RouteContext = {
@@ -192,5 +199,18 @@ describe('SegmentRoute', () => {
     } finally {
       vi.restoreAllMocks();
     }
+  });
+
+  it('a pause that a newer cluster map cuts short starts the backoff over: the map says where to go now', async () => {
+    const client = fakeClient();
+    const segmentRoute = route(client, 'pooled');
+    segmentRoute.nextDelay();
+    segmentRoute.nextDelay();
+    await segmentRoute.pause(5); // ends on its own: the failures in a row still count
+    expect(segmentRoute.attempt).toBe(2);
+    client.router.newMapDuringPause = true;
+    await segmentRoute.pause(60_000);
+    expect(segmentRoute.attempt).toBe(0);
+    segmentRoute.close();
   });
 });

@@ -19,6 +19,13 @@ import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
 
 const ACK_TIMEOUT_MS = 400;
 
+/** What holdIf sees of a request: its type, and for Replicate where its records start and their bytes. */
+interface HeldRequest {
+  type: string;
+  position?: number;
+  data?: Buffer;
+}
+
 interface Replica {
   name: string;
   dataDir: string;
@@ -31,7 +38,7 @@ class Cluster {
   readonly replicas = new Map<string, Replica>();
   readonly unreachable = new Set<string>();
   /** Requests it returns true for wait (a slow or paused node) until it no longer does. */
-  holdIf: (to: string, command: Command) => boolean = () => false;
+  holdIf: (to: string, command: HeldRequest) => boolean = () => false;
   /** Requests waiting in holdIf right now. */
   waiting = 0;
   readonly deposed: string[] = [];
@@ -264,7 +271,7 @@ describe('replicated container log, acknowledgement', () => {
     const primary = await startWithPrimaryA();
     await writeEvents(primary, 'w', 0, 1);
     cluster.unreachable.add('c'); // a and b are the majority now
-    const isReplicateFrom = (command: Command, position: number) => command.type === 'Replicate' && command.position >= position;
+    const isReplicateFrom = (command: HeldRequest, position: number) => command.type === 'Replicate' && command.position! >= position;
     // b takes w1 but not w2: w1 is on a majority, w2 only on a.
     const w1Start = cluster.get('a').log.endPosition.position;
     cluster.holdIf = (to, command) => to === 'b' && isReplicateFrom(command, w1Start);
@@ -289,7 +296,7 @@ describe('replicated container log, acknowledgement', () => {
     cluster.unreachable.add('c');
     expect(await rejection(writeEvents(primary, 'w', 2, 1))).toBeInstanceOf(NotEnoughReplicasError); // w2 is in a's log only
     // b comes back and answers, but records with data wait: b holds less than a wrote.
-    cluster.holdIf = (to, command) => to === 'b' && command.type === 'Replicate' && command.data.byteLength > 0;
+    cluster.holdIf = (to, command) => to === 'b' && command.type === 'Replicate' && command.data!.byteLength > 0;
     cluster.unreachable.delete('b');
     await until(() => cluster.waiting > 0, 'a shipping w2 to b');
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -312,7 +319,7 @@ describe('replicated container log, acknowledgement', () => {
 
 describe('replication requests, one at a time', () => {
   const ask = async (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command);
-  const fence = (epoch: number): ReplicationRequest => ({ type: 'FenceReplica', container: 0, epoch });
+  const fence = (epoch: number): ReplicationRequest => ({ type: 'FenceReplica', container: 0, epoch, token: null });
   const replicate = (epoch: number, at: LogPosition): ReplicationRequest => ({
     type: 'Replicate',
     container: 0,
@@ -321,6 +328,7 @@ describe('replication requests, one at a time', () => {
     fileNumber: at.fileNumber,
     position: at.position,
     data: Buffer.alloc(0),
+    token: null,
   });
 
   /** Waits until b's log is as long as a's (backups apply what the primary ships a little later). */
