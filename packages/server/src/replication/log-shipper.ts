@@ -18,11 +18,22 @@ const RETRY_DELAY_MS = 200;
 /** After 'not-ready': the backup has not yet learned its role for this epoch from etcd, which takes milliseconds. */
 const NOT_READY_DELAY_MS = 20;
 
-interface WindowRecord {
-  at: LogPosition;
-  end: LogPosition;
-  chunks: Buffer[];
-  byteLength: number;
+/**
+ * A record the primary appended, as its shippers keep it: one object shared by every backup's
+ * shipper, so a record shipped alone (a large append) is joined into one buffer once, not once per
+ * backup.
+ */
+export interface ShippedRecord {
+  readonly at: LogPosition;
+  readonly end: LogPosition;
+  readonly chunks: Buffer[];
+  readonly byteLength: number;
+  joined?: Buffer;
+}
+
+/** The record appended at `at`, for every shipper of the primary. */
+export function shippedRecord(at: LogPosition, record: EncodedRecord): ShippedRecord {
+  return { at, end: { fileNumber: at.fileNumber, position: at.position + record.byteLength }, chunks: record.chunks, byteLength: record.byteLength };
 }
 
 /** What a shipper needs of the primary's log. */
@@ -52,7 +63,7 @@ export class LogShipper {
   acked: LogPosition | null = null;
   /** False while requests to the backup fail (it counts for nothing toward a majority then). */
   reachable = false;
-  private window: WindowRecord[] = [];
+  private window: ShippedRecord[] = [];
   private windowBytes = 0;
   /** Where the next batch starts; null until the backup said where its log ends. */
   private next: LogPosition | null = null;
@@ -71,11 +82,10 @@ export class LogShipper {
     this.probe();
   }
 
-  /** A record the primary just appended at `at` (not durable yet anywhere). */
-  push(at: LogPosition, record: EncodedRecord): void {
+  /** A record the primary just appended (not durable yet anywhere). */
+  push(record: ShippedRecord): void {
     if (this.stopped) return;
-    const end = { fileNumber: at.fileNumber, position: at.position + record.byteLength };
-    this.window.push({ at, end, chunks: record.chunks, byteLength: record.byteLength });
+    this.window.push(record);
     this.windowBytes += record.byteLength;
     while (this.windowBytes > MAX_WINDOW_BYTES && this.window.length > 1) this.windowBytes -= this.window.shift()!.byteLength;
     this.pump();
@@ -141,7 +151,7 @@ export class LogShipper {
     const { epoch, nextStart } = this.source.history.epochAt(from);
     const first = this.windowIndexOf(from);
     if (first >= 0) {
-      const records: WindowRecord[] = [];
+      const records: ShippedRecord[] = [];
       let bytes = 0;
       for (let k = first; k < this.window.length; k++) {
         const record = this.window[k]!;
@@ -150,7 +160,7 @@ export class LogShipper {
         records.push(record);
         bytes += record.byteLength;
       }
-      const data = Buffer.concat(records.flatMap((record) => record.chunks), bytes);
+      const data = records.length === 1 ? joined(records[0]!) : Buffer.concat(records.flatMap((record) => record.chunks), bytes);
       return { at: records[0]!.at, end: records.at(-1)!.end, epoch, data };
     }
     // Behind the window: read back from the files what the primary has durably.
@@ -269,4 +279,10 @@ export class LogShipper {
     }
     if (drop > 0) this.window.splice(0, drop);
   }
+}
+
+/** The record's bytes as one buffer, made once for all the backups it is shipped to alone. */
+function joined(record: ShippedRecord): Buffer {
+  record.joined ??= record.chunks.length === 1 ? record.chunks[0]! : Buffer.concat(record.chunks, record.byteLength);
+  return record.joined;
 }

@@ -8,7 +8,7 @@ import type { SettleRecord } from '../store/log-writer.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
-import { LogShipper, type ShipperSource } from './log-shipper.js';
+import { LogShipper, shippedRecord, type ShipperSource } from './log-shipper.js';
 import type { PeerLink, PeerRequest } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
 import { splitBatch } from './record-batch.js';
@@ -131,7 +131,10 @@ export class ReplicatedLog implements ContainerLog {
     const at = this.container.local.append(record, (error) => this.localSettled(error));
     const end = { fileNumber: at.fileNumber, position: at.position + record.byteLength };
     this.pending.push({ end, bytes: record.byteLength, settle, since: Date.now() });
-    for (const shipper of this.shippers) shipper.push(at, record);
+    if (this.shippers.length > 0) {
+      const shipped = shippedRecord(at, record);
+      for (const shipper of this.shippers) shipper.push(shipped);
+    }
     return at;
   }
 
