@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventTooLargeError, InvalidOptionError, RetryWindowExceededError, SegmentIsSealedError } from '../errors.js';
+import { EventTooLargeError, InvalidEventNumberError, InvalidOptionError, RetryWindowExceededError, SegmentIsSealedError } from '../errors.js';
 import { commitPlan, initialLayout, KeyRouter, planScale, withPlan } from '../stream/stream-layout.js';
 import { EventWriter } from './event-writer.js';
 import { FakeNode } from '../../test-support/fake-node.js';
@@ -204,6 +204,23 @@ describe('EventWriter exactly once', () => {
     node.dropConnections();
     await Promise.all(lost);
     expect(node.events(SEGMENT)).toEqual(Array.from({ length: 81 }, (_, index) => event(index).toString()));
+  });
+
+  it('stops with InvalidEventNumberError when the node holds events of its writer id past what it sent (another writer uses the id)', async () => {
+    const { node, writer } = setup({}, { retryWindowMs: 10_000 });
+    await writer.write('k', 'mine-0');
+    await writer.write('k', 'mine-1');
+    // Another process wrote event 2 under the same writer id (the very number we would send next); our connection drops.
+    const [key] = [...node.writers.keys()];
+    node.writers.set(key!, 2);
+    node.dropConnections();
+    const error = await writer.write('k', 'mine-2').then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(InvalidEventNumberError);
+    expect((error as InvalidEventNumberError).lastEventNumber).toBe(2);
+    expect(node.events(SEGMENT)).toEqual(['mine-0', 'mine-1']);
   });
 
   it('keeps pending writes while the node is down and completes them when it is back', async () => {
