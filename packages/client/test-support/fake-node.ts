@@ -56,6 +56,8 @@ export class FakeNode {
   /** While false, AppendBlocks are stored but never answered: the acks are lost with the connection. */
   answering = true;
   readonly lost: ReceivedAppend[] = [];
+  /** SetupAppend requests served (each reconnect of a writer should cost one). */
+  setupsServed = 0;
   segmentCount = 1;
   /** The stream's layout once a test scaled it (else epoch 0 of segmentCount segments). */
   layout: StreamLayout | null = null;
@@ -146,6 +148,7 @@ export class FakeNode {
       case 'SetupAppend': {
         const key = `${command.segment}|${command.writerId}`;
         flow.setups.add(key);
+        this.setupsServed += 1;
         return { type: 'AppendSetup', segment: command.segment, writerId: command.writerId, lastEventNumber: this.writers.get(key) ?? -1 };
       }
       case 'AppendBlock': {

@@ -223,6 +223,34 @@ describe('EventWriter exactly once', () => {
     expect(node.events(SEGMENT)).toEqual(['mine-0', 'mine-1']);
   });
 
+  it('fails its writes with the node\'s non-retriable error (a gap in its event numbers) instead of retrying or moving on', async () => {
+    const { node, writer } = setup({}, { retryWindowMs: 10_000 });
+    await writer.write('k', 'e0');
+    await writer.write('k', 'e1');
+    // The node no longer knows this writer's events: the next block leaves a gap, which it refuses.
+    const [key] = [...node.writers.keys()];
+    node.writers.set(key!, -1);
+    const failures = await Promise.all(['e2', 'e3'].map((data) => writer.write('k', data).then(() => null, (error: unknown) => error)));
+    for (const failure of failures) expect(failure).toBeInstanceOf(InvalidEventNumberError);
+    expect(node.events(SEGMENT)).toEqual(['e0', 'e1']);
+    expect(node.setupsServed).toBe(1); // not retried: a gap stays a gap
+  });
+
+  it('sets up once after losing a connection with many blocks in flight, not once per failed block', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
+    await writer.write('k', 'first');
+    expect(node.setupsServed).toBe(1);
+    node.answering = false;
+    const writes = Array.from({ length: 200 }, (_, index) => writer.write('k', String(index).padStart(1000, '0')));
+    while (node.events(SEGMENT).length < 201) await new Promise((resolve) => setTimeout(resolve, 1));
+    const inFlight = node.appends.length - 1;
+    expect(inFlight).toBeGreaterThan(5);
+    node.answering = true;
+    node.dropConnections();
+    await Promise.all(writes);
+    expect(node.setupsServed).toBe(2);
+  });
+
   it('keeps pending writes while the node is down and completes them when it is back', async () => {
     const { node, writer } = setup({}, { retryWindowMs: 10_000 });
     await writer.write('k', 'before');
