@@ -334,6 +334,37 @@ describe('EventWriter across a scale', () => {
     expect(writer.stats().inflightBytes).toBe(0);
   });
 
+  it('hands over once when every block in flight is refused by the seal: each event once, each key in order', async () => {
+    const { node, writer } = setup({ maxBlockBytes: 16 * 1024 });
+    const keys = Array.from({ length: 6 }, (_, index) => `key-${index}`);
+    const written = new Map(keys.map((key) => [key, [] as string[]]));
+    await writer.write(keys[0]!, `${keys[0]}:before`);
+    written.get(keys[0]!)!.push(`${keys[0]}:before`);
+    node.hold = true; // replies wait: many blocks are in flight when the seal lands
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 40; round++) {
+      for (const key of keys) {
+        const event = `${key}:${round}:${'x'.repeat(400)}`;
+        written.get(key)!.push(event);
+        writes.push(writer.write(key, event));
+      }
+    }
+    while (node.appends.length < 6) await new Promise((resolve) => setTimeout(resolve, 1));
+    const one = initialLayout(1);
+    node.layout = commitPlan(withPlan(one, planScale(one, 2, 1)!));
+    node.sealed.add(SEGMENT);
+    node.release();
+    await Promise.all(writes);
+    await writer.flush();
+
+    const router = new KeyRouter(node.layout);
+    const before = node.events(SEGMENT);
+    for (const key of keys) {
+      const successor = node.events(`${STREAM}/${router.segmentFor(key)}`).filter((event) => event.startsWith(`${key}:`));
+      expect([...before.filter((event) => event.startsWith(`${key}:`)), ...successor]).toEqual(written.get(key));
+    }
+  });
+
   it('fails writes with SegmentIsSealedError when the stream itself was sealed', async () => {
     const { node, writer } = setup();
     await writer.write('k', 'before');
