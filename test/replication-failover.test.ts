@@ -63,6 +63,12 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
+/** Waits until the load has `count` more writes acknowledged than when called. */
+async function untilMoreAcked(load: KeyedLoad, count: number, what: string): Promise<void> {
+  const from = load.total();
+  await until(() => load.total() >= from + count, 60_000, what);
+}
+
 /** The node the cluster map names primary of the most of the stream's segments (keys are written to them). */
 async function busiestPrimary(cluster: CoordinatedCluster, client: SluiceClient): Promise<ServerProcess> {
   const map = await clusterMapOf(cluster.nodes.find((node) => node.isRunning)!);
@@ -135,8 +141,7 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS)); // its catch-up to settle
     const other = cluster.nodes.find((node) => node !== victim && node.isRunning)!;
     await other.kill('SIGKILL');
-    const atSecondKill = load.total();
-    await until(() => load.total() >= atSecondKill + 200, 60_000, 'writes acknowledged by the returned node and one other');
+    await untilMoreAcked(load, 200, 'writes acknowledged by the returned node and one other');
     await load.stop();
     await expectEveryAckedEventOnce(client, load);
   }, 180_000);
@@ -149,13 +154,11 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     process.kill(paused.pid!, 'SIGSTOP');
     try {
       await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_TTL_MS));
-      const before = load.total();
-      await until(() => load.total() >= before + 200, 60_000, 'writes while the primary is paused');
+      await untilMoreAcked(load, 200, 'writes while the primary is paused');
     } finally {
       process.kill(paused.pid!, 'SIGCONT');
     }
-    const resumed = load.total();
-    await until(() => load.total() >= resumed + 200, 60_000, 'writes after the paused node resumed');
+    await untilMoreAcked(load, 200, 'writes after the paused node resumed');
     await load.stop();
     await expectEveryAckedEventOnce(client, load);
   }, 180_000);
@@ -203,15 +206,13 @@ describeEtcd('replicated containers (RF 3) under faults', () => {
     const newcomer = await cluster.addNode();
     const four = cluster.nodes.map((node) => node.address);
     await waitForMap(cluster.nodes[0]!, evenlySpreadOver(four), 30_000, 'primaries spread over four nodes');
-    const afterJoin = load.total();
-    await until(() => load.total() >= afterJoin + 200, 60_000, 'writes with the newcomer as a primary');
+    await untilMoreAcked(load, 200, 'writes with the newcomer as a primary');
 
     const leaving = cluster.nodes.find((node) => node !== newcomer)!;
     await leaving.stop();
     const three = cluster.nodes.filter((node) => node.isRunning).map((node) => node.address);
     await waitForMap(newcomer, evenlySpreadOver(three), 30_000, 'primaries spread over the three left');
-    const afterLeave = load.total();
-    await until(() => load.total() >= afterLeave + 200, 60_000, 'writes after the node left');
+    await untilMoreAcked(load, 200, 'writes after the node left');
     await load.stop();
     await expectEveryAckedEventOnce(client, load);
   }, 180_000);

@@ -8,6 +8,18 @@ const STREAM = 'unit/stream';
 const SEGMENT = 'unit/stream/0';
 const payload = (index: number): Buffer => Buffer.from(String(index).padStart(100, '0'));
 
+/** A 1000-byte event whose text is its index: 16 of them fill a 16 KiB block. */
+const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
+
+/** Event 0 stored, then events 1–100 written while the node stores nothing: resolves once 5 blocks were lost in flight. */
+async function writeWhileBlocksAreLost(node: FakeNode, writer: EventWriter): Promise<Array<Promise<void>>> {
+  await writer.write('k', event(0));
+  node.storing = false;
+  const inFlight = Array.from({ length: 100 }, (_, index) => writer.write('k', event(1 + index)));
+  while (node.lost.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+  return inFlight;
+}
+
 function setup(options: ConstructorParameters<typeof EventWriter>[2] = {}, settings = {}): { node: FakeNode; writer: EventWriter } {
   const node = new FakeNode();
   const writer = new EventWriter(node.context(settings), STREAM, options);
@@ -79,11 +91,7 @@ describe('EventWriter block buffers', () => {
 
   it('keeps the buffer of a block that may be resent: resends carry the bytes first sent, and no later block takes its buffer', async () => {
     const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
-    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
-    await writer.write('k', event(0));
-    node.storing = false;
-    const inFlight = Array.from({ length: 100 }, (_, index) => writer.write('k', event(1 + index)));
-    while (node.lost.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    const inFlight = await writeWhileBlocksAreLost(node, writer);
     node.dropConnections();
     node.storing = true;
     await Promise.all(inFlight);
@@ -148,11 +156,7 @@ describe('EventWriter exactly once', () => {
 
   it('after an outage that lost full blocks in flight, resends them in order before any new block', async () => {
     const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
-    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
-    await writer.write('k', event(0));
-    node.storing = false;
-    const inFlight = Array.from({ length: 100 }, (_, index) => writer.write('k', event(1 + index)));
-    while (node.lost.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    const inFlight = await writeWhileBlocksAreLost(node, writer);
     node.down = true;
     node.dropConnections();
     // Written during the outage: new blocks, numbered after the lost ones.
@@ -175,7 +179,6 @@ describe('EventWriter exactly once', () => {
 
   it('after acks were lost with the connection, settles what the node stored from its setup and resends only the rest', async () => {
     const { node, writer } = setup({ maxBlockBytes: 16 * 1024 }, { retryWindowMs: 10_000 });
-    const event = (index: number): Buffer => Buffer.from(String(index).padStart(1000, '0'));
     const until = async (done: () => boolean): Promise<void> => {
       while (!done()) await new Promise((resolve) => setTimeout(resolve, 1));
     };
@@ -241,7 +244,7 @@ describe('EventWriter exactly once', () => {
     await writer.write('k', 'first');
     expect(node.setupsServed).toBe(1);
     node.answering = false;
-    const writes = Array.from({ length: 200 }, (_, index) => writer.write('k', String(index).padStart(1000, '0')));
+    const writes = Array.from({ length: 200 }, (_, index) => writer.write('k', event(index)));
     while (node.events(SEGMENT).length < 201) await new Promise((resolve) => setTimeout(resolve, 1));
     const inFlight = node.appends.length - 1;
     expect(inFlight).toBeGreaterThan(5);
