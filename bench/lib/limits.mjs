@@ -2,6 +2,7 @@
 // disk under the bench data dir can do at best, with no protocol and no storage engine.
 import { once } from 'node:events';
 import { closeSync, constants, fsyncSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,9 +85,7 @@ const TMPFS_MAGIC = 0x01021994;
  * fsyncs/s, with the latency of one append+fsync (the floor of any awaited durable write).
  */
 export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
-  const dir = await ctx.tmpDir('fsync-');
-  const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
-  if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; fsync costs nothing there. Use --data-dir on a real disk.`);
+  const { dir, extra } = await floorDir(ctx, 'fsync-');
   const fd = openSync(join(dir, 'probe.log'), 'a');
   try {
     const record = payloads(EVENT_SIZE)[0];
@@ -104,7 +103,7 @@ export async function fsyncLimit(ctx, onProgress, system = 'fsync-limit') {
       append(true),
     );
     const { p50Us, p99Us } = latency.summary();
-    return row(system, sig3(result.perSecond), 'fsyncs/s', { p50Us, p99Us, ...(onTmpfs ? { tmpfs: true } : {}) });
+    return row(system, sig3(result.perSecond), 'fsyncs/s', { p50Us, p99Us, ...extra });
   } finally {
     closeSync(fd);
   }
@@ -127,10 +126,8 @@ export const AWAITED_WRITE_GOAL = {
  * event loop in between. Returns a session for measureInTurns.
  */
 export async function openDsyncFloor(ctx) {
-  const dir = await ctx.tmpDir('dsync-');
-  const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
-  if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; O_DSYNC costs nothing there. Use --data-dir on a real disk.`);
-  const fd = openSync(join(dir, 'floor.log'), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
+  const { dir, extra } = await floorDir(ctx, 'dsync-');
+  const fd = openSync(join(dir, 'floor.log'), FLOOR_FILE_FLAGS);
   const record = payloads(EVENT_SIZE)[0];
   let position = 0;
   return {
@@ -138,6 +135,48 @@ export async function openDsyncFloor(ctx) {
       position += writeSync(fd, record, 0, record.byteLength, position);
     }),
     close: async () => closeSync(fd),
-    extra: onTmpfs ? { tmpfs: true } : {},
+    extra,
   };
+}
+
+export const DSYNC_MAJORITY_FLOOR = 'dsync-majority-floor';
+
+/**
+ * dsync-majority-floor: the least an awaited write acknowledged by a majority of three replicas can
+ * cost when, as in the replicated bench, all three replicas share this one disk. Each sample issues
+ * one 100-byte O_DSYNC pwrite to each of three files at once (thread pool, as three nodes would
+ * write at the same moment) and is timed until the second returns; the next waits for the third.
+ * On three machines each replica would cost one dsync-floor; here they queue for one device.
+ */
+export async function openDsyncMajorityFloor(ctx) {
+  const { dir, extra } = await floorDir(ctx, 'dsync-majority-');
+  const replicas = await Promise.all([0, 1, 2].map((i) => open(join(dir, `replica-${i}.log`), FLOOR_FILE_FLAGS)));
+  const record = payloads(EVENT_SIZE)[0];
+  let position = 0;
+  return {
+    sample: async () => {
+      const t0 = now();
+      let durable = 0;
+      let majorityUs = 0;
+      const write = (file) =>
+        file.write(record, 0, record.byteLength, position).then(() => {
+          if (++durable === 2) majorityUs = (now() - t0) * 1000;
+        });
+      await Promise.all(replicas.map(write));
+      position += record.byteLength;
+      return majorityUs;
+    },
+    close: () => Promise.all(replicas.map((file) => file.close())),
+    extra,
+  };
+}
+
+const FLOOR_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+
+/** A fresh directory for a floor's files, with a warning (and a `tmpfs` extra) when O_DSYNC would cost nothing there. */
+async function floorDir(ctx, prefix) {
+  const dir = await ctx.tmpDir(prefix);
+  const onTmpfs = statfsSync(dir).type === TMPFS_MAGIC;
+  if (onTmpfs) ctx.log(`warning: ${dir} is on tmpfs; fsync and O_DSYNC cost nothing there. Use --data-dir on a real disk.`);
+  return { dir, extra: onTmpfs ? { tmpfs: true } : {} };
 }

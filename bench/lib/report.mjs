@@ -109,11 +109,15 @@ ${scenarios.map((s) => `| \`${s.id}\` | ${s.description.replaceAll('|', '\\|')} 
 - **fsync-limit** (under \`group-commit\`): fsyncs per second of a 100-byte append + \`fsync\` on one
   file in the bench data dir, one at a time. A durable append cannot be acknowledged faster than
   one fsync, so this bounds \`append-awaited\`; \`group-commit\` is how Sluice gets past it.
-- **dsync-floor** (under \`append-awaited\`, \`append-sporadic\`, \`tail-latency\`): one awaited 100-byte
+- **dsync-floor** (under \`append-awaited\`, \`append-sporadic\`, \`tail-latency\`, \`append-awaited-replicated\`): one awaited 100-byte
   \`pwrite\` at the end of a file opened \`O_DSYNC\`, in the bench process, measured in turns with the
   rows beside it (short alternating slices, back to back or one write every 10 ms): what an awaited
   durable write costs with no network, thread pool or second event loop. The latency goals are
   distances to it from the same run; measuring in turns keeps the disk's swings out of the ratios.
+- **dsync-majority-floor** (under \`append-awaited-replicated\`): three such writes to three files
+  issued at once (thread pool), timed until the second returns: what a write acknowledged by a
+  majority of three replicas costs at least when, as here, the three nodes share one disk (on three
+  machines it would be one dsync-floor).
 - **raw-copy** (under \`codec-append\`): copying the same events into one reused 64 KiB block, the
   memory limit of building append blocks. The codec scenarios run in one process, alternate the
   systems in 3 rounds and keep each system's best round.
