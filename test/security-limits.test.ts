@@ -140,10 +140,8 @@ describe.skipIf(!canReadProcessMemory)('unacknowledged bytes: a peer that does n
     const segment = 'unacked/reads/0';
     expectReply(await setup.call({ type: 'CreateSegment', segment, token: null }), 'SegmentCreated');
     expectReply(await setup.call({ type: 'SetupAppend', segment, writerId: 'w', token: null }), 'AppendSetup');
-    // 16 blocks of 32 KiB: small blocks, so each read merges them into a 512 KiB reply of its own
-    // (large blocks would be served as views of one cached block, which costs the node nothing per read).
-    for (let n = 0; n < 16; n++) {
-      const data = block([Buffer.alloc(32 * 1024 - storedSize(''), n)]);
+    for (let n = 0; n < 8; n++) {
+      const data = block([Buffer.alloc(64 * 1024 - storedSize(''), n)]);
       expectReply(await setup.call({ type: 'AppendBlock', segment, writerId: 'w', lastEventNumber: n, eventCount: 1, data }), 'DataAppended');
     }
     const before = processMemory(node.pid!).rss;

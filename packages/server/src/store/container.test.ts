@@ -117,24 +117,6 @@ describe('append and read', () => {
     expect(texts(second.data)).toEqual(['small']);
   });
 
-  it('serves a large record alone, as a view of its block, and merges only small records', async () => {
-    const container = await open(await dirs.make());
-    await container.createSegment('s/t/0');
-    const large = ['l'.repeat(40_000), 'L'.repeat(40_000)];
-    await container.append('s/t/0', block('a'), 1);
-    await container.append('s/t/0', block('b'), 1);
-    await container.append('s/t/0', block(...large), 2);
-    await container.append('s/t/0', block('c'), 1);
-    const beforeLarge = await container.read('s/t/0', 0, 1 << 20);
-    expect(texts(beforeLarge.data)).toEqual(['a', 'b']);
-    const once = await container.read('s/t/0', beforeLarge.data.byteLength, 1 << 20);
-    expect(texts(once.data)).toEqual(large);
-    // Not copied per read: both replies are the block's own memory.
-    const again = await container.read('s/t/0', beforeLarge.data.byteLength, 1 << 20);
-    expect(again.data.buffer).toBe(once.data.buffer);
-    expect(await readAll(container, 's/t/0')).toEqual(['a', 'b', ...large, 'c']);
-  });
-
   it('rejects offsets inside events, past the end, and answers empty at the tail', async () => {
     const container = await open(await dirs.make());
     await container.createSegment('s/t/0');

@@ -11,19 +11,6 @@ import { CorruptRecordError, readVerifiedBlocks, type BlockPlace } from './verif
 
 /** Misses in one file closer together than this are fetched with one read (the gap is read and dropped). */
 const MAX_READ_GAP = 64 * 1024;
-/**
- * A record (one appended block) this large is never copied into a reply with others: a read starting
- * in it returns events of it alone, and a read of smaller records stops before it. Its reply is then a
- * view of its block (cache or log read), where merging would copy up to a whole read into fresh
- * memory (~5 ms per MiB of page faults here, on the event loop that serves every other request).
- * Small records (single awaited appends) are still merged, or a catch-up read of them would return a
- * few hundred bytes.
- */
-const LARGE_RECORD_BYTES = 64 * 1024;
-
-function isLarge(record: IndexEntry): boolean {
-  return record.end - record.start >= LARGE_RECORD_BYTES;
-}
 
 /**
  * Plans and fetches the reads of one container's durable data: which records hold a range, and
@@ -38,23 +25,17 @@ export class SegmentReads {
     private readonly reader: LogReader,
   ) {}
 
-  /**
-   * The durable records holding [offset, offset + maxBytes); always at least the one holding offset.
-   * A large record is read alone (see LARGE_RECORD_BYTES): the records returned are that one, or
-   * small ones only.
-   */
+  /** The durable records holding [offset, offset + maxBytes); always at least the one holding offset. */
   recordsToRead(state: SegmentState, offset: number, durableLength: number, maxBytes: number): IndexEntry[] {
     const { index } = state;
     const first = index.locate(offset);
     if (first < 0) throw new Error(`segment ${state.name} has no index entry for offset ${offset}`);
     const stop = index.firstEntry + index.countStartingBelow(durableLength);
-    const records = [index.entryAt(first, state.accepted.length)];
-    if (isLarge(records[0]!)) return records;
-    for (let entry = first + 1; entry < stop; entry++) {
-      if (index.startAt(entry) - offset >= maxBytes) break;
-      const record = index.entryAt(entry, state.accepted.length);
-      if (isLarge(record)) break;
-      records.push(record);
+    const records: IndexEntry[] = [];
+    for (let entry = first; entry < stop; entry++) {
+      const start = index.startAt(entry);
+      if (entry > first && start - offset >= maxBytes) break;
+      records.push(index.entryAt(entry, state.accepted.length));
     }
     return records;
   }
