@@ -26,15 +26,16 @@ function listeningPort(line) {
  * readyMs is the time from spawn to "listening" (the recovery benchmark reads it).
  * stop() sends SIGTERM (SIGKILL after graceMs) and resolves with { code, signal };
  * kill() is `kill -9` for crash tests. Pass `ctx` to have it stopped when the scenario ends.
- * `cli` replaces packages/server/dist/cli.js (tests of this helper use a fake server).
+ * `cli` replaces packages/server/dist/cli.js (tests of this helper use a fake server; bench/append-cpu.mjs
+ * another tree's server); `nodeArgs` go to node before it (e.g. --cpu-prof).
  */
-export async function startSluiceServer({ dataDir, args = [], env, ctx, readyTimeoutMs = 30_000, onLine, cli = SERVER_CLI } = {}) {
+export async function startSluiceServer({ dataDir, args = [], nodeArgs = [], env, ctx, readyTimeoutMs = 30_000, onLine, cli = SERVER_CLI } = {}) {
   if (!dataDir) throw new Error('startSluiceServer: dataDir is required');
   if (cli === SERVER_CLI && sluiceServerMissing()) throw new Error(sluiceServerMissing());
   const startedAt = now();
   const child = spawnWithLines(
     process.execPath,
-    [cli, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--fsync', 'always', ...args],
+    [...nodeArgs, cli, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--fsync', 'always', ...args],
     { cwd: REPO_ROOT, env: { ...process.env, ...env }, onLine, name: 'sluice-server' },
   );
   const server = {
