@@ -2,6 +2,7 @@ import {
   checkEnvelope,
   decodeEnvelope,
   encodeHeaders,
+  envelopedSize,
   outgoingEvent,
   writeEnvelope,
   type DecodedEnvelope,
@@ -57,11 +58,17 @@ export class EventBlockBuilder {
 
   /** Frames the event's envelope and data if they fit; returns false (and changes nothing) when they do not. */
   tryAddEvent(event: OutgoingEvent): boolean {
+    return this.tryAddEnvelope(event.routingKey, event.routingKeyBytes, event.timestamp, event.headers, event.data);
+  }
+
+  /** tryAddEvent with the event's fields as arguments (no object per event; keyBytes: the key's UTF-8 length). */
+  tryAddEnvelope(routingKey: string, keyBytes: number, timestamp: number, headers: Uint8Array | null, data: Uint8Array): boolean {
     const at = this.used;
-    const end = at + EVENT_HEADER_SIZE + event.size;
+    const size = envelopedSize(keyBytes, headers, data);
+    const end = at + EVENT_HEADER_SIZE + size;
     if (end > this.capacity) return false;
-    this.view.setUint32(at, event.size);
-    writeEnvelope(this.buffer, this.view, at + EVENT_HEADER_SIZE, event);
+    this.view.setUint32(at, size);
+    writeEnvelope(this.buffer, this.view, at + EVENT_HEADER_SIZE, routingKey, keyBytes, timestamp, headers, data);
     this.used = end;
     this.count += 1;
     return true;

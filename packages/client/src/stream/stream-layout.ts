@@ -120,8 +120,10 @@ export class KeyRouter {
 
   /** The number of the active segment whose range holds the key's point. */
   segmentFor(routingKey: string): number {
-    const point = keyPoint(routingKey, this.#initialSegments);
     const lows = this.#lows;
+    // One active segment takes every key: no hash per event for the most common stream.
+    if (lows.length === 1) return this.#numbers[0]!;
+    const point = keyPoint(routingKey, this.#initialSegments);
     let lo = 0;
     let hi = lows.length - 1;
     while (lo < hi) {

@@ -1,9 +1,10 @@
 import {
   EVENT_HEADER_SIZE,
   MAX_ROUTING_KEY_BYTES,
+  envelopedSize,
   envelopesOf,
-  outgoingEvent,
   segmentNameOf,
+  utf8Length,
   type OutgoingEvent,
 } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
@@ -152,18 +153,20 @@ export class EventWriter {
         return Promise.reject(error);
       }
     }
-    const event = outgoingEvent(routingKey, timestamp, headers, payload);
-    if (event.routingKeyBytes > MAX_ROUTING_KEY_BYTES) {
-      return Promise.reject(new InvalidOptionError('routingKey', `is ${event.routingKeyBytes} bytes in UTF-8; the limit is ${MAX_ROUTING_KEY_BYTES}`));
+    const keyBytes = utf8Length(routingKey);
+    if (keyBytes > MAX_ROUTING_KEY_BYTES) {
+      return Promise.reject(new InvalidOptionError('routingKey', `is ${keyBytes} bytes in UTF-8; the limit is ${MAX_ROUTING_KEY_BYTES}`));
     }
-    if (event.size > this.#settings.maxEventSize) {
-      return Promise.reject(new EventTooLargeError(event.size, this.#settings.maxEventSize));
+    const size = envelopedSize(keyBytes, headers, payload);
+    if (size > this.#settings.maxEventSize) {
+      return Promise.reject(new EventTooLargeError(size, this.#settings.maxEventSize));
     }
-    const bytes = event.size + EVENT_HEADER_SIZE;
+    const bytes = size + EVENT_HEADER_SIZE;
+    // Admitted at once, the event goes to its block as fields: no object per write on this path.
     if (this.#queueHead === this.#queue.length && this.#router !== null && this.#hasRoom(bytes) && !this.#tailLookupPending()) {
-      return this.#admit(event, bytes);
+      return this.#admit(routingKey, keyBytes, timestamp, headers, payload, bytes);
     }
-    return this.#enqueue(event, bytes);
+    return this.#enqueue({ routingKey, routingKeyBytes: keyBytes, timestamp, headers, data: payload, size }, bytes);
   }
 
   /** Sends what is batched now; resolves when every write made before the call is durable. */
@@ -215,10 +218,10 @@ export class EventWriter {
     return this.#inflightBytes === 0 || this.#inflightBytes + bytes <= this.#settings.maxInflightBytes;
   }
 
-  #admit(event: OutgoingEvent, bytes: number): Promise<void> {
+  #admit(routingKey: string, keyBytes: number, timestamp: number, headers: Uint8Array | null, data: Uint8Array, bytes: number): Promise<void> {
     this.#inflightBytes += bytes;
     if (this.#inflightBytes > this.#peakInflightBytes) this.#peakInflightBytes = this.#inflightBytes;
-    return this.#segmentWriterFor(event.routingKey).append(event);
+    return this.#segmentWriterFor(routingKey).append(routingKey, keyBytes, timestamp, headers, data);
   }
 
   #enqueue(event: OutgoingEvent, bytes: number): Promise<void> {
@@ -257,7 +260,8 @@ export class EventWriter {
         if (!this.#hasRoom(next.bytes)) break;
         this.#queue[this.#queueHead] = undefined as unknown as QueuedWrite;
         this.#queueHead += 1;
-        this.#admit(next.event, next.bytes).then(next.resolve, next.reject);
+        const { event } = next;
+        this.#admit(event.routingKey, event.routingKeyBytes, event.timestamp, event.headers, event.data, next.bytes).then(next.resolve, next.reject);
       }
       this.#compactQueue();
     } finally {
@@ -382,7 +386,7 @@ export class EventWriter {
    */
   #reroute(block: PendingBlock): void {
     const appended = envelopesOf(block.data).map(({ routingKey, timestamp, headers, data }) =>
-      this.#segmentWriterFor(routingKey).append(outgoingEvent(routingKey, timestamp, headers, data)),
+      this.#segmentWriterFor(routingKey).append(routingKey, utf8Length(routingKey), timestamp, headers, data),
     );
     // Its bytes stay counted in flight: the new blocks release them when they settle.
     this.#inTransit.add(block.done);

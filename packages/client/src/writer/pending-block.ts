@@ -1,4 +1,4 @@
-import { EventBlockBuilder, type OutgoingEvent } from '@sluice/protocol';
+import { EventBlockBuilder } from '@sluice/protocol';
 
 /**
  * One append block: events copied once into a builder while it is open, then sealed into a view that
@@ -55,10 +55,10 @@ export class PendingBlock {
     return this.sealedData;
   }
 
-  /** Frames the event into the block; false when it does not fit. */
-  tryAdd(event: OutgoingEvent): boolean {
+  /** Frames the event into the block; false when it does not fit (keyBytes: routingKey's UTF-8 length). */
+  tryAdd(routingKey: string, keyBytes: number, timestamp: number, headers: Uint8Array | null, data: Uint8Array): boolean {
     if (!this.builder) throw new Error('block is sealed');
-    return this.builder.tryAddEvent(event);
+    return this.builder.tryAddEnvelope(routingKey, keyBytes, timestamp, headers, data);
   }
 
   seal(): void {

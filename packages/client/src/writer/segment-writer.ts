@@ -1,4 +1,4 @@
-import { EVENT_HEADER_SIZE, type OutgoingEvent } from '@sluice/protocol';
+import { envelopedSize, EVENT_HEADER_SIZE } from '@sluice/protocol';
 import type { ClientContext } from '../client-context.js';
 import { ClientClosedError, InvalidEventNumberError, RetryWindowExceededError, SegmentIsSealedError, type ConnectionLostError } from '../errors.js';
 import { retryWithin } from '../route/retry-within.js';
@@ -105,13 +105,17 @@ export class SegmentWriter {
     return this.#sent.length;
   }
 
-  /** Frames the event into a block; the promise settles with the block. */
-  append(event: OutgoingEvent): Promise<void> {
+  /**
+   * Frames the event into a block; the promise settles with the block. The event comes as its fields
+   * (keyBytes: routingKey's UTF-8 length), not as an object: one write makes no object on its way here.
+   */
+  append(routingKey: string, keyBytes: number, timestamp: number, headers: Uint8Array | null, data: Uint8Array): Promise<void> {
     let block = this.#open;
-    if (block === null || !block.tryAdd(event)) {
+    if (block === null || !block.tryAdd(routingKey, keyBytes, timestamp, headers, data)) {
       if (block !== null) this.#seal('full');
-      block = new PendingBlock(this.host.context.blockBuffers.take(capacityFor(EVENT_HEADER_SIZE + event.size, this.#capacity)));
-      block.tryAdd(event);
+      const framed = EVENT_HEADER_SIZE + envelopedSize(keyBytes, headers, data);
+      block = new PendingBlock(this.host.context.blockBuffers.take(capacityFor(framed, this.#capacity)));
+      block.tryAdd(routingKey, keyBytes, timestamp, headers, data);
       this.#open = block;
     }
     this.host.counters.eventsWritten += 1;
