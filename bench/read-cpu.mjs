@@ -7,7 +7,14 @@
 // while serving comes from /proc/<pid>/stat. Throughput swings with this machine's load; CPU per fixed
 // work is what compares two trees (docs/benchmarks.md, "Buffer reuse on the hot path").
 //
-//   node bench/read-cpu.mjs --base /work/wt/envelope-base [--rounds 3] [--events 500000] [--alloc]
+//   node bench/read-cpu.mjs --base /work/wt/envelope-base [--rounds 3] [--events 500000] [--alloc] [--prof <dir>]
+//
+// --prof <dir> runs every reading process and every server with --cpu-prof, the profiles written to
+// <dir>/<tree>-client and <dir>/<tree>-server (a server's profile covers its whole life, the stores too;
+// compare the read path's functions). Profiled rounds' CPU includes the profiler's.
+//
+// --same-process stores and reads in one process, as the read-100b row does (a fresh process reads
+// into memory malloc never handed out; after the stores it may reuse theirs, or not: compare both).
 //
 // --alloc adds a round per tree with V8's sampling heap profiler (objects collected by scavenges
 // included): bytes allocated per event and the functions allocating most (its CPU is not reported).
@@ -21,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const STREAM = 'bench/read-cpu';
+const WRITTEN = 'written\n';
 
 if (process.argv[2] === '--child') await child(...process.argv.slice(3));
 else await main();
@@ -39,11 +47,13 @@ async function main() {
   ];
   const rounds = Number(option('--rounds', '3'));
   const events = Number(option('--events', '500000'));
+  const profDir = option('--prof');
+  const sameProcess = args.includes('--same-process');
   const results = { base: [], this: [] };
   console.log(`read-cpu: ${events} events, ${rounds} rounds, ${uptime()}`);
   for (let round = 0; round < rounds; round++) {
     for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
-      const result = await measure(tree.root, events, 'read');
+      const result = await measure(tree.root, events, 'read', profDir && join(resolve(profDir), tree.label), sameProcess);
       results[tree.label].push(result);
       console.log(`round ${round + 1} ${tree.label}: ${describe(result)}  (${uptime()})`);
     }
@@ -53,7 +63,7 @@ async function main() {
     const med = (key) => median(list.map((r) => r[key]));
     console.log(
       `median ${tree.label}: client user ${med('user').toFixed(3)} s sys ${med('sys').toFixed(3)} s (user+sys ${med('cpu').toFixed(3)} s), ` +
-        `faults ${Math.round(med('faults'))}, scavenges ${med('scavenges')}, server ${med('serverCpu').toFixed(2)} s, ${Math.round(med('rate'))} events/s`,
+        `faults ${Math.round(med('faults'))}, scavenges ${med('scavenges')}, server ${med('serverCpu').toFixed(2)} s (user ${med('serverUser').toFixed(2)}, faults ${Math.round(med('serverFaults'))}), ${Math.round(med('rate'))} events/s`,
     );
   }
   const ratio = median(results.this.map((r) => r.cpu)) / median(results.base.map((r) => r.cpu));
@@ -67,18 +77,25 @@ async function main() {
 }
 
 /** One tree: a server of its own, N events stored, one measured read in a fresh process. */
-async function measure(root, events, mode) {
+async function measure(root, events, mode, profPrefix, sameProcess) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-read-cpu-'));
-  const server = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data')], {
+  const profile = (side) => (profPrefix ? ['--cpu-prof', `--cpu-prof-dir=${profPrefix}-${side}`] : []);
+  const server = spawn(process.execPath, [...profile('server'), join(root, 'packages/server/dist/cli.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     const port = await listeningPort(server);
     const endpoint = `127.0.0.1:${port}`;
-    await run(root, endpoint, 'write', events);
-    const before = cpuOf(server.pid);
-    const result = JSON.parse(await run(root, endpoint, mode, events));
-    result.serverCpu = cpuOf(server.pid) - before;
+    if (!sameProcess) await run(root, endpoint, 'write', events);
+    let before = usageOf(server.pid);
+    // With --same-process the child says when its writes are done: the server's usage counts from there.
+    const written = () => (before = usageOf(server.pid));
+    const result = JSON.parse(await run(root, endpoint, sameProcess ? 'write-read' : mode, events, profile('client'), written));
+    const after = usageOf(server.pid);
+    result.serverUser = after.user - before.user;
+    result.serverSys = after.sys - before.sys;
+    result.serverCpu = result.serverUser + result.serverSys;
+    result.serverFaults = after.faults - before.faults;
     return result;
   } finally {
     server.kill('SIGTERM');
@@ -104,23 +121,29 @@ function listeningPort(server) {
   });
 }
 
-function run(root, endpoint, mode, events) {
+function run(root, endpoint, mode, events, nodeFlags = [], onWritten = () => {}) {
   return new Promise((done, fail) => {
-    const proc = spawn(process.execPath, [SELF, '--child', root, endpoint, mode, String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...nodeFlags, SELF, '--child', root, endpoint, mode, String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    proc.stdout.on('data', (chunk) => (out += chunk));
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.startsWith(WRITTEN)) {
+        out = out.slice(WRITTEN.length);
+        onWritten();
+      }
+    });
     proc.once('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${mode} child exited with ${code}`))));
   });
 }
 
-/** user + sys seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
-function cpuOf(pid) {
+/** user and sys seconds (clock ticks of 1/100 s) and minor faults of a process, from /proc/<pid>/stat. */
+function usageOf(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100, faults: Number(fields[7]) };
 }
 
 function describe(r) {
-  return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, server ${r.serverCpu.toFixed(2)} s, ${Math.round(r.rate)} events/s`;
+  return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, mark-compacts ${r.markCompacts}, server user ${r.serverUser.toFixed(2)} s sys ${r.serverSys.toFixed(2)} s faults ${r.serverFaults}, ${Math.round(r.rate)} events/s`;
 }
 
 function median(values) {
@@ -138,7 +161,7 @@ async function child(root, endpoint, mode, eventsText) {
   const events = Number(eventsText);
   const { SluiceClient } = await import(join(root, 'packages/client/dist/index.js'));
   const client = new SluiceClient({ endpoints: [endpoint] });
-  if (mode === 'write') {
+  if (mode === 'write' || mode === 'write-read') {
     await client.createStream(STREAM, { segments: 1 });
     const writer = client.createWriter(STREAM);
     const payload = Buffer.alloc(100, 7);
@@ -152,12 +175,19 @@ async function child(root, endpoint, mode, eventsText) {
     }
     await Promise.all(batch);
     await writer.close();
-    await client.close();
-    return;
+    if (mode === 'write') {
+      await client.close();
+      return;
+    }
+    process.stdout.write(WRITTEN);
   }
   let scavenges = 0;
+  let markCompacts = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
+    for (const entry of list.getEntries()) {
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
+      else if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts += 1;
+    }
   });
   observer.observe({ entryTypes: ['gc'] });
   let session = null;
@@ -197,6 +227,7 @@ async function child(root, endpoint, mode, eventsText) {
   await new Promise((done) => setImmediate(done)); // let the last gc entries arrive
   observer.disconnect();
   result.scavenges = scavenges;
+  result.markCompacts = markCompacts;
   await reader.close();
   await client.close();
   process.stdout.write(JSON.stringify(result));
