@@ -65,9 +65,7 @@ const BIN32_HEADER_SIZE = 5;
  * A frame as parts to write one after the other: [everything before the trailing bytes, those bytes]
  * when the command ends with a bytes field of at least minPartBytes (a block being appended, data being
  * read), else [the whole frame]. The bytes are written as they are instead of being copied into a new
- * frame buffer of their size: no allocation, no copy, no page faults on fresh memory per frame. The
- * head is encoded with empty trailing bytes and its two lengths (frame, bin 32) are then set for the
- * real ones, which gives exactly encodeFrame's bytes.
+ * frame buffer of their size: no allocation, no copy, no page faults on fresh memory per frame.
  */
 export function encodeFrameParts(flowId: number, sequence: number, command: Command, minPartBytes: number): Buffer[] {
   const entry = entryByName(command.type);
@@ -76,12 +74,23 @@ export function encodeFrameParts(flowId: number, sequence: number, command: Comm
   if (trailing === null || !(trailing instanceof Uint8Array) || trailing.byteLength < minPartBytes) {
     return [encodeFrame(flowId, sequence, command)];
   }
-  const head = encodeFrame(flowId, sequence, { ...command, [field]: NO_BYTES } as Command);
-  const binAt = head.byteLength - BIN32_HEADER_SIZE;
-  head.writeUInt32BE(trailing.byteLength, binAt + 1);
-  head.writeUInt32BE(head.readUInt32BE(0) + trailing.byteLength, 0);
+  const head = encodeFrameHead(flowId, sequence, { ...command, [field]: NO_BYTES } as Command, trailing.byteLength);
   const bytes = Buffer.isBuffer(trailing) ? trailing : Buffer.from(trailing.buffer, trailing.byteOffset, trailing.byteLength);
   return [head, bytes];
+}
+
+/**
+ * Everything of a frame before its trailing bytes, for a command whose trailing bytes field is empty
+ * here and whose trailingBytes bytes the caller writes right after the head (as one buffer or several).
+ * The head is encoded with the empty field and its two lengths (frame, bin 32) are then set for the
+ * real bytes, which gives exactly encodeFrame's bytes for the whole command.
+ */
+export function encodeFrameHead(flowId: number, sequence: number, command: Command, trailingBytes: number): Buffer {
+  const head = encodeFrame(flowId, sequence, command);
+  const binAt = head.byteLength - BIN32_HEADER_SIZE;
+  head.writeUInt32BE(trailingBytes, binAt + 1);
+  head.writeUInt32BE(head.readUInt32BE(0) + trailingBytes, 0);
+  return head;
 }
 
 export function decodeFrameCommand(frame: RawFrame): Command {

@@ -15,6 +15,7 @@ import type { RequestCounts } from '../metrics/request-counts.js';
 import type { Container, ReadResult, SegmentStore } from '../store/types.js';
 import { errorMessage, RequestError } from './error-replies.js';
 import type { ReplyBudget } from './reply-budget.js';
+import { SegmentReadReply } from './reply-frames.js';
 
 export type SegmentRequest = CommandOf<SegmentRequestName>;
 
@@ -238,14 +239,14 @@ async function readSegment(
   const replyBytes = Math.max(maxBytes, services.maxEventSize + EVENT_HEADER_SIZE);
   let result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
   const waitFor = Math.min(waitMs, services.maxReadWaitMs);
-  if (result.data.byteLength === 0 && !result.endOfSegment && waitFor > 0 && !session.readSignal.aborted) {
+  if (result.byteLength === 0 && !result.endOfSegment && waitFor > 0 && !session.readSignal.aborted) {
     services.counts.readWaited();
     await container.waitForData(segment, offset, waitFor, session.readSignal);
     // Woken by a drain rather than by data: answer with the nothing we have, at once.
     if (!session.readSignal.aborted) result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
   }
-  services.counts.read(result.data.byteLength);
-  return { type: 'SegmentRead', segment, offset: result.offset, data: result.data, length: result.length, endOfSegment: result.endOfSegment };
+  services.counts.read(result.byteLength);
+  return new SegmentReadReply(segment, result);
 }
 
 /** A read within the connection's reply budget: it waits for room for replyBytes, reads, gives the room back. */

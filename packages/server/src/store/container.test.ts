@@ -126,7 +126,8 @@ describe('append and read', () => {
     expect((await rejection(container.read('s/t/0', framed('one') + 1, 100))).code).toBe('INVALID_OFFSET');
     expect((await rejection(container.read('s/t/0', length + 1, 100))).code).toBe('INVALID_OFFSET');
     expect((await rejection(container.read('s/t/0', -1, 100))).code).toBe('INVALID_OFFSET');
-    expect(await container.read('s/t/0', length, 100)).toEqual({ offset: length, data: Buffer.alloc(0), length, endOfSegment: false });
+    const atTail = await container.read('s/t/0', length, 100);
+    expect({ ...atTail, data: atTail.data }).toMatchObject({ offset: length, parts: [], byteLength: 0, data: Buffer.alloc(0), length, endOfSegment: false });
     expect(texts((await container.read('s/t/0', framed('one'), 100)).data)).toEqual(['two']);
     expect((await rejection(container.read('nope/x/0', 0, 100))).code).toBe('NO_SUCH_SEGMENT');
     expect((await rejection(container.createSegment('s/t/0'))).code).toBe('SEGMENT_ALREADY_EXISTS');

@@ -23,7 +23,7 @@ import {
   type LogRecord,
 } from './record-codec.js';
 import { recoverContainer, Replay } from './recovery.js';
-import { SegmentReads, wholeEventsFrom } from './segment-reads.js';
+import { SegmentReadResult, SegmentReads, wholeEventsFrom } from './segment-reads.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
 import {
   StoreError,
@@ -35,7 +35,6 @@ import {
   type WriterAppend,
 } from './types.js';
 
-const EMPTY = Buffer.alloc(0);
 
 /**
  * One container: its segments and the changes to them, over its log. Reads are planned and fetched
@@ -422,7 +421,7 @@ export class SegmentContainer implements Container {
     if (offset > length) {
       throw new StoreError('INVALID_OFFSET', `read offset ${offset} is past the end of ${segment} (${length})`, { length });
     }
-    if (offset === length) return { offset, data: EMPTY, length, endOfSegment: sealed };
+    if (offset === length) return new SegmentReadResult(offset, [], length, sealed);
 
     const records = this.segmentReads.recordsToRead(state, offset, length, maxBytes);
     let pieces: Buffer[];
@@ -441,11 +440,11 @@ export class SegmentContainer implements Container {
       }
       throw error;
     }
-    const data = wholeEventsFrom(records, pieces, offset, maxBytes);
-    if (data === null) {
+    const parts = wholeEventsFrom(records, pieces, offset, maxBytes);
+    if (parts === null) {
       throw new StoreError('INVALID_OFFSET', `read offset ${offset} of ${segment} is not at an event boundary`, { length });
     }
-    return { offset, data, length, endOfSegment: sealed && offset + data.byteLength === length };
+    return new SegmentReadResult(offset, parts, length, sealed);
   }
 
   /** Runs synchronously after each durable group (see LogWriter.onDurable). */

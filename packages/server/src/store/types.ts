@@ -63,8 +63,15 @@ export interface AppendResult {
 export interface ReadResult {
   /** Offset of the first returned byte (the requested offset). */
   offset: number;
-  /** Whole events (`u32 length + bytes` each) as stored; empty at the tail. */
-  data: Buffer;
+  /**
+   * Whole events (`u32 length + bytes` each) as stored, in the blocks they lie in (views of the block
+   * cache or of a log read, in order); none at the tail. A reply sends them as they are.
+   */
+  readonly parts: readonly Buffer[];
+  /** Bytes in parts. */
+  readonly byteLength: number;
+  /** The same bytes as one buffer, joined on first use. */
+  readonly data: Buffer;
   /** Durable length of the segment when the read was served. */
   length: number;
   /** True when the segment is sealed and the read reached its end: no more data will ever come. */
