@@ -63,7 +63,7 @@ async function main() {
     const med = (key) => median(list.map((r) => r[key]));
     console.log(
       `median ${tree.label}: client user ${med('user').toFixed(3)} s sys ${med('sys').toFixed(3)} s (user+sys ${med('cpu').toFixed(3)} s), ` +
-        `faults ${Math.round(med('faults'))}, scavenges ${med('scavenges')}, server ${med('serverCpu').toFixed(2)} s (user ${med('serverUser').toFixed(2)}, faults ${Math.round(med('serverFaults'))}), ${Math.round(med('rate'))} events/s`,
+        `faults ${Math.round(med('faults'))}, scavenges ${med('scavenges')}, gc ${Math.round(med('gcMs'))} ms, server ${med('serverCpu').toFixed(2)} s (user ${med('serverUser').toFixed(2)}, faults ${Math.round(med('serverFaults'))}), ${Math.round(med('rate'))} events/s`,
     );
   }
   const ratio = median(results.this.map((r) => r.cpu)) / median(results.base.map((r) => r.cpu));
@@ -143,7 +143,7 @@ function usageOf(pid) {
 }
 
 function describe(r) {
-  return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, mark-compacts ${r.markCompacts}, server user ${r.serverUser.toFixed(2)} s sys ${r.serverSys.toFixed(2)} s faults ${r.serverFaults}, ${Math.round(r.rate)} events/s`;
+  return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, mark-compacts ${r.markCompacts}, gc ${Math.round(r.gcMs)} ms, server user ${r.serverUser.toFixed(2)} s sys ${r.serverSys.toFixed(2)} s faults ${r.serverFaults}, ${Math.round(r.rate)} events/s`;
 }
 
 function median(values) {
@@ -183,8 +183,10 @@ async function child(root, endpoint, mode, eventsText) {
   }
   let scavenges = 0;
   let markCompacts = 0;
+  let gcMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
       if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
       else if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts += 1;
     }
@@ -228,6 +230,7 @@ async function child(root, endpoint, mode, eventsText) {
   observer.disconnect();
   result.scavenges = scavenges;
   result.markCompacts = markCompacts;
+  result.gcMs = gcMs;
   await reader.close();
   await client.close();
   process.stdout.write(JSON.stringify(result));
