@@ -1,7 +1,8 @@
 /**
  * A bounded keyed write load for fault tests: one writer per routing key, each keeping `window`
- * writes in flight, event data `<key>:<seq>` with seq counting from 0 per key. Stops when told, or
- * after maxMs at the latest; readBackPerKey() then checks what a reader gets.
+ * writes in flight (and pausing `pauseMs` after starting each, when given), event data `<key>:<seq>`
+ * with seq counting from 0 per key. Stops when told, or after maxMs at the latest; readBackPerKey()
+ * then checks what a reader gets.
  */
 import type { SluiceClient } from '@sluice/client';
 
@@ -22,9 +23,9 @@ export function startKeyedLoad(
   client: SluiceClient,
   stream: string,
   keys: readonly string[],
-  options: { window?: number; maxMs?: number } = {},
+  options: { window?: number; maxMs?: number; pauseMs?: number } = {},
 ): KeyedLoad {
-  const { window: size = 16, maxMs = 60_000 } = options;
+  const { window: size = 16, maxMs = 60_000, pauseMs = 0 } = options;
   let stopped = false;
   const acked = new Map(keys.map((key) => [key, 0]));
   const written = new Map(keys.map((key) => [key, 0]));
@@ -43,6 +44,7 @@ export function startKeyedLoad(
       window.add(write);
       void write.finally(() => window.delete(write));
       if (window.size >= size) await Promise.race(window);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
     await Promise.all(window);
     await writer.close();

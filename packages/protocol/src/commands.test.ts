@@ -186,7 +186,7 @@ describe('what requests mean', () => {
     expect(requests.map((entry) => entry.name).sort()).toEqual(
       ['Hello', 'KeepAlive', 'GetClusterMap', 'WatchClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
     );
-    expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog']);
+    expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog', 'InstallSnapshot']);
   });
 
   it('names the right each command needs (replication: admin, with a token for every stream); connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {
@@ -207,6 +207,7 @@ describe('what requests mean', () => {
       FenceReplica: 'admin',
       GetEpochEnd: 'admin',
       FetchLog: 'admin',
+      InstallSnapshot: 'admin',
     });
     expect(rightFor('AppendBlock')).toBeNull();
     expect(rightFor('Hello')).toBeNull();
@@ -227,6 +228,8 @@ describe('what requests mean', () => {
     expect(isReplyTo('ListStreams', code('WrongHost'))).toBe(false);
     expect(isReplyTo('FetchLog', code('LogFetched'))).toBe(true);
     expect(isReplyTo('FetchLog', code('Replicated'))).toBe(false);
+    expect(isReplyTo('InstallSnapshot', code('SnapshotReceived'))).toBe(true);
+    expect(isReplyTo('InstallSnapshot', code('Replicated'))).toBe(false);
     expect(isReplyTo('GetClusterMap', code('ClusterMap'))).toBe(true);
     expect(isReplyTo('GetClusterMap', code('WrongHost'))).toBe(false);
     expect(isReplyTo('SegmentCreated', code('SegmentCreated'))).toBe(false);

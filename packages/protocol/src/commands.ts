@@ -183,6 +183,30 @@ export const COMMANDS = {
     on: 'replica',
   },
   LogFetched: { code: 0x47, fields: { container: 'uint', epoch: 'uint', fileNumber: 'uint', position: 'uint', data: 'bytes' } },
+  // A backup whose log ends before the primary's first log file gets the primary's checkpoint and
+  // log files instead, one chunk per request, in order; the last request (part 'install') installs them.
+  InstallSnapshot: {
+    code: 0x48,
+    fields: {
+      container: 'uint',
+      epoch: 'uint',
+      /** Chosen by the primary per attempt: a chunk of another snapshot than the one being received starts over. */
+      snapshot: 'uint',
+      /** 'checkpoint', 'log' or 'install'. */
+      part: 'string',
+      /** 'log': the file's number; 'install': where the installed log ends. */
+      fileNumber: 'uint',
+      /** 'checkpoint', 'log': the chunk's byte offset in its file; 'install': where the installed log ends. */
+      position: 'uint',
+      ...tokenField,
+      /** 'checkpoint', 'log': the chunk's bytes; 'install': the epoch starts, JSON. */
+      data: 'bytes',
+    },
+    replies: ['SnapshotReceived', 'AuthTokenCheckFailed'],
+    right: 'admin',
+    on: 'replica',
+  },
+  SnapshotReceived: { code: 0x49, fields: { container: 'uint', status: 'string', epoch: 'uint' } },
 
   // Streams of the cluster: each node answers for the containers it serves; a client asks every node.
   ListStreams: { code: 0x50, fields: { scope: 'string?', ...tokenField }, replies: ['StreamList', 'AuthTokenCheckFailed'], right: 'read', on: 'node' },

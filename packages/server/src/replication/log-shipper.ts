@@ -2,10 +2,11 @@ import type { CommandOf } from '@sluice/protocol';
 
 import type { EpochHistory } from '../store/epoch-history.js';
 import { extractRecords } from '../store/log-extract.js';
-import { comparePositions, type LogPosition } from '../store/log-files.js';
+import { comparePositions, listLogFiles, type LogPosition } from '../store/log-files.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
 import type { PeerLink, PeerRequest } from './peer-link.js';
+import { sendSnapshot } from './snapshot-sender.js';
 
 /** Most Replicate requests one backup has in flight: enough to cover a round trip under load. */
 const MAX_IN_FLIGHT = 8;
@@ -55,8 +56,10 @@ export interface ShipperSource {
  * Sends one backup the primary's log, in order, as Replicate requests of whole records, and tracks
  * the backup's durable end (`acked`). Live records come from memory as the primary appends them; a
  * backup further behind (returning, or slower than the window) is fed from the log files until it
- * reaches the records still in memory. On a lost connection or a position mismatch it starts again
- * from the end the backup reports.
+ * reaches the records still in memory. A backup whose log ends before the first file the primary
+ * still has (the checkpointer retired the rest) is sent a snapshot of the container instead, and
+ * shipping goes on from its end. On a lost connection or a position mismatch it starts again from
+ * the end the backup reports.
  */
 export class LogShipper {
   /** The backup's durable end as it last reported it; null until it answered once. */
@@ -65,6 +68,8 @@ export class LogShipper {
   reachable = false;
   private window: ShippedRecord[] = [];
   private windowBytes = 0;
+  /** Where the record before the window's first ended: a backup ending there continues with window[0]. */
+  private windowFollows: LogPosition | null = null;
   /** Where the next batch starts; null until the backup said where its log ends. */
   private next: LogPosition | null = null;
   private inFlight = 0;
@@ -74,6 +79,8 @@ export class LogShipper {
   private generation = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** While a snapshot is sent, nothing else is. */
+  private snapshotting = false;
 
   constructor(
     readonly link: PeerLink,
@@ -87,7 +94,7 @@ export class LogShipper {
     if (this.stopped) return;
     this.window.push(record);
     this.windowBytes += record.byteLength;
-    while (this.windowBytes > MAX_WINDOW_BYTES && this.window.length > 1) this.windowBytes -= this.window.shift()!.byteLength;
+    while (this.windowBytes > MAX_WINDOW_BYTES && this.window.length > 1) this.drop(1);
     this.pump();
   }
 
@@ -101,6 +108,7 @@ export class LogShipper {
     this.generation += 1;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.window = [];
+    this.windowFollows = null;
     this.link.close();
   }
 
@@ -119,7 +127,7 @@ export class LogShipper {
   }
 
   private pump(): void {
-    if (this.stopped || this.next === null) return;
+    if (this.stopped || this.next === null || this.snapshotting) return;
     if (this.busy) {
       // A fill is awaiting a file read; it may have just been told to stop: look again after it.
       this.pumpAgain = true;
@@ -142,12 +150,13 @@ export class LogShipper {
       const generation = this.generation;
       const batch = await this.nextBatch(this.next);
       if (batch === null || generation !== this.generation || this.next === null) return;
+      if (batch === 'snapshot') return this.sendSnapshot(generation);
       this.next = batch.end;
       this.send(generation, batch.at, batch.epoch, batch.data);
     }
   }
 
-  private async nextBatch(from: LogPosition): Promise<{ at: LogPosition; end: LogPosition; epoch: number; data: Buffer } | null> {
+  private async nextBatch(from: LogPosition): Promise<{ at: LogPosition; end: LogPosition; epoch: number; data: Buffer } | 'snapshot' | null> {
     const { epoch, nextStart } = this.source.history.epochAt(from);
     const first = this.windowIndexOf(from);
     if (first >= 0) {
@@ -169,6 +178,8 @@ export class LogShipper {
     if (windowStart && comparePositions(windowStart, limit) < 0) limit = windowStart;
     if (nextStart !== null && comparePositions(nextStart, limit) < 0) limit = nextStart;
     if (comparePositions(from, limit) >= 0) return null;
+    const [firstFile] = await listLogFiles(this.source.directory);
+    if (firstFile !== undefined && from.fileNumber < firstFile) return 'snapshot';
     const { at, data } = await extractRecords(this.source.directory, from, MAX_BATCH_BYTES, limit);
     if (data.byteLength === 0) return null;
     return { at, end: { fileNumber: at.fileNumber, position: at.position + data.byteLength }, epoch, data };
@@ -186,12 +197,38 @@ export class LogShipper {
       else high = middle - 1;
     }
     const following = this.window[low];
-    if (following && following.at.position === 0 && following.at.fileNumber === from.fileNumber + 1 && low > 0) {
-      // from is the end of the previous file, where the record before it ended.
-      const previous = this.window[low - 1]!;
-      if (comparePositions(previous.end, from) === 0) return low;
+    if (following && following.at.position === 0 && following.at.fileNumber === from.fileNumber + 1) {
+      // from is the end of the previous file, where the record before it ended (that file may be
+      // retired by now: the record's end is all that says where the backup goes on).
+      const previousEnd = low > 0 ? this.window[low - 1]!.end : this.windowFollows;
+      if (previousEnd !== null && comparePositions(previousEnd, from) === 0) return low;
     }
     return -1;
+  }
+
+  /** The backup's log ends in a file this primary retired: it gets the whole container, then shipping resumes from its end. */
+  private sendSnapshot(generation: number): void {
+    const { container, logger } = this.source;
+    logger.info({ container, peer: this.link.node, from: this.next }, 'primary: the backup needs log files retired here; sending it a snapshot');
+    this.snapshotting = true;
+    const active = (): boolean => !this.stopped && generation === this.generation;
+    sendSnapshot(this.link, this.source, active)
+      .then(
+        (sent) => {
+          if (sent === null || !active()) return;
+          const { reply, end } = sent;
+          if (reply.status === 'fenced') return this.source.onFenced(reply.epoch);
+          if (reply.status === 'ok') logger.info({ container, peer: this.link.node, end }, 'primary: snapshot sent');
+          else logger.debug({ container, peer: this.link.node, status: reply.status }, 'snapshot refused; retrying');
+          // Installed: the backup reopens the container from it, then answers from its new end.
+          this.restart(null, reply.status === 'out-of-order' ? RETRY_DELAY_MS : NOT_READY_DELAY_MS);
+        },
+        (error: unknown) => this.onFailure(generation, error),
+      )
+      .finally(() => {
+        this.snapshotting = false;
+        this.pump();
+      });
   }
 
   private send(generation: number, at: LogPosition, epoch: number, data: Buffer): void {
@@ -273,11 +310,15 @@ export class LogShipper {
     const acked = this.acked;
     if (acked === null) return;
     let drop = 0;
-    while (drop < this.window.length && comparePositions(this.window[drop]!.end, acked) <= 0) {
-      this.windowBytes -= this.window[drop]!.byteLength;
-      drop += 1;
-    }
-    if (drop > 0) this.window.splice(0, drop);
+    while (drop < this.window.length && comparePositions(this.window[drop]!.end, acked) <= 0) drop += 1;
+    if (drop > 0) this.drop(drop);
+  }
+
+  /** Forgets the window's first `count` records. */
+  private drop(count: number): void {
+    const dropped = this.window.splice(0, count);
+    for (const record of dropped) this.windowBytes -= record.byteLength;
+    this.windowFollows = dropped.at(-1)!.end;
   }
 }
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
-import { comparePositions, containerDirectory, logFilePath, type LogPosition } from '../store/log-files.js';
+import { comparePositions, containerDirectory, listLogFiles, logFilePath, type LogPosition } from '../store/log-files.js';
 import { CHECKPOINT_FILE } from '../store/checkpoint.js';
 import type { StoreOptions } from '../store/types.js';
 import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
@@ -43,6 +43,10 @@ class Cluster {
   waiting = 0;
   readonly deposed: string[] = [];
   readonly divergent = new Map<string, LogPosition>();
+  /** Whom each backup follows, at which epoch: a replica reopened from a snapshot follows again. */
+  private readonly following = new Map<string, { primary: string; epoch: number }>();
+  /** Reopens of replicas that received a snapshot (what the node does on onSnapshotReceived). */
+  private readonly reopening = new Set<Promise<unknown>>();
   private readonly dirs = new TempDirs();
 
   async start(...names: string[]): Promise<void> {
@@ -61,8 +65,10 @@ class Cluster {
           log = new ReplicatedLog(container, history, {
             ackTimeoutMs: ACK_TIMEOUT_MS,
             logger: recordingLogger(),
+            sync: false,
             onDeposed: () => void this.deposed.push(name),
             onDivergentTail: (_id, end) => void this.divergent.set(name, end),
+            onSnapshotReceived: () => void this.reopenFromSnapshot(name),
           });
           return log;
         },
@@ -103,7 +109,19 @@ class Cluster {
   }
 
   follow(name: string, primary: string, epoch: number): void {
+    this.following.set(name, { primary, epoch });
     this.get(name).log.becomeBackup(epoch, this.link(primary));
+  }
+
+  private reopenFromSnapshot(name: string): void {
+    const replica = this.get(name);
+    const reopened = (async () => {
+      await replica.container.close();
+      await this.open(name, replica.dataDir, this.overrides);
+      const { primary, epoch } = this.following.get(name)!;
+      this.follow(name, primary, epoch);
+    })();
+    this.reopening.add(reopened);
   }
 
   /** Closes, cuts at the divergence point it reported, opens again (what the node does on onDivergentTail). */
@@ -121,6 +139,7 @@ class Cluster {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled(this.reopening);
     await Promise.allSettled([...this.replicas.values()].map((replica) => replica.container.close()));
     await this.dirs.cleanup();
   }
@@ -314,6 +333,44 @@ describe('replicated container log, acknowledgement', () => {
     await expect(access(checkpoint)).rejects.toThrow();
     for (let n = 0; n < 8; n++) await primary.append('s', block('x'.repeat(1024)), 1);
     await until(() => access(checkpoint).then(() => true, () => false), 'a checkpoint of the primary');
+  });
+
+  it('a backup whose log ends in a file the primary retired is sent a snapshot, installs it, follows, and holds every acknowledged append', async () => {
+    const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
+    const files = (name: string): Promise<number[]> => listLogFiles(containerDirectory(cluster.get(name).dataDir, 0));
+    await writeEvents(primary, 'w', 0, 5);
+    await until(async () => comparePositions(cluster.get('c').log.endPosition, cluster.get('a').log.endPosition) === 0, 'c holds what a holds');
+    // c is gone long enough to be dropped from the backups (its shipper, and what it kept in memory, go).
+    cluster.unreachable.add('c');
+    cluster.get('a').log.changeBackups([cluster.link('b')]);
+    const cLast = (await files('c')).at(-1)!;
+    // While c is away: events later truncated away, and a segment later deleted, fill files the
+    // primary then retires; the events after the truncation stay.
+    const write = (n: number): Promise<unknown> => primary.append('s', block(`w${n}`.padEnd(600, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+    for (let n = 5; n < 40; n++) await write(n);
+    await primary.createSegment('t');
+    for (let n = 0; n < 20; n++) await primary.append('t', block('t'.repeat(600)), 1);
+    await primary.delete('t');
+    await primary.truncate('s', primary.getInfo('s').length);
+    for (let n = 40; n < 60; n++) await write(n);
+    await until(async () => (await files('a'))[0]! > cLast, 'the primary retired the files c would catch up from');
+
+    cluster.unreachable.delete('c');
+    cluster.get('a').log.changeBackups([cluster.link('b'), cluster.link('c')]);
+    await until(() => cluster.get('a').log.holdsAcknowledged('c'), 'c caught up', 20_000);
+    expect((await files('c'))[0]).toBeGreaterThan(cLast); // its own files replaced by the primary's
+    // c acknowledges (b gone: a majority needs it), then serves what it holds as the new primary.
+    cluster.unreachable.add('b');
+    for (let n = 60; n < 65; n++) await write(n);
+    cluster.unreachable.add('a');
+    cluster.get('a').log.stepDown('test: dead');
+    cluster.unreachable.delete('a');
+    cluster.follow('a', 'c', 2);
+    await cluster.promote('c', 2, ['a', 'b']);
+    await until(() => cluster.get('c').log.isServing, 'c serves');
+    expect(await readAll(cluster.get('c').container, 's')).toEqual(Array.from({ length: 25 }, (_, n) => `w${n + 40}`.padEnd(600, '.')));
+    const resent = await cluster.get('c').container.append('s', block('w64'), 1, { writer: { writerId: 'w', lastEventNumber: 64, eventCount: 1 } });
+    expect(resent.duplicate).toBe(true);
   });
 });
 

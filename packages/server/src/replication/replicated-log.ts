@@ -12,11 +12,14 @@ import { LogShipper, shippedRecord, type ShipperSource } from './log-shipper.js'
 import type { PeerLink, PeerRequest } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
 import { splitBatch } from './record-batch.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
 
 export interface ReplicatedLogOptions {
   /** An append no majority confirmed within this long fails with NotEnoughReplicas (never acknowledged). */
   ackTimeoutMs: number;
   logger: StoreLogger;
+  /** fsync what a snapshot brings before it counts as received (--fsync always). */
+  sync: boolean;
   /** Told when a replica refused this primary for a newer epoch: it stopped acknowledging anything. */
   onDeposed?: (container: number, newerEpoch: number) => void;
   /**
@@ -31,6 +34,11 @@ export interface ReplicatedLogOptions {
    * container so that recovery rebuilds its state from the log.
    */
   onStateBehindLog?: (container: number) => void;
+  /**
+   * Told when this backup received a whole snapshot from its primary (its log ended before the
+   * primary's first log file): the caller reopens the container, which installs it.
+   */
+  onSnapshotReceived?: (container: number) => void;
 }
 
 interface PendingRecord {
@@ -75,6 +83,9 @@ export class ReplicatedLog implements ContainerLog {
   private primary: PeerLink | null = null;
   private inSync = false;
   private checkingTail: Promise<void> | null = null;
+  /** As backup: the snapshot being received, if any; once one is received whole, this log is done. */
+  private snapshot: SnapshotReceiver | null = null;
+  private snapshotReceived = false;
 
   constructor(
     private readonly container: ReplicatedContainer,
@@ -154,6 +165,7 @@ export class ReplicatedLog implements ContainerLog {
     this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} is closing`));
     this.forgetPrimary();
     await this.receiving.catch(() => undefined);
+    await this.snapshot?.abort();
     await this.container.local.close();
   }
 
@@ -237,6 +249,7 @@ export class ReplicatedLog implements ContainerLog {
   private forgetPrimary(): void {
     this.primary?.close();
     this.primary = null;
+    void this.snapshot?.abort();
   }
 
   // --- requests from other replicas ----------------------------------------------------------
@@ -248,9 +261,22 @@ export class ReplicatedLog implements ContainerLog {
     return accepted.then((outcome) => outcome.reply);
   }
 
+  /**
+   * InstallSnapshot: stores a chunk of the primary's container; the last one commits it, and the
+   * container is reopened from it. Refused like Replicate (fenced, not following this epoch).
+   */
+  installSnapshot(command: CommandOf<'InstallSnapshot'>): Promise<CommandOf<'SnapshotReceived'>> {
+    const received = this.receiving.then(() => this.receiveSnapshot(command));
+    this.receiving = received.catch(() => undefined);
+    return received;
+  }
+
   /** FenceReplica: promise to refuse every older epoch; answer with this log's last epoch and durable end. */
   async fence(command: PeerRequest<'FenceReplica'>): Promise<CommandOf<'ReplicaFenced'>> {
     const { container, epoch } = command;
+    // The history that keeps the promise is the snapshot's from now on (its install takes over the
+    // fence recorded here until then): promise nothing until the container reopened from it.
+    if (this.snapshotReceived) throw new NotEnoughReplicasError(`container ${container} is installing a snapshot`);
     const refused = epoch < this.history.fencedEpoch;
     if (!refused) {
       await this.history.fence(epoch);
@@ -388,7 +414,7 @@ export class ReplicatedLog implements ContainerLog {
       reply: { type: 'Replicated', container, status, epoch: this.history.fencedEpoch, fileNumber: end.fileNumber, position: end.position },
     });
     if (epoch < this.history.fencedEpoch) return answer('fenced', this.container.local.endPosition);
-    if (this.role !== 'backup' || epoch !== this.epoch) return answer('not-ready', this.container.local.endPosition);
+    if (this.role !== 'backup' || epoch !== this.epoch || this.snapshotReceived) return answer('not-ready', this.container.local.endPosition);
     if (!this.inSync) {
       // The primary ships only once it serves, so its history now holds its whole log's epochs.
       // Checked before answering: a 'not-ready' would cost the primary a retry pause.
@@ -401,6 +427,22 @@ export class ReplicatedLog implements ContainerLog {
     const at = { fileNumber: command.fileNumber, position: command.position };
     const outcome = await this.write(at, command.dataEpoch, command.data);
     return answer(outcome.ok ? 'ok' : 'mismatch', outcome.end);
+  }
+
+  private async receiveSnapshot(command: CommandOf<'InstallSnapshot'>): Promise<CommandOf<'SnapshotReceived'>> {
+    const { container, epoch } = command;
+    const answer = (status: string): CommandOf<'SnapshotReceived'> => ({ type: 'SnapshotReceived', container, status, epoch: this.history.fencedEpoch });
+    if (epoch < this.history.fencedEpoch) return answer('fenced');
+    if (this.role !== 'backup' || epoch !== this.epoch || this.snapshotReceived) return answer('not-ready');
+    this.snapshot ??= new SnapshotReceiver(this.container.directory, this.options.sync);
+    const outcome = await this.snapshot.receive(command, Math.max(epoch, this.history.fencedEpoch));
+    if (outcome !== 'installed') return answer(outcome);
+    // This log's files are to be replaced: it takes nothing more, and the container reopens from them.
+    this.snapshotReceived = true;
+    this.role = 'none';
+    this.options.logger.info({ container, epoch, end: `${command.fileNumber}:${command.position}` }, 'backup: snapshot received; reopening from it');
+    this.options.onSnapshotReceived?.(container);
+    return answer('ok');
   }
 
   private async checkTail(): Promise<void> {

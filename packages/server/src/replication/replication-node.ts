@@ -69,9 +69,12 @@ export class ReplicationNode implements Replication {
     const log = new ReplicatedLog(container, history, {
       ackTimeoutMs: this.options.ackTimeoutMs,
       logger: this.options.logger,
+      sync: this.options.sync,
       onDeposed: (id) => this.schedule(id),
       onDivergentTail: (id, end) => this.reopen(id, (directory) => cutDivergentTail(directory, end, this.options.sync)),
       onStateBehindLog: (id) => this.reopen(id, async () => undefined),
+      // The container installs a received snapshot whenever it opens.
+      onSnapshotReceived: (id) => this.reopen(id, async () => undefined),
     });
     this.logs.set(container.id, log);
     // After the container finished opening: a role may already be known.

@@ -15,5 +15,7 @@ export function serveReplicationRequest(log: ReplicatedLog, command: Replication
       return log.epochEnd(command);
     case 'FetchLog':
       return log.fetch(command);
+    case 'InstallSnapshot':
+      return log.installSnapshot(command);
   }
 }

@@ -24,6 +24,7 @@ import {
 } from './record-codec.js';
 import { recoverContainer, Replay } from './recovery.js';
 import { SegmentReadResult, SegmentReads, wholeEventsFrom } from './segment-reads.js';
+import { settleSnapshotInstall } from './snapshot-install.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
 import {
   StoreError,
@@ -76,6 +77,8 @@ export class SegmentContainer implements Container {
   static async open(context: ContainerContext): Promise<{ container: SegmentContainer; replayedBytes: number }> {
     const { id, options } = context;
     const directory = containerDirectory(options.dataDir, id);
+    // A snapshot another replica sent may be waiting to replace the directory (or half way through it).
+    if (await settleSnapshotInstall(directory, options.fsync === 'always')) options.logger.info({ container: id }, 'snapshot installed');
     await createDurably(directory, options.fsync === 'always');
     const recovered = await recoverContainer(directory, id, options.logger);
     let container: SegmentContainer | null = null;

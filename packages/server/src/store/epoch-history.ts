@@ -46,6 +46,16 @@ export class EpochHistory {
     return new EpochHistory(directory, sync, fenced, starts);
   }
 
+  /**
+   * A history written whole into `directory` (a snapshot being installed there): its epoch starts
+   * as another replica sent them, fenced at `fenced`. Durable before it resolves.
+   */
+  static async create(directory: string, sync: boolean, fenced: number, starts: readonly EpochStart[]): Promise<EpochHistory> {
+    const history = new EpochHistory(directory, sync, Math.max(fenced, starts.at(-1)?.epoch ?? 0), starts.map(({ epoch, start }) => ({ epoch, start: { ...start } })));
+    await history.save();
+    return history;
+  }
+
   /** The highest epoch this replica has seen: requests of a lower epoch come from a deposed primary. */
   get fencedEpoch(): number {
     return this.fenced;
@@ -129,7 +139,7 @@ export class EpochHistory {
   }
 
   private async write(): Promise<void> {
-    const text = JSON.stringify({ fenced: this.fenced, starts: this.starts.map(({ epoch, start }) => [epoch, start.fileNumber, start.position]) });
+    const text = `{"fenced":${this.fenced},"starts":${encodeEpochStarts(this.starts)}}`;
     const temporary = join(this.directory, TEMPORARY_FILE);
     const handle = await open(temporary, 'w');
     try {
@@ -154,15 +164,36 @@ function parseHistory(text: string, path: string): { fenced: number; starts: Epo
   }
   const { fenced, starts } = (parsed ?? {}) as { fenced?: unknown; starts?: unknown };
   if (!isCount(fenced) || !Array.isArray(starts)) throw corrupt('fields missing');
+  return { fenced, starts: epochStartsOf(starts, corrupt) };
+}
+
+/** Epoch starts as the file (and a snapshot sent to a replica) has them: JSON `[[epoch, fileNumber, position], …]`. */
+export function encodeEpochStarts(starts: readonly EpochStart[]): string {
+  return JSON.stringify(starts.map(({ epoch, start }) => [epoch, start.fileNumber, start.position]));
+}
+
+/** The epoch starts of encodeEpochStarts' text; throws what `invalid` makes when they are not well formed. */
+export function decodeEpochStarts(text: string, invalid: (why: string) => Error): EpochStart[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid('not JSON');
+  }
+  if (!Array.isArray(parsed)) throw invalid('not a list');
+  return epochStartsOf(parsed, invalid);
+}
+
+function epochStartsOf(starts: readonly unknown[], invalid: (why: string) => Error): EpochStart[] {
   const entries: EpochStart[] = [];
   for (const entry of starts) {
-    if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) throw corrupt('bad entry');
+    if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) throw invalid('bad entry');
     const [epoch, fileNumber, position] = entry as [number, number, number];
     const previous = entries.at(-1);
-    if (previous && previous.epoch >= epoch) throw corrupt('epochs out of order');
+    if (previous && (previous.epoch >= epoch || comparePositions(previous.start, { fileNumber, position }) > 0)) throw invalid('epochs out of order');
     entries.push({ epoch, start: { fileNumber, position } });
   }
-  return { fenced, starts: entries };
+  return entries;
 }
 
 function isCount(value: unknown): value is number {

@@ -1,0 +1,179 @@
+/**
+ * A backup that returns after its primary retired the log files it would catch up from (issue #13):
+ * etcd and three sluice-server --coordinator nodes (RF 3) with small log files and checkpoints, so
+ * files roll and are removed quickly. A node is killed; meanwhile streams are deleted and another
+ * written until primaries have removed the files the dead node's log ends in; the node returns,
+ * is sent a snapshot, counts as caught up, and then holds every acknowledged event: writes are
+ * acknowledged with it as the only backup, and after the other nodes are killed in turn (a majority
+ * always up), everything acknowledged is read back exactly once in key order.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { SluiceClient } from '@sluice/client';
+import { Etcd3 } from 'etcd3';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { clusterMapOf, evenlySpreadOver, startCoordinatedCluster, waitForMap, type CoordinatedCluster } from './helpers/coordinated-cluster.js';
+import { etcdAvailable } from './helpers/etcd-process.js';
+import { readBackPerKey, startKeyedLoad, type KeyedLoad } from './helpers/keyed-load.js';
+import type { ServerProcess } from './helpers/server-process.js';
+
+const LEASE_TTL_MS = 2_000;
+const CONTAINERS = 3;
+const OLD = 'snap/old';
+const FILLER = 'snap/filler';
+const STREAM = 'snap/orders';
+const KEYS = Array.from({ length: 6 }, (_, k) => `key-${k}`);
+/** Small files and checkpoints: the primaries retire files after a few hundred KiB. */
+const SMALL_LOGS = ['--log-file-bytes', '64k', '--checkpoint-interval-bytes', '64k'];
+
+const describeEtcd = etcdAvailable() ? describe : describe.skip;
+
+let cluster: CoordinatedCluster | null = null;
+let client: SluiceClient | null = null;
+let etcd: Etcd3 | null = null;
+let load: KeyedLoad | null = null;
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail') {
+    for (const node of cluster?.nodes ?? []) console.log(`--- ${node.address}\n${node.output().split('\n').slice(-60).join('\n')}`);
+  }
+  await load?.stop();
+  etcd?.close();
+  await client?.close();
+  await cluster?.stop();
+  load = null;
+  etcd = null;
+  client = null;
+  cluster = null;
+}, 120_000);
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function retried<T>(what: string, call: () => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  let lastError: unknown = null;
+  await until(async () => {
+    try {
+      result = await call();
+      return true;
+    } catch (error) {
+      lastError = error; // primaries still promoting: NotEnoughReplicas
+      return false;
+    }
+  }, 30_000, what).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; last: ${String(lastError)}`);
+  });
+  return result!;
+}
+
+/** The log file numbers of one container in a node's data dir, ascending. */
+function logFiles(node: ServerProcess, container: number): number[] {
+  const directory = path.join(node.dataDir, 'containers', String(container));
+  return readdirSync(directory)
+    .flatMap((name) => /^log-(\d+)\.log$/.exec(name)?.[1] ?? [])
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+interface AssignmentRecord {
+  epoch: number;
+  primary: string | null;
+  replicas: string[];
+  joining: string[];
+}
+
+/** Whether etcd counts `node` an in-sync replica of every container: listed, not joining (its catch-up was reported). */
+async function inSyncEverywhere(node: string): Promise<boolean> {
+  const assignments = (await etcd!.getAll().prefix('/sluice/assignments/').strings()) as Record<string, string>;
+  const records = Object.values(assignments).map((text) => JSON.parse(text) as AssignmentRecord);
+  return records.length === CONTAINERS && records.every((record) => record.replicas.includes(node) && !record.joining.includes(node));
+}
+
+async function untilMoreAcked(load: KeyedLoad, count: number, what: string): Promise<void> {
+  const from = load.total();
+  await until(() => load.total() >= from + count, 60_000, what);
+}
+
+/** count events of 1 KiB over 12 keys, 32 in flight: a few hundred KiB of log over the containers. */
+async function writeKilobytes(sdk: SluiceClient, stream: string, count: number): Promise<void> {
+  const writer = sdk.createWriter(stream);
+  const kilobyte = 'x'.repeat(1024);
+  for (let n = 0; n < count; n += 32) {
+    await Promise.all(Array.from({ length: Math.min(32, count - n) }, (_, k) => writer.write(`k-${(n + k) % 12}`, kilobyte)));
+  }
+  await writer.close();
+}
+
+describeEtcd('a returning replica whose log the primaries no longer hold', () => {
+  it('is sent a snapshot, counts as in sync, and holds every acknowledged event', async () => {
+    cluster = await startCoordinatedCluster(3, { containers: CONTAINERS, leaseTtl: `${LEASE_TTL_MS / 1000}s`, args: SMALL_LOGS });
+    etcd = new Etcd3({ hosts: `http://${cluster.etcd.address}` });
+    const addresses = cluster.endpoints;
+    await waitForMap(cluster.nodes[0]!, evenlySpreadOver(addresses), 30_000, 'primaries spread over the three nodes');
+    client = new SluiceClient({ endpoints: addresses });
+
+    // Data every replica holds, in the first log files of every container.
+    await retried('the old stream is created', () => client!.createStream(OLD, { segments: 6 }));
+    await writeKilobytes(client, OLD, 300);
+
+    const [returning, ...others] = cluster.nodes as [ServerProcess, ServerProcess, ServerProcess];
+    await returning.kill('SIGKILL');
+    const lastFileWhenKilled = Array.from({ length: CONTAINERS }, (_, c) => logFiles(returning, c).at(-1) ?? 0);
+    await waitForMap(others[0], (map) => !map.primaries.includes(returning.address) && !map.primaries.includes(''), 30_000, 'its primaries moved');
+
+    // While it is away: the old stream goes; a filler rolls the log files past the ones the dead
+    // node's log ends in and goes too; a new stream is written (from later files) until every
+    // primary of a container it writes to has removed the files the dead node would catch up from.
+    await retried('the filler stream is created', () => client!.createStream(FILLER, { segments: 6 }));
+    await writeKilobytes(client, FILLER, 600);
+    await retried('the old stream is deleted', () => client!.deleteStream(OLD));
+    await retried('the filler stream is deleted', () => client!.deleteStream(FILLER));
+    await retried('the stream is created', () => client!.createStream(STREAM, { segments: 6 }));
+    const writes = startKeyedLoad(client, STREAM, KEYS, { window: 4, pauseMs: 2, maxMs: 150_000 });
+    load = writes;
+    // Long-lived segments (the scope's, the stream's metadata) keep a container's early files; in
+    // the others the primaries retire them.
+    let retired: number[] = [];
+    await until(async () => {
+      const map = await clusterMapOf(others[0]);
+      retired = Array.from({ length: CONTAINERS }, (_, c) => c).filter((container) => {
+        const primary = others.find((node) => node.address === map.primaries[container]);
+        return primary !== undefined && (logFiles(primary, container)[0] ?? 0) > lastFileWhenKilled[container]!;
+      });
+      return retired.length > 0;
+    }, 90_000, 'the primary of a container retired the log files the dead node would catch up from').catch((error: unknown) => {
+      const files = others.map((node) => `${node.address}: ${Array.from({ length: CONTAINERS }, (_, c) => logFiles(node, c).join(',')).join(' | ')}`);
+      throw new Error(`${(error as Error).message}; dead node's last files ${lastFileWhenKilled.join(',')}; ${writes.total()} writes; ${files.join('; ')}`);
+    });
+
+    // It returns: each container it lags in is caught up (by a snapshot where the files are gone).
+    await returning.restart();
+    await until(() => inSyncEverywhere(returning.address), 60_000, 'etcd counts the returned node in sync everywhere');
+    expect(returning.logCount('snapshot installed')).toBeGreaterThanOrEqual(retired.length);
+    await untilMoreAcked(writes, 100, 'writes with the returned node in sync');
+
+    // It acknowledges: with one of the others gone, every append needs it (2 of 3).
+    const [first, second] = others;
+    await first.kill('SIGKILL');
+    await untilMoreAcked(writes, 200, 'writes acknowledged by the returned node and one other');
+    await first.restart();
+    await until(() => inSyncEverywhere(first.address), 60_000, 'the first other node back in sync');
+    // And it serves: with the last original holder gone, the returned node or the first serve it all.
+    await second.kill('SIGKILL');
+    await untilMoreAcked(writes, 200, 'writes after the second other node was killed');
+    await writes.stop();
+
+    expect(writes.failures).toEqual([]);
+    const seen = await readBackPerKey(client, STREAM, KEYS, writes.total(), 60_000);
+    for (const key of KEYS) {
+      expect(seen.get(key), `${key}: every acknowledged event once, in order`).toEqual(Array.from({ length: writes.acked.get(key)! }, (_, seq) => seq));
+    }
+  }, 300_000);
+});
