@@ -140,8 +140,10 @@ describe.skipIf(!canReadProcessMemory)('unacknowledged bytes: a peer that does n
     const segment = 'unacked/reads/0';
     expectReply(await setup.call({ type: 'CreateSegment', segment, token: null }), 'SegmentCreated');
     expectReply(await setup.call({ type: 'SetupAppend', segment, writerId: 'w', token: null }), 'AppendSetup');
-    for (let n = 0; n < 8; n++) {
-      const data = block([Buffer.alloc(64 * 1024 - storedSize(''), n)]);
+    // 128 blocks of 4 KiB: more than a reply writes as views of the stored blocks (MAX_REPLY_PIECES), so
+    // each read's 512 KiB reply is joined into memory of its own, which only the reply budget bounds.
+    for (let n = 0; n < 128; n++) {
+      const data = block([Buffer.alloc(4 * 1024 - storedSize(''), n)]);
       expectReply(await setup.call({ type: 'AppendBlock', segment, writerId: 'w', lastEventNumber: n, eventCount: 1, data }), 'DataAppended');
     }
     const before = processMemory(node.pid!).rss;
