@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const source = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const source = (pkg: string, entry = 'index'): string => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Unit and in-process tests run against the sources; server processes run the built CLI.
+    // (A subpath before its package: an alias also matches the paths below its name.)
     alias: {
+      '@sluice/client/internal': source('client', 'internal'),
       '@sluice/protocol': source('protocol'),
       '@sluice/client': source('client'),
       '@sluice/server': source('server'),

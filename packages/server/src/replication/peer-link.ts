@@ -1,4 +1,5 @@
 import type { SluiceClient } from '@sluice/client';
+import { openNodeFlow } from '@sluice/client/internal';
 import type { CommandOf, ReplicationRequestName, SuccessReplyOf } from '@sluice/protocol';
 
 /** A replication request's reply, as the command table says. */
@@ -23,7 +24,7 @@ export interface PeerLink {
  * so each container's records reach a peer in order). Each request carries the node's token.
  */
 export function clientPeerLink(client: SluiceClient, node: string, timeoutMs: number, token: PeerToken): PeerLink {
-  const flow = client.context.openFlow(node);
+  const flow = openNodeFlow(client, node);
   return {
     node,
     request: <N extends ReplicationRequestName>(command: PeerRequest<N>) =>
