@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool, capacityFor } from './buffer-pool.js';
 
 describe('BufferPool', () => {
   it('lends a handed-back buffer again for sizes of its capacity (a power of two), the last handed back first', () => {
@@ -27,6 +27,17 @@ describe('BufferPool', () => {
     expect(pool.pooledBytes).toBe(8192);
     const [a, b] = [pool.take(8192), pool.take(8192)];
     expect(a.buffer).not.toBe(b.buffer);
+  });
+
+  it('lends a power of two up to 64 KiB, then the next multiple of 64 KiB (a 1 MiB reply frame does not take 2 MiB)', () => {
+    const KiB = 1024;
+    expect([1, 5000, 8192, 64 * KiB].map(capacityFor)).toEqual([1, 8192, 8192, 64 * KiB]);
+    expect([64 * KiB + 1, 1024 * KiB, 1024 * KiB + 60].map(capacityFor)).toEqual([128 * KiB, 1024 * KiB, 1088 * KiB]);
+    const pool = new BufferPool(8 * 1024 * KiB, 64 * KiB);
+    const frame = pool.take(1024 * KiB + 60);
+    expect(frame.buffer.byteLength).toBe(1088 * KiB);
+    pool.giveBack(frame);
+    expect(pool.take(1024 * KiB + 500).buffer).toBe(frame.buffer);
   });
 
   it('lends memory of its own, never a slice of the shared Buffer pool, and keeps no more than its bound', () => {

@@ -1,9 +1,22 @@
+/** Capacities past this are multiples of it rather than powers of two. */
+const CAPACITY_STEP = 64 * 1024;
+
+/**
+ * The capacity lent for size bytes: a power of two up to 64 KiB, then the next multiple of 64 KiB. A
+ * 1 MiB read's reply frame (1 MiB and a few bytes) so takes 1 MiB + 64 KiB, not 2 MiB: most such
+ * frames are never handed back (a reader's events are views of them), and V8 counts every byte lent
+ * as external memory, which brings its full garbage collections forward.
+ */
+export function capacityFor(size: number): number {
+  return size <= CAPACITY_STEP ? 2 ** Math.ceil(Math.log2(size)) : Math.ceil(size / CAPACITY_STEP) * CAPACITY_STEP;
+}
+
 /**
  * Buffers lent out for bytes that are written once and then only read (an append block being built,
  * a large frame being assembled from socket chunks), handed back by their user once nothing reads
  * them any more, and lent again. A fresh buffer of 1 MiB is memory the process never touched: filling
  * it cost ~100 page faults and 2-5 ms on a loaded machine, against well under 1 ms for a reused one
- * (docs/benchmarks.md, "Buffer reuse"). Buffers are kept by capacity, a power of two, the last handed
+ * (docs/benchmarks.md, "Buffer reuse"). Buffers are kept by capacity (capacityFor), the last handed
  * back lent first (its pages are the most likely still cached); requests under minBytes and buffers
  * past maxPooledBytes are left to the garbage collector.
  *
@@ -32,7 +45,7 @@ export class BufferPool {
   /** A buffer of exactly size bytes; its contents are whatever it held. */
   take(size: number): Buffer {
     if (size < this.minBytes) return Buffer.allocUnsafe(size);
-    const capacity = 2 ** Math.ceil(Math.log2(size));
+    const capacity = capacityFor(size);
     let memory = this.#free.get(capacity)?.pop();
     if (memory === undefined) {
       // Memory of its own: allocUnsafe may give a slice of the shared Buffer pool, which must never be lent.
