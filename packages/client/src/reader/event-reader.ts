@@ -8,6 +8,7 @@ import { activeSegments, readableSegments, segmentRecord, type StreamLayout } fr
 import { MIN_SEGMENT_BUFFER, resolveReaderSettings, type ReaderOptions, type ReaderSettings, type Truncation } from './reader-options.js';
 import type { ReadEvent } from './read-event.js';
 import { finishedEntries, positionState, type ReaderPosition } from './reader-position.js';
+import { offsetsCopier, type OffsetsCopier } from './offsets-copier.js';
 import { ReadySegments } from './ready-segments.js';
 import { SegmentReader, type SegmentReaderHost } from './segment-reader.js';
 
@@ -41,6 +42,8 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   #startOffsets = new Map<number, number>();
   /** The position: reading segments' delivered offsets, plus the finished ones it must list (-1). */
   #offsets: Record<string, number> = {};
+  /** Copies #offsets for each event's position; null when its keys changed since it was made. */
+  #copyOffsets: OffsetsCopier | null = null;
   #refreshing: Promise<void> | null = null;
   #retryRefresh: NodeJS.Timeout | null = null;
   #refreshAttempts = 0;
@@ -144,6 +147,7 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
     if (this.#closed) return;
     this.#layout = layout;
     this.#offsets = {};
+    this.#copyOffsets = null;
     this.#openReadable();
   }
 
@@ -223,6 +227,8 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
   #listFinished(): void {
     for (const key of Object.keys(this.#offsets)) if (this.#offsets[key] === -1) delete this.#offsets[key];
     Object.assign(this.#offsets, finishedEntries(this.#layout!, this.#finished, this.#segments.keys()));
+    // Runs after every change of the reading segments (#openReadable, #segmentEnded): the keys may differ.
+    this.#copyOffsets = null;
   }
 
   /** Every segment there is was read to the end, and the layout has nothing after them. */
@@ -238,7 +244,9 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
 
   #takeNext(): ReadEvent | null {
     const event = this.#ready.take(this.#moved);
-    if (event !== null) event.position = { stream: this.stream, offsets: { ...this.#offsets } };
+    if (event === null) return null;
+    this.#copyOffsets ??= offsetsCopier(Object.keys(this.#offsets));
+    event.position = { stream: this.stream, offsets: this.#copyOffsets(this.#offsets) };
     return event;
   }
 
