@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 import { mintToken, parseDuration, parseRights, readSecretFile } from './auth/index.js';
 import { ConfigError, envNameOf, helpText, parseConfig } from './config.js';
+import { setHeapGrowth } from './heap-growth.js';
 import { createLogger } from './logger.js';
 import { startServer, type SluiceServer } from './server.js';
 import { repairDataDir } from './store/repair.js';
@@ -95,6 +96,7 @@ async function repairCommand(argv: string[]): Promise<void> {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  setHeapGrowth();
   let config;
   try {
     config = parseConfig(argv, process.env);
