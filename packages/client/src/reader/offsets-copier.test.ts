@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { offsetsCopier } from './offsets-copier.js';
 
 describe('offsetsCopier', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
   it('makes a fresh plain object equal to a spread of the offsets, for the keys it was made for', () => {
     const offsets: Record<string, number> = { 0: 10, 3: -1, 12: 4096 };
     const copy = offsetsCopier(Object.keys(offsets));
@@ -23,5 +27,15 @@ describe('offsetsCopier', () => {
     expect(offsetsCopier([])({})).toEqual({});
     const odd = { '01': 1, 'x + 1': 2, 2: 3 };
     expect(offsetsCopier(Object.keys(odd))(odd)).toEqual(odd);
+  });
+
+  it('still copies where code generation from strings is disallowed', () => {
+    vi.stubGlobal('Function', () => {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    });
+    const offsets = { 0: 10, 3: -1 };
+    const copy = offsetsCopier(Object.keys(offsets));
+    expect(copy(offsets)).toEqual({ 0: 10, 3: -1 });
+    expect(copy(offsets)).not.toBe(offsets);
   });
 });
