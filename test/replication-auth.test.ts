@@ -58,7 +58,7 @@ describeEtcd('replication links under --auth-secret', () => {
       const readOnly = mintToken(SECRET, { streams: ['*'], rights: ['read'] });
       const requests = (token: string | null) => [
         { type: 'FenceReplica', container: 0, epoch: 1_000_000, token },
-        { type: 'Replicate', container: 0, epoch: 1_000_000, dataEpoch: 1_000_000, fileNumber: 0, position: 0, token, data: Buffer.alloc(0) },
+        { type: 'Replicate', container: 0, epoch: 1_000_000, dataEpoch: 1_000_000, fileNumber: 0, position: 0, committedFileNumber: 0, committedPosition: 0, token, data: Buffer.alloc(0) },
         { type: 'GetEpochEnd', container: 0, epoch: 1, token },
         { type: 'FetchLog', container: 0, epoch: 1, fileNumber: 0, position: 0, maxBytes: 1024, token },
         { type: 'InstallSnapshot', container: 0, epoch: 1_000_000, snapshot: 1, part: 'install', fileNumber: 1, position: 0, token, data: Buffer.from('[]') },

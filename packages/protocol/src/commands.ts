@@ -157,6 +157,9 @@ export const COMMANDS = {
       dataEpoch: 'uint',
       fileNumber: 'uint',
       position: 'uint',
+      /** Where the primary's commit point (what a majority holds) was when it sent this: the backup applies and checkpoints up to it. */
+      committedFileNumber: 'uint',
+      committedPosition: 'uint',
       ...tokenField,
       data: 'bytes',
     },

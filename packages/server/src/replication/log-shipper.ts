@@ -45,6 +45,8 @@ export interface ShipperSource {
   history: EpochHistory;
   /** The end of the primary's own durable log: bytes below it can be read back from its files. */
   localDurableEnd(): LogPosition;
+  /** The end of what a majority holds: each Replicate tells the backup, which applies and checkpoints up to it. */
+  committedEnd(): LogPosition;
   /** The backup's durable end moved (it acknowledged records). */
   onProgress(): void;
   /** The backup has seen a newer epoch: this primary is deposed. */
@@ -244,7 +246,18 @@ export class LogShipper {
 
   private replicate(at: LogPosition, dataEpoch: number, data: Buffer): PeerRequest<'Replicate'> {
     const { container, epoch } = this.source;
-    return { type: 'Replicate', container, epoch, dataEpoch, fileNumber: at.fileNumber, position: at.position, data };
+    const committed = this.source.committedEnd();
+    return {
+      type: 'Replicate',
+      container,
+      epoch,
+      dataEpoch,
+      fileNumber: at.fileNumber,
+      position: at.position,
+      committedFileNumber: committed.fileNumber,
+      committedPosition: committed.position,
+      data,
+    };
   }
 
   private settled(generation: number): void {

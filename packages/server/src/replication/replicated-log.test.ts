@@ -7,7 +7,7 @@ import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
 import { comparePositions, containerDirectory, listLogFiles, logFilePath, type LogPosition } from '../store/log-files.js';
-import { CHECKPOINT_FILE } from '../store/checkpoint.js';
+import { CHECKPOINT_FILE, loadCheckpoint } from '../store/checkpoint.js';
 import type { StoreOptions } from '../store/types.js';
 import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
@@ -53,7 +53,7 @@ class Cluster {
     for (const name of names) await this.open(name, await this.dirs.make(), this.overrides);
   }
 
-  constructor(private readonly overrides: Partial<StoreOptions> = {}) {}
+  constructor(readonly overrides: Partial<StoreOptions> = {}) {}
 
   async open(name: string, dataDir: string, overrides: Partial<StoreOptions> = {}): Promise<Replica> {
     let log: ReplicatedLog | null = null;
@@ -186,6 +186,25 @@ async function writeEvents(container: SegmentContainer, writerId: string, from: 
   for (let n = from; n < from + count; n++) {
     await container.append('s', block(`${writerId}${n}`), 1, { writer: { writerId, lastEventNumber: n, eventCount: 1 } });
   }
+}
+
+/** a dies (it steps down, then is reachable again to follow); `name` is promoted at epoch 2, the other two following it. */
+async function promoteAfterADies(name: string): Promise<SegmentContainer> {
+  cluster.unreachable.add('a');
+  cluster.get('a').log.stepDown('test: dead');
+  cluster.unreachable.delete('a');
+  const others = ['a', 'b', 'c'].filter((other) => other !== name);
+  for (const other of others) cluster.follow(other, name, 2);
+  await cluster.promote(name, 2, others);
+  await until(() => cluster.get(name).log.isServing, `${name} serves`);
+  return cluster.get(name).container;
+}
+
+/** s holds writer w's events first..last (each padded to 600 bytes) once each, and w's last one resent is a duplicate. */
+async function expectEventsOnce(container: SegmentContainer, first: number, last: number): Promise<void> {
+  expect(await readAll(container, 's')).toEqual(Array.from({ length: last - first + 1 }, (_, n) => `w${n + first}`.padEnd(600, '.')));
+  const resent = await container.append('s', block(`w${last}`), 1, { writer: { writerId: 'w', lastEventNumber: last, eventCount: 1 } });
+  expect(resent.duplicate).toBe(true);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -335,6 +354,23 @@ describe('replicated container log, acknowledgement', () => {
     await until(() => access(checkpoint).then(() => true, () => false), 'a checkpoint of the primary');
   });
 
+  it('a backup checkpoints and retires log files up to what the primary says a majority holds; it restarts from its checkpoint and serves it all when promoted', async () => {
+    const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
+    const directory = (name: string): string => containerDirectory(cluster.get(name).dataDir, 0);
+    const write = (n: number): Promise<unknown> => primary.append('s', block(`w${n}`.padEnd(600, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+    for (let n = 0; n < 30; n++) await write(n);
+    await primary.truncate('s', primary.getInfo('s').length); // the first files hold nothing live
+    for (let n = 30; n < 60; n++) await write(n);
+    await until(async () => (await listLogFiles(directory('b')))[0]! > 1, 'b retired its first log files');
+    const checkpoint = await loadCheckpoint(directory('b'));
+    expect(comparePositions(checkpoint!.logPosition, cluster.get('a').log.durablePosition)).toBeLessThanOrEqual(0);
+
+    // b restarts (from its checkpoint), follows again, and is promoted with a gone: it holds everything.
+    await cluster.get('b').container.close();
+    await cluster.open('b', cluster.get('b').dataDir, cluster.overrides);
+    await expectEventsOnce(await promoteAfterADies('b'), 30, 59);
+  });
+
   it('a backup whose log ends in a file the primary retired is sent a snapshot, installs it, follows, and holds every acknowledged append', async () => {
     const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
     const files = (name: string): Promise<number[]> => listLogFiles(containerDirectory(cluster.get(name).dataDir, 0));
@@ -362,15 +398,7 @@ describe('replicated container log, acknowledgement', () => {
     // c acknowledges (b gone: a majority needs it), then serves what it holds as the new primary.
     cluster.unreachable.add('b');
     for (let n = 60; n < 65; n++) await write(n);
-    cluster.unreachable.add('a');
-    cluster.get('a').log.stepDown('test: dead');
-    cluster.unreachable.delete('a');
-    cluster.follow('a', 'c', 2);
-    await cluster.promote('c', 2, ['a', 'b']);
-    await until(() => cluster.get('c').log.isServing, 'c serves');
-    expect(await readAll(cluster.get('c').container, 's')).toEqual(Array.from({ length: 25 }, (_, n) => `w${n + 40}`.padEnd(600, '.')));
-    const resent = await cluster.get('c').container.append('s', block('w64'), 1, { writer: { writerId: 'w', lastEventNumber: 64, eventCount: 1 } });
-    expect(resent.duplicate).toBe(true);
+    await expectEventsOnce(await promoteAfterADies('c'), 40, 64);
   });
 });
 
@@ -384,6 +412,8 @@ describe('replication requests, one at a time', () => {
     dataEpoch: epoch,
     fileNumber: at.fileNumber,
     position: at.position,
+    committedFileNumber: 0,
+    committedPosition: 0,
     data: Buffer.alloc(0),
     token: null,
   });

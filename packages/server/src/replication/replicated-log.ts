@@ -11,7 +11,7 @@ import { FencedError, NotEnoughReplicasError } from './errors.js';
 import { LogShipper, shippedRecord, type ShipperSource } from './log-shipper.js';
 import type { PeerLink, PeerRequest } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
-import { splitBatch } from './record-batch.js';
+import { splitBatch, type BatchRecord } from './record-batch.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 
 export interface ReplicatedLogOptions {
@@ -86,6 +86,17 @@ export class ReplicatedLog implements ContainerLog {
   /** As backup: the snapshot being received, if any; once one is received whole, this log is done. */
   private snapshot: SnapshotReceiver | null = null;
   private snapshotReceived = false;
+  /**
+   * As backup, records are applied to the container's state only once the primary says a majority
+   * holds them, so the state (and a checkpoint of it) never covers a tail that may yet be cut: the
+   * records durable here but not applied yet, the end of what is applied, and the furthest commit
+   * point a primary told (commit points never move back, whatever the epoch).
+   */
+  private unapplied: BatchRecord[] = [];
+  private applied: LogPosition;
+  private primaryCommitted: LogPosition = START;
+  /** Appends failed whose records stay in the log: the state lacks them until the container reopens (onStateBehindLog). */
+  private stateBehindLog = false;
 
   constructor(
     private readonly container: ReplicatedContainer,
@@ -93,6 +104,8 @@ export class ReplicatedLog implements ContainerLog {
     private readonly options: ReplicatedLogOptions,
   ) {
     this.unavailable = new NotEnoughReplicasError(`container ${container.id} has no role on this node yet`);
+    // Recovery applied the whole log at open.
+    this.applied = container.local.endPosition;
   }
 
   // --- ContainerLog -------------------------------------------------------------------------
@@ -102,11 +115,14 @@ export class ReplicatedLog implements ContainerLog {
   }
 
   get checkpointable(): boolean {
+    if (this.stateBehindLog || this.snapshotReceived) return false;
+    if (this.role === 'backup') return comparePositions(this.applied, this.primaryCommitted) <= 0;
     return this.role === 'primary' && this.readyAt === null;
   }
 
+  /** As primary, what a majority holds; as backup, what its state holds (all of it committed once checkpointable). */
   get durablePosition(): LogPosition {
-    return { ...this.committed };
+    return this.role === 'backup' ? { ...this.applied } : { ...this.committed };
   }
 
   /** The end of this replica's own log, durable or not. */
@@ -178,6 +194,8 @@ export class ReplicatedLog implements ContainerLog {
   becomePrimary(epoch: number, backups: readonly PeerLink[], replicas: number): void {
     this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} changes role`));
     this.forgetPrimary();
+    // It serves its whole log (once a majority holds it): its state must hold all of it first.
+    this.applyUpTo(null);
     this.role = 'primary';
     this.epoch = epoch;
     this.replicas = replicas;
@@ -189,6 +207,7 @@ export class ReplicatedLog implements ContainerLog {
       directory: this.container.directory,
       history: this.history,
       localDurableEnd: () => this.container.local.durablePosition,
+      committedEnd: () => this.committed,
       onProgress: () => this.advance(),
       onFenced: (newerEpoch: number) => this.deposed(newerEpoch),
       logger: this.options.logger,
@@ -392,11 +411,15 @@ export class ReplicatedLog implements ContainerLog {
     this.shippers = [];
     this.unavailable = reason;
     this.abandonPending(reason);
+    // A primary's state holds its whole log (what it did not get acknowledged made it stateBehindLog).
+    if (this.role === 'primary') this.applied = this.container.local.endPosition;
   }
 
   /** Fails the appends waiting for a majority; their records stay in the log (see onStateBehindLog). */
   private abandonPending(error: Error): void {
-    if (this.failPending(error) > 0 && !this.closed) this.options.onStateBehindLog?.(this.container.id);
+    if (this.failPending(error) === 0) return;
+    this.stateBehindLog = true;
+    if (!this.closed) this.options.onStateBehindLog?.(this.container.id);
   }
 
   private failPending(error: Error): number {
@@ -426,7 +449,31 @@ export class ReplicatedLog implements ContainerLog {
     }
     const at = { fileNumber: command.fileNumber, position: command.position };
     const outcome = await this.write(at, command.dataEpoch, command.data);
+    const committed = { fileNumber: command.committedFileNumber, position: command.committedPosition };
+    if (comparePositions(committed, this.primaryCommitted) > 0) this.primaryCommitted = committed;
+    if (this.role === 'backup' && !this.snapshotReceived) this.applyUpTo(this.primaryCommitted);
     return answer(outcome.ok ? 'ok' : 'mismatch', outcome.end);
+  }
+
+  /**
+   * Applies the records durable here up to `limit` (null: all of them) to the container's state, as
+   * recovery would; then the container's after-durable work (a checkpoint, retiring log files) runs
+   * for them.
+   */
+  private applyUpTo(limit: LogPosition | null): void {
+    let count = 0;
+    let bytes = 0;
+    for (const { at, bytes: recordBytes, record } of this.unapplied) {
+      const end = { fileNumber: at.fileNumber, position: at.position + recordBytes.byteLength };
+      if (limit !== null && comparePositions(end, limit) > 0) break;
+      this.container.apply(record, at.fileNumber, at.position);
+      this.applied = end;
+      bytes += recordBytes.byteLength;
+      count += 1;
+    }
+    if (count === 0) return;
+    this.unapplied.splice(0, count);
+    this.container.onCommitted(this.applied, bytes);
   }
 
   private async receiveSnapshot(command: CommandOf<'InstallSnapshot'>): Promise<CommandOf<'SnapshotReceived'>> {
@@ -485,7 +532,7 @@ export class ReplicatedLog implements ContainerLog {
         new Promise<void>((resolve, reject) => {
           const queued = local.appendAt(position, { chunks: [bytes], byteLength: bytes.byteLength }, (error) => {
             if (error) return reject(error);
-            this.container.apply(record, position.fileNumber, position.position);
+            this.unapplied.push({ at: position, bytes, record });
             resolve();
           });
           if (!queued) reject(new Error(`record at ${formatPosition(position)} does not continue the log at ${formatPosition(local.endPosition)}`));
