@@ -18,10 +18,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance, PerformanceObserver, constants } from 'node:perf_hooks';
-import { setImmediate } from 'node:timers';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { countGarbageCollections, loadAverage, median, processCost } from './lib/process-stats.mjs';
 import { startSluiceServer } from './lib/sluice-server.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -43,14 +43,14 @@ async function main() {
   const events = Number(values.events);
   const profDir = values.prof === undefined ? null : resolve(values.prof);
   const results = { base: [], this: [] };
-  console.log(`append-cpu: ${events} events, ${rounds} rounds${profDir ? `, profiles in ${profDir}` : ''}, ${uptime()}`);
+  console.log(`append-cpu: ${events} events, ${rounds} rounds${profDir ? `, profiles in ${profDir}` : ''}, ${loadAverage()}`);
   // Alternating: base first in odd rounds, this tree first in even ones, so neither always follows the other.
   const turns = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? trees : trees.toReversed()).map((tree) => ({ round: round + 1, tree })));
   for (const { round, tree } of turns.flat()) {
     const prof = profDir === null ? null : (side) => join(profDir, `${tree.label}-${side}-r${round}`);
     const result = await measure(tree.root, events, prof);
     results[tree.label].push(result);
-    console.log(`round ${round} ${tree.label}: ${describe(result)}  (${uptime()})`);
+    console.log(`round ${round} ${tree.label}: ${describe(result)}  (${loadAverage()})`);
   }
   for (const tree of trees) {
     const list = results[tree.label];
@@ -115,27 +115,12 @@ function run(root, endpoint, events, nodeArgs) {
 }
 
 /** A process's user and sys seconds (clock ticks of 1/100 s) and minor faults so far, from /proc/<pid>/stat. */
-function processCost(pid) {
-  const [, , , , , , , faults, , , , user, sys] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { user: Number(user) / 100, sys: Number(sys) / 100, faults: Number(faults) };
-}
-
 function describe(r) {
   return (
     `client user ${r.user.toFixed(2)} sys ${r.sys.toFixed(2)} s, server user ${r.serverUser.toFixed(2)} sys ${r.serverSys.toFixed(2)} s faults ${r.serverFaults}, ` +
     `total ${r.total.toFixed(2)} s, faults ${r.faults}, scavenges ${r.scavenges}, gc ${Math.round(r.gcMs)} ms, ${Math.round(r.rate)} events/s, ` +
     `events/append ${r.eventsPerAppend}, slowest 100 ms ${r.slowest100ms}, longest gap ${Math.round(r.longestGapMs)} ms`
   );
-}
-
-function median(values) {
-  const sorted = values.toSorted((a, b) => a - b);
-  const half = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 0 ? (sorted[half - 1] + sorted[half]) / 2 : sorted[half];
-}
-
-function uptime() {
-  return `load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`;
 }
 
 /**
@@ -182,15 +167,7 @@ async function child(root, endpoint, eventsText) {
   // Warm the path (and the server's) before measuring: one window's worth.
   await Promise.all(Array.from({ length: BATCH * OPS_IN_FLIGHT }, (_, i) => writer.write('k', pool[i & 1023])));
 
-  let scavenges = 0;
-  let gcMs = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      gcMs += entry.duration;
-      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const collections = countGarbageCollections();
   const faults0 = process.resourceUsage().minorPageFault;
   const cpu0 = process.cpuUsage();
   const started = performance.now();
@@ -198,8 +175,7 @@ async function child(root, endpoint, eventsText) {
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const faults = process.resourceUsage().minorPageFault - faults0;
-  await new Promise((done) => setImmediate(done)); // let the last gc entries arrive
-  observer.disconnect();
+  const { scavenges, gcMs } = await collections.stop();
   const stats = writer.stats();
   const written = ackedAt.length * BATCH;
   const result = {

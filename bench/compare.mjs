@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { measureInTurns } from './lib/awaited.mjs';
 import { createContext } from './lib/context.mjs';
+import { median } from './lib/process-stats.mjs';
 import { Progress } from './lib/progress.mjs';
 import { REPO_ROOT } from './lib/paths.mjs';
 
@@ -85,8 +86,3 @@ async function compareInTurns(id, modules) {
   }
 }
 
-function median(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}

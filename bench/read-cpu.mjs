@@ -18,13 +18,13 @@
 //
 // --alloc adds a round per tree with V8's sampling heap profiler (objects collected by scavenges
 // included): bytes allocated per event and the functions allocating most (its CPU is not reported).
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance, PerformanceObserver, constants } from 'node:perf_hooks';
-import { setImmediate } from 'node:timers';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { countGarbageCollections, loadAverage, median, processCost } from './lib/process-stats.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const STREAM = 'bench/read-cpu';
@@ -50,12 +50,12 @@ async function main() {
   const profDir = option('--prof');
   const sameProcess = args.includes('--same-process');
   const results = { base: [], this: [] };
-  console.log(`read-cpu: ${events} events, ${rounds} rounds, ${uptime()}`);
+  console.log(`read-cpu: ${events} events, ${rounds} rounds, ${loadAverage()}`);
   for (let round = 0; round < rounds; round++) {
     for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
       const result = await measure(tree.root, events, 'read', profDir && join(resolve(profDir), tree.label), sameProcess);
       results[tree.label].push(result);
-      console.log(`round ${round + 1} ${tree.label}: ${describe(result)}  (${uptime()})`);
+      console.log(`round ${round + 1} ${tree.label}: ${describe(result)}  (${loadAverage()})`);
     }
   }
   for (const tree of trees) {
@@ -87,11 +87,11 @@ async function measure(root, events, mode, profPrefix, sameProcess) {
     const port = await listeningPort(server);
     const endpoint = `127.0.0.1:${port}`;
     if (!sameProcess) await run(root, endpoint, 'write', events);
-    let before = usageOf(server.pid);
+    let before = processCost(server.pid);
     // With --same-process the child says when its writes are done: the server's usage counts from there.
-    const written = () => (before = usageOf(server.pid));
+    const written = () => (before = processCost(server.pid));
     const result = JSON.parse(await run(root, endpoint, sameProcess ? 'write-read' : mode, events, profile('client'), written));
-    const after = usageOf(server.pid);
+    const after = processCost(server.pid);
     result.serverUser = after.user - before.user;
     result.serverSys = after.sys - before.sys;
     result.serverCpu = result.serverUser + result.serverSys;
@@ -137,23 +137,8 @@ function run(root, endpoint, mode, events, nodeFlags = [], onWritten = () => {})
 }
 
 /** user and sys seconds (clock ticks of 1/100 s) and minor faults of a process, from /proc/<pid>/stat. */
-function usageOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100, faults: Number(fields[7]) };
-}
-
 function describe(r) {
   return `client user ${r.user.toFixed(3)} s sys ${r.sys.toFixed(3)} s, faults ${r.faults}, scavenges ${r.scavenges}, mark-compacts ${r.markCompacts}, gc ${Math.round(r.gcMs)} ms, server user ${r.serverUser.toFixed(2)} s sys ${r.serverSys.toFixed(2)} s faults ${r.serverFaults}, ${Math.round(r.rate)} events/s`;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function uptime() {
-  return `load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`;
 }
 
 /** In the child: store the events, or read them back measured. */
@@ -181,17 +166,7 @@ async function child(root, endpoint, mode, eventsText) {
     }
     process.stdout.write(WRITTEN);
   }
-  let scavenges = 0;
-  let markCompacts = 0;
-  let gcMs = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      gcMs += entry.duration;
-      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges += 1;
-      else if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts += 1;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const collections = countGarbageCollections();
   let session = null;
   if (mode === 'alloc') {
     const { Session } = await import('node:inspector/promises');
@@ -226,11 +201,7 @@ async function child(root, endpoint, mode, eventsText) {
     result.bytesPerEvent = total / seen;
     result.top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, bytes]) => `${name} ${(bytes / seen).toFixed(1)}`);
   }
-  await new Promise((done) => setImmediate(done)); // let the last gc entries arrive
-  observer.disconnect();
-  result.scavenges = scavenges;
-  result.markCompacts = markCompacts;
-  result.gcMs = gcMs;
+  Object.assign(result, await collections.stop());
   await reader.close();
   await client.close();
   process.stdout.write(JSON.stringify(result));
