@@ -46,6 +46,10 @@ export class SegmentReadReply implements CommandOf<'SegmentRead'> {
   get parts(): readonly Buffer[] {
     return this.result.parts;
   }
+
+  get byteLength(): number {
+    return this.result.byteLength;
+  }
 }
 
 /**
@@ -70,10 +74,10 @@ export function sendReply(writer: ReplyWriter, flowId: number, sequence: number,
  * encoded (encodeReply meets the same problem and answers with an error reply).
  */
 function readReplyParts(flowId: number, sequence: number, reply: CommandOf<'SegmentRead'>): Buffer[] | null {
-  let pieces = reply instanceof SegmentReadReply ? reply.parts : [reply.data];
-  let bytes = 0;
-  for (const piece of pieces) bytes += piece.byteLength;
+  // The read already counted its bytes (SegmentReadResult); a plain reply is its data.
+  const bytes = reply instanceof SegmentReadReply ? reply.byteLength : reply.data.byteLength;
   if (bytes < BULK_REPLY_BYTES) return null;
+  let pieces = reply instanceof SegmentReadReply ? reply.parts : [reply.data];
   if (pieces.length > MAX_REPLY_PIECES) pieces = [reply.data];
   const { segment, offset, length, endOfSegment } = reply;
   try {

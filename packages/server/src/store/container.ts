@@ -24,8 +24,8 @@ import {
 } from './record-codec.js';
 import { recoverContainer, Replay } from './recovery.js';
 import { SegmentReadResult, SegmentReads, wholeEventsFrom } from './segment-reads.js';
-import { settleSnapshotInstall } from './snapshot-install.js';
 import { attributeValuesEqual, SegmentState } from './segment-state.js';
+import { settleSnapshotInstall } from './snapshot-install.js';
 import {
   StoreError,
   type AppendResult,
@@ -35,7 +35,6 @@ import {
   type SegmentInfo,
   type WriterAppend,
 } from './types.js';
-
 
 /**
  * One container: its segments and the changes to them, over its log. Reads are planned and fetched
