@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { link as hardLink, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { link as hardLink, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { CommandOf } from '@sluice/protocol';
@@ -8,6 +8,7 @@ import { CHECKPOINT_FILE } from '../store/checkpoint.js';
 import { encodeEpochStarts, type EpochHistory } from '../store/epoch-history.js';
 import { comparePositions, listLogFiles, logFilePath, type LogPosition } from '../store/log-files.js';
 import { pinnedSnapshotDirectory } from '../store/snapshot-install.js';
+import { unlessMissing } from '../store/unless-missing.js';
 import type { PeerLink } from './peer-link.js';
 
 /** Bytes of a file per InstallSnapshot request: files are streamed, never read whole. */
@@ -71,7 +72,7 @@ export async function sendSnapshot(link: PeerLink, source: SnapshotSource, activ
       return reply.status === 'ok' ? null : reply;
     };
     const sendFile = async (part: string, fileNumber: number, path: string, size: number | null): Promise<CommandOf<'SnapshotReceived'> | null> => {
-      const handle = await openIfPresent(path);
+      const handle = await unlessMissing(open(path, 'r'));
       try {
         const length = size ?? (handle === null ? 0 : (await handle.stat()).size);
         let position = 0;
@@ -107,20 +108,5 @@ export async function sendSnapshot(link: PeerLink, source: SnapshotSource, activ
 
 /** A second name for the file, so the checkpointer removing the first one leaves it readable; false when there is none. */
 async function linkIfPresent(path: string, pinnedPath: string): Promise<boolean> {
-  try {
-    await hardLink(path, pinnedPath);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
-
-async function openIfPresent(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  return (await unlessMissing(hardLink(path, pinnedPath).then(() => true))) !== null;
 }

@@ -7,6 +7,7 @@ import type { AttributeValue } from '@sluice/protocol';
 
 import { ByteReader, ByteWriter } from './byte-codec.js';
 import { syncDirectory, type LogPosition } from './log-files.js';
+import { unlessMissing } from './unless-missing.js';
 import type { IndexArrays } from './segment-index.js';
 import type { SegmentView } from './segment-state.js';
 
@@ -152,13 +153,8 @@ export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
 /** Null when the container has never written a checkpoint. */
 export async function loadCheckpoint(directory: string): Promise<Checkpoint | null> {
   const path = join(directory, CHECKPOINT_FILE);
-  let file: Buffer;
-  try {
-    file = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const file = await unlessMissing(readFile(path));
+  if (file === null) return null;
   return decodeCheckpoint(file, path);
 }
 

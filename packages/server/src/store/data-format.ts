@@ -2,6 +2,7 @@ import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { syncDirectory } from './log-files.js';
+import { unlessMissing } from './unless-missing.js';
 
 /**
  * The on-disk format of a data dir, kept in `<dataDir>/format.json` as `{ "dataFormat": N }`.
@@ -42,13 +43,8 @@ export async function checkDataFormat(dataDir: string): Promise<void> {
 }
 
 async function readFormat(dataDir: string): Promise<number | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dataDir, FORMAT_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const text = await unlessMissing(readFile(join(dataDir, FORMAT_FILE), 'utf8'));
+  if (text === null) return null;
   let format: unknown;
   try {
     format = (JSON.parse(text) as { dataFormat?: unknown }).dataFormat;
@@ -64,13 +60,8 @@ async function readFormat(dataDir: string): Promise<number | null> {
 /** True when any container directory holds a log file: data written before format files existed. */
 async function holdsLogFiles(dataDir: string): Promise<boolean> {
   const containers = join(dataDir, 'containers');
-  let ids: string[];
-  try {
-    ids = await readdir(containers);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
+  const ids = await unlessMissing(readdir(containers));
+  if (ids === null) return false;
   for (const id of ids) {
     const files = await readdir(join(containers, id)).catch(() => []);
     if (files.some((name) => name.endsWith('.log') || name === 'checkpoint')) return true;

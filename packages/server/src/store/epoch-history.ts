@@ -2,6 +2,7 @@ import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { comparePositions, syncDirectory, type LogPosition } from './log-files.js';
+import { unlessMissing } from './unless-missing.js';
 
 /**
  * A container's epochs (KIP-101's leader-epoch checkpoint): where in the log each epoch's records
@@ -35,13 +36,8 @@ export class EpochHistory {
 
   /** The container's history; empty (epoch 0, nothing fenced) when the file does not exist yet. */
   static async load(directory: string, sync: boolean): Promise<EpochHistory> {
-    let text: string;
-    try {
-      text = await readFile(join(directory, EPOCH_FILE), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new EpochHistory(directory, sync, 0, []);
-      throw error;
-    }
+    const text = await unlessMissing(readFile(join(directory, EPOCH_FILE), 'utf8'));
+    if (text === null) return new EpochHistory(directory, sync, 0, []);
     const { fenced, starts } = parseHistory(text, join(directory, EPOCH_FILE));
     return new EpochHistory(directory, sync, fenced, starts);
   }

@@ -5,6 +5,7 @@ import { loadCheckpoint } from './checkpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { containerDirectory, cutLogAt, listLogFiles, logFilePath } from './log-files.js';
 import { findValidRecord, scanLogFile } from './log-scanner.js';
+import { unlessMissing } from './unless-missing.js';
 
 /** What repair did to one container's log. */
 export interface ContainerRepair {
@@ -42,13 +43,8 @@ export async function repairDataDir(dataDir: string, only: number | null = null)
 }
 
 async function containerIds(dataDir: string): Promise<number[]> {
-  let names: string[];
-  try {
-    names = await readdir(join(dataDir, 'containers'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await unlessMissing(readdir(join(dataDir, 'containers')));
+  if (names === null) return [];
   return names.filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
 }
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 
 import { EpochHistory } from './epoch-history.js';
 import { syncDirectory } from './log-files.js';
+import { unlessMissing } from './unless-missing.js';
 
 /**
  * A container directory replaced whole by a snapshot of another replica's (a backup whose log ends
@@ -71,11 +72,5 @@ function snapshotDirectory(directory: string): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
+  return (await unlessMissing(stat(path))) !== null;
 }
