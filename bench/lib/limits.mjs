@@ -139,6 +139,53 @@ export async function openDsyncFloor(ctx) {
   };
 }
 
+export const NODE_DSYNC_RPC = 'node-dsync-rpc';
+const DSYNC_RPC_SERVER = fileURLToPath(new URL('./dsync-rpc-server.mjs', import.meta.url));
+
+/**
+ * node-dsync-rpc: dsync-floor's write made by a separate plain Node process at the other end of a
+ * loopback TCP socket, one awaited request at a time (bench/lib/dsync-rpc-server.mjs): no protocol,
+ * codec or storage engine, only two Node event loops and a round trip. The distance from
+ * dsync-floor to it is what the runtime and the machine charge any Node client and server; the
+ * distance from it to Sluice is Sluice's own. Returns a session for measureInTurns.
+ */
+export async function openNodeDsyncRpc(ctx) {
+  const { dir, extra } = await floorDir(ctx, 'dsync-rpc-');
+  const lifetimeS = Math.ceil((ctx.durationMs * 4 + 120_000) / 1000);
+  const server = spawnWithLines(process.execPath, [DSYNC_RPC_SERVER, join(dir, 'rpc.log'), String(lifetimeS)]);
+  ctx.defer(() => stopProcess(server, { graceMs: 1000 }));
+  const port = await waitForLine(server, (line) => JSON.parse(line).port, { what: 'dsync rpc server port' });
+  const socket = connect({ host: '127.0.0.1', port });
+  ctx.defer(() => socket.destroy());
+  await once(socket, 'connect');
+  socket.setNoDelay(true);
+  const record = payloads(EVENT_SIZE)[0];
+  const request = Buffer.allocUnsafe(4 + record.byteLength);
+  request.writeUInt32BE(record.byteLength, 0);
+  record.copy(request, 4);
+  let answered = null;
+  let received = 0;
+  socket.on('data', (chunk) => {
+    received += chunk.byteLength;
+    if (received >= 8) {
+      received -= 8;
+      answered?.();
+    }
+  });
+  return {
+    sample: timed(() => {
+      const reply = new Promise((resolve) => (answered = resolve));
+      socket.write(request);
+      return reply;
+    }),
+    close: async () => {
+      socket.destroy();
+      await stopProcess(server, { graceMs: 1000 });
+    },
+    extra,
+  };
+}
+
 export const DSYNC_MAJORITY_FLOOR = 'dsync-majority-floor';
 
 /**

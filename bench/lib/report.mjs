@@ -114,6 +114,10 @@ ${scenarios.map((s) => `| \`${s.id}\` | ${s.description.replaceAll('|', '\\|')} 
   rows beside it (short alternating slices, back to back or one write every 10 ms): what an awaited
   durable write costs with no network, thread pool or second event loop. The latency goals are
   distances to it from the same run; measuring in turns keeps the disk's swings out of the ratios.
+- **node-dsync-rpc** (under \`append-awaited\`, \`append-sporadic\`): the dsync-floor write made by a
+  plain Node TCP server in its own process, one awaited request at a time over loopback (u32 length +
+  100 bytes in, 8 bytes back): no protocol, codec or storage engine. Its distance to dsync-floor is
+  what two Node event loops and a round trip cost on this machine; Sluice's distance to it is Sluice's own.
 - **dsync-majority-floor** (under \`append-awaited-replicated\`): three such writes to three files
   issued at once (thread pool), timed until the second returns: what a write acknowledged by a
   majority of three replicas costs at least when, as here, the three nodes share one disk (on three
