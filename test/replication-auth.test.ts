@@ -62,6 +62,7 @@ describeEtcd('replication links under --auth-secret', () => {
         { type: 'GetEpochEnd', container: 0, epoch: 1, token },
         { type: 'FetchLog', container: 0, epoch: 1, fileNumber: 0, position: 0, maxBytes: 1024, token },
         { type: 'InstallSnapshot', container: 0, epoch: 1_000_000, snapshot: 1, part: 'install', fileNumber: 1, position: 0, token, data: Buffer.from('[]') },
+        { type: 'SendSnapshot', container: 0, epoch: 1_000_000, fileNumber: 1, position: 0, to: '127.0.0.1:1', token },
       ] as const;
       for (const token of [null, streamToken, readOnly]) {
         for (const request of requests(token)) {

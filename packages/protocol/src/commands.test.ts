@@ -186,7 +186,7 @@ describe('what requests mean', () => {
     expect(requests.map((entry) => entry.name).sort()).toEqual(
       ['Hello', 'KeepAlive', 'GetClusterMap', 'WatchClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
     );
-    expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog', 'InstallSnapshot']);
+    expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog', 'InstallSnapshot', 'SendSnapshot']);
   });
 
   it('names the right each command needs (replication: admin, with a token for every stream); connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {
@@ -208,6 +208,7 @@ describe('what requests mean', () => {
       GetEpochEnd: 'admin',
       FetchLog: 'admin',
       InstallSnapshot: 'admin',
+      SendSnapshot: 'admin',
     });
     expect(rightFor('AppendBlock')).toBeNull();
     expect(rightFor('Hello')).toBeNull();

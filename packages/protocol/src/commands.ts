@@ -210,6 +210,25 @@ export const COMMANDS = {
     on: 'replica',
   },
   SnapshotReceived: { code: 0x49, fields: { container: 'uint', status: 'string', epoch: 'uint' } },
+  // A replica being promoted whose log ends before the first log file of the replica holding the
+  // longest log asks that replica to send it its container (InstallSnapshot requests to `to`).
+  SendSnapshot: {
+    code: 0x4a,
+    fields: {
+      container: 'uint',
+      /** The epoch being promoted to: the snapshot's requests carry it. */
+      epoch: 'uint',
+      /** Where the asking replica's log ends: no snapshot when the records from there are still held ('not-needed'). */
+      fileNumber: 'uint',
+      position: 'uint',
+      /** The asking replica's address, as the container's replicas are named. */
+      to: 'string',
+      ...tokenField,
+    },
+    replies: ['SnapshotReceived', 'AuthTokenCheckFailed'],
+    right: 'admin',
+    on: 'replica',
+  },
 
   // Streams of the cluster: each node answers for the containers it serves; a client asks every node.
   ListStreams: { code: 0x50, fields: { scope: 'string?', ...tokenField }, replies: ['StreamList', 'AuthTokenCheckFailed'], right: 'read', on: 'node' },

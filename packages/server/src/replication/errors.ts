@@ -22,3 +22,19 @@ export class FencedError extends Error {
     super(`container ${container} at epoch ${epoch} is fenced: a replica has seen epoch ${newerEpoch}`);
   }
 }
+
+/**
+ * FetchLog asked for records this replica no longer has in its files (the checkpointer retired the
+ * file they are in): the asker needs a snapshot of the container (SendSnapshot) instead.
+ */
+export class LogRetiredError extends Error {
+  override readonly name = 'LogRetiredError';
+  readonly code = 'LOG_RETIRED';
+  readonly retriable = true;
+  constructor(
+    readonly container: number,
+    readonly from: { fileNumber: number; position: number },
+  ) {
+    super(`container ${container}: the records from ${from.fileNumber}:${from.position} were retired from this replica's log files (ask it for a snapshot: SendSnapshot)`);
+  }
+}

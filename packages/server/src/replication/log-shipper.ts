@@ -2,9 +2,10 @@ import type { CommandOf } from '@sluice/protocol';
 
 import type { EpochHistory } from '../store/epoch-history.js';
 import { extractRecords } from '../store/log-extract.js';
-import { comparePositions, listLogFiles, type LogPosition } from '../store/log-files.js';
+import { comparePositions, type LogPosition } from '../store/log-files.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
+import { readableFrom, type FileEnds } from './file-ends.js';
 import type { PeerLink, PeerRequest } from './peer-link.js';
 import { sendSnapshot } from './snapshot-sender.js';
 
@@ -43,6 +44,8 @@ export interface ShipperSource {
   epoch: number;
   directory: string;
   history: EpochHistory;
+  /** Where the primary's retired log files ended: a backup ending exactly there goes on with records. */
+  fileEnds: FileEnds;
   /** The end of the primary's own durable log: bytes below it can be read back from its files. */
   localDurableEnd(): LogPosition;
   /** The end of what a majority holds: each Replicate tells the backup, which applies and checkpoints up to it. */
@@ -70,8 +73,6 @@ export class LogShipper {
   reachable = false;
   private window: ShippedRecord[] = [];
   private windowBytes = 0;
-  /** Where the record before the window's first ended: a backup ending there continues with window[0]. */
-  private windowFollows: LogPosition | null = null;
   /** Where the next batch starts; null until the backup said where its log ends. */
   private next: LogPosition | null = null;
   private inFlight = 0;
@@ -110,7 +111,6 @@ export class LogShipper {
     this.generation += 1;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.window = [];
-    this.windowFollows = null;
     this.link.close();
   }
 
@@ -180,15 +180,25 @@ export class LogShipper {
     if (windowStart && comparePositions(windowStart, limit) < 0) limit = windowStart;
     if (nextStart !== null && comparePositions(nextStart, limit) < 0) limit = nextStart;
     if (comparePositions(from, limit) >= 0) return null;
-    const [firstFile] = await listLogFiles(this.source.directory);
-    if (firstFile !== undefined && from.fileNumber < firstFile) return 'snapshot';
+    const readable = await readableFrom(this.source.directory, from, this.source.fileEnds);
+    if (readable === null) return 'snapshot';
+    // The backup holds all of a retired file: it goes on with the next one (which the window may hold).
+    if (readable !== from) return this.nextBatch(readable);
     const { at, data } = await extractRecords(this.source.directory, from, MAX_BATCH_BYTES, limit);
     if (data.byteLength === 0) return null;
     return { at, end: { fileNumber: at.fileNumber, position: at.position + data.byteLength }, epoch, data };
   }
 
-  /** The window index of the record starting at `from` (or at the next file's start, from being a file's end); -1 if none. */
+  /** The window index of the record starting at `from` (or at the next file's start, from being where its file ended); -1 if none. */
   private windowIndexOf(from: LogPosition): number {
+    const index = this.windowSearch(from);
+    if (index >= 0) return index;
+    // That file may be retired by now: where it ended is all that says where the backup goes on.
+    const next = this.source.fileEnds.following(from);
+    return next === null ? -1 : this.windowSearch(next);
+  }
+
+  private windowSearch(from: LogPosition): number {
     let low = 0;
     let high = this.window.length - 1;
     while (low <= high) {
@@ -197,13 +207,6 @@ export class LogShipper {
       if (order === 0) return middle;
       if (order < 0) low = middle + 1;
       else high = middle - 1;
-    }
-    const following = this.window[low];
-    if (following && following.at.position === 0 && following.at.fileNumber === from.fileNumber + 1) {
-      // from is the end of the previous file, where the record before it ended (that file may be
-      // retired by now: the record's end is all that says where the backup goes on).
-      const previousEnd = low > 0 ? this.window[low - 1]!.end : this.windowFollows;
-      if (previousEnd !== null && comparePositions(previousEnd, from) === 0) return low;
     }
     return -1;
   }
@@ -331,7 +334,6 @@ export class LogShipper {
   private drop(count: number): void {
     const dropped = this.window.splice(0, count);
     for (const record of dropped) this.windowBytes -= record.byteLength;
-    this.windowFollows = dropped.at(-1)!.end;
   }
 }
 

@@ -12,7 +12,20 @@ import { divergencePoint, type ReplicatedLog } from './replicated-log.js';
 const FENCE_GRACE_MS = 200;
 const FETCH_BYTES = 1024 * 1024;
 
-export type PromotionOutcome = { kind: 'primary' } | { kind: 'cut-first'; end: LogPosition };
+export type PromotionOutcome = { kind: 'primary' } | { kind: 'cut-first'; end: LogPosition } | { kind: 'snapshot-first' };
+
+export interface Promotion {
+  container: number;
+  epoch: number;
+  backups: readonly PeerLink[];
+  /** How many replicas a majority is counted over. */
+  replicas: number;
+  /** This node's address, as the replicas are named: where a snapshot it asks for is sent. */
+  self: string;
+  /** A snapshot asked for that sends nothing this long is given up (the promotion retries). */
+  snapshotStallMs: number;
+  logger: StoreLogger;
+}
 
 /**
  * Makes this replica the primary of `epoch`: (1) fence a majority of the replicas at `epoch`, each
@@ -20,17 +33,14 @@ export type PromotionOutcome = { kind: 'primary' } | { kind: 'cut-first'; end: L
  * them any more; (2) take the longest log among them, fetching the tail this replica lacks (after
  * cutting its own divergent tail, which the caller does when told `cut-first`); (3) record the
  * epoch's start and serve. Every record acknowledged before was on a majority, which shares a
- * replica with the fenced majority, so the longest log holds it.
+ * replica with the fenced majority, so the longest log holds it. When that replica no longer has
+ * the records after this log's end in its files (it retired them), it sends this replica its
+ * container as a snapshot, and the caller promotes again once the container reopened from it
+ * (`snapshot-first`).
  * Throws NotEnoughReplicasError without a majority and FencedError when a newer epoch exists.
  */
-export async function promote(
-  log: ReplicatedLog,
-  container: number,
-  epoch: number,
-  backups: readonly PeerLink[],
-  replicas: number,
-  logger: StoreLogger,
-): Promise<PromotionOutcome> {
+export async function promote(log: ReplicatedLog, promotion: Promotion): Promise<PromotionOutcome> {
+  const { container, epoch, backups, replicas, logger } = promotion;
   if (log.history.fencedEpoch > epoch) throw new FencedError(container, epoch, log.history.fencedEpoch);
   await log.history.fence(epoch);
   const own = await log.fence({ type: 'FenceReplica', container, epoch });
@@ -46,7 +56,13 @@ export async function promote(
     const theirs = await source.request<'GetEpochEnd'>({ type: 'GetEpochEnd', container, epoch: mine.lastEpoch });
     const cut = divergencePoint(log.history, mine.lastEpoch, mine.end, theirs);
     if (cut !== null) return { kind: 'cut-first', end: cut };
-    await fetchTail(log, container, epoch, source, best.end);
+    try {
+      await fetchTail(log, container, epoch, source, best.end);
+    } catch (error) {
+      if (!(await pullSnapshot(log, promotion, source))) throw error;
+      logger.info({ container, epoch, from: source.node }, 'promotion: received a snapshot of the longest log; promoting again once reopened from it');
+      return { kind: 'snapshot-first' };
+    }
     logger.info({ container, epoch, from: source.node }, 'promotion: took the longest log from a replica');
   }
   await log.history.startEpoch(epoch, log.endPosition);
@@ -95,6 +111,28 @@ async function fetchTail(log: ReplicatedLog, container: number, epoch: number, s
     }
     from = await log.appendFetched(fetched);
   }
+}
+
+/**
+ * Asks `source` for its container as a snapshot, since it could not send the records after this
+ * log's end. True once received whole; false when `source` says records would do (or does not know
+ * this node as a replica yet): the fetch's failure stands.
+ */
+async function pullSnapshot(log: ReplicatedLog, { container, epoch, self, snapshotStallMs }: Promotion, source: PeerLink): Promise<boolean> {
+  const from = log.endPosition;
+  // Awaited before asking: the first chunk may arrive before the answer.
+  const received = log.awaitSnapshot(epoch, snapshotStallMs);
+  const reply = await source
+    .request<'SendSnapshot'>({ type: 'SendSnapshot', container, epoch, fileNumber: from.fileNumber, position: from.position, to: self })
+    .catch((error: unknown) => {
+      log.stopAwaitingSnapshot();
+      throw error;
+    });
+  if (reply.status !== 'sending') log.stopAwaitingSnapshot();
+  if (reply.status === 'fenced') throw new FencedError(container, epoch, reply.epoch);
+  if (reply.status !== 'sending') return false;
+  await received;
+  return true;
 }
 
 function endOf(reply: { fileNumber: number; position: number }): LogPosition {

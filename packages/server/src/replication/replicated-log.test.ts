@@ -13,7 +13,7 @@ import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
 import type { PeerLink, PeerRequest, ReplicationReplies } from './peer-link.js';
-import { promote } from './promotion.js';
+import { promote, type Promotion } from './promotion.js';
 import { ReplicatedLog } from './replicated-log.js';
 import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
 
@@ -47,6 +47,8 @@ class Cluster {
   private readonly following = new Map<string, { primary: string; epoch: number }>();
   /** Reopens of replicas that received a snapshot (what the node does on onSnapshotReceived). */
   private readonly reopening = new Set<Promise<unknown>>();
+  /** Replicas that received a snapshot, in order. */
+  readonly snapshotsReceived: string[] = [];
   private readonly dirs = new TempDirs();
 
   async start(...names: string[]): Promise<void> {
@@ -96,7 +98,7 @@ class Cluster {
           this.waiting -= 1;
         }
         if (this.unreachable.has(to)) throw new Error(`${to} is unreachable`);
-        const reply: Command = await serveReplicationRequest(this.get(to).log, { ...command, token: null } as ReplicationRequest);
+        const reply: Command = await serveReplicationRequest(this.get(to).log, { ...command, token: null } as ReplicationRequest, (node) => this.link(node));
         return reply as unknown as ReplicationReplies[N];
       },
       close: () => undefined,
@@ -104,8 +106,14 @@ class Cluster {
   }
 
   async promote(name: string, epoch: number, backups: string[]): Promise<void> {
-    const outcome = await promote(this.get(name).log, 0, epoch, backups.map((backup) => this.link(backup)), backups.length + 1, recordingLogger());
+    this.following.delete(name);
+    const outcome = await promote(this.get(name).log, this.promotion(name, epoch, backups));
     expect(outcome.kind).toBe('primary');
+  }
+
+  promotion(name: string, epoch: number, backups: string[]): Promotion {
+    const links = backups.map((backup) => this.link(backup));
+    return { container: 0, epoch, backups: links, replicas: backups.length + 1, self: name, snapshotStallMs: 2_000, logger: recordingLogger() };
   }
 
   follow(name: string, primary: string, epoch: number): void {
@@ -113,13 +121,20 @@ class Cluster {
     this.get(name).log.becomeBackup(epoch, this.link(primary));
   }
 
+  /** Resolves once every replica that received a snapshot reopened from it. */
+  async reopened(): Promise<void> {
+    await Promise.all(this.reopening);
+  }
+
   private reopenFromSnapshot(name: string): void {
+    this.snapshotsReceived.push(name);
     const replica = this.get(name);
     const reopened = (async () => {
       await replica.container.close();
       await this.open(name, replica.dataDir, this.overrides);
-      const { primary, epoch } = this.following.get(name)!;
-      this.follow(name, primary, epoch);
+      // A backup follows again; a replica being promoted is promoted again by the test.
+      const following = this.following.get(name);
+      if (following) this.follow(name, following.primary, following.epoch);
     })();
     this.reopening.add(reopened);
   }
@@ -198,6 +213,23 @@ async function promoteAfterADies(name: string): Promise<SegmentContainer> {
   await cluster.promote(name, 2, others);
   await until(() => cluster.get(name).log.isServing, `${name} serves`);
   return cluster.get(name).container;
+}
+
+/** Writer w's event n in s, padded to 600 bytes (a few fill a 4 KiB log file). */
+function writePadded(container: SegmentContainer, n: number): Promise<unknown> {
+  return container.append('s', block(`w${n}`.padEnd(600, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+}
+
+function logFiles(name: string): Promise<number[]> {
+  return listLogFiles(containerDirectory(cluster.get(name).dataDir, 0));
+}
+
+/** startWithPrimaryA with 4 KiB log files and checkpoints every 4 KiB; c holds w0..w4 as a does. */
+async function startWithSmallFiles(): Promise<SegmentContainer> {
+  const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
+  await writeEvents(primary, 'w', 0, 5);
+  await until(() => comparePositions(cluster.get('c').log.endPosition, cluster.get('a').log.endPosition) === 0, 'c holds what a holds');
+  return primary;
 }
 
 /** s holds writer w's events first..last (each padded to 600 bytes) once each, and w's last one resent is a duplicate. */
@@ -357,7 +389,7 @@ describe('replicated container log, acknowledgement', () => {
   it('a backup checkpoints and retires log files up to what the primary says a majority holds; it restarts from its checkpoint and serves it all when promoted', async () => {
     const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
     const directory = (name: string): string => containerDirectory(cluster.get(name).dataDir, 0);
-    const write = (n: number): Promise<unknown> => primary.append('s', block(`w${n}`.padEnd(600, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+    const write = (n: number): Promise<unknown> => writePadded(primary, n);
     for (let n = 0; n < 30; n++) await write(n);
     await primary.truncate('s', primary.getInfo('s').length); // the first files hold nothing live
     for (let n = 30; n < 60; n++) await write(n);
@@ -372,38 +404,100 @@ describe('replicated container log, acknowledgement', () => {
   });
 
   it('a backup whose log ends in a file the primary retired is sent a snapshot, installs it, follows, and holds every acknowledged append', async () => {
-    const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
-    const files = (name: string): Promise<number[]> => listLogFiles(containerDirectory(cluster.get(name).dataDir, 0));
-    await writeEvents(primary, 'w', 0, 5);
-    await until(async () => comparePositions(cluster.get('c').log.endPosition, cluster.get('a').log.endPosition) === 0, 'c holds what a holds');
+    const primary = await startWithSmallFiles();
     // c is gone long enough to be dropped from the backups (its shipper, and what it kept in memory, go).
     cluster.unreachable.add('c');
     cluster.get('a').log.changeBackups([cluster.link('b')]);
-    const cLast = (await files('c')).at(-1)!;
+    const cLast = (await logFiles('c')).at(-1)!;
     // While c is away: events later truncated away, and a segment later deleted, fill files the
     // primary then retires; the events after the truncation stay.
-    const write = (n: number): Promise<unknown> => primary.append('s', block(`w${n}`.padEnd(600, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+    const write = (n: number): Promise<unknown> => writePadded(primary, n);
     for (let n = 5; n < 40; n++) await write(n);
     await primary.createSegment('t');
     for (let n = 0; n < 20; n++) await primary.append('t', block('t'.repeat(600)), 1);
     await primary.delete('t');
     await primary.truncate('s', primary.getInfo('s').length);
     for (let n = 40; n < 60; n++) await write(n);
-    await until(async () => (await files('a'))[0]! > cLast, 'the primary retired the files c would catch up from');
+    await until(async () => (await logFiles('a'))[0]! > cLast, 'the primary retired the files c would catch up from');
 
     cluster.unreachable.delete('c');
     cluster.get('a').log.changeBackups([cluster.link('b'), cluster.link('c')]);
     await until(() => cluster.get('a').log.holdsAcknowledged('c'), 'c caught up', 20_000);
-    expect((await files('c'))[0]).toBeGreaterThan(cLast); // its own files replaced by the primary's
+    expect((await logFiles('c'))[0]).toBeGreaterThan(cLast); // its own files replaced by the primary's
     // c acknowledges (b gone: a majority needs it), then serves what it holds as the new primary.
     cluster.unreachable.add('b');
     for (let n = 60; n < 65; n++) await write(n);
     await expectEventsOnce(await promoteAfterADies('c'), 40, 64);
   });
+
+  it('a backup whose log ends exactly at the end of a file the primary retired goes on with records, not a snapshot, from a new shipper', async () => {
+    const primary = await startWithPrimaryA({ logFileBytes: 4096, checkpointIntervalBytes: 4096 });
+    const a = cluster.get('a').log;
+    const write = (n: number): Promise<unknown> => writePadded(primary, n);
+    // Fill a file until the next event opens a new one; c holds all of it, then leaves.
+    let n = 0;
+    for (;;) {
+      const before = a.endPosition.position;
+      await write(n++);
+      const recordBytes = a.endPosition.position - before;
+      if (recordBytes > 0 && a.endPosition.position + recordBytes > 4096) break;
+    }
+    await until(() => comparePositions(cluster.get('c').log.endPosition, a.endPosition) === 0, 'c holds the whole file');
+    const cEnd = cluster.get('c').log.endPosition;
+    cluster.unreachable.add('c');
+    a.changeBackups([cluster.link('b')]);
+    // s keeps only the events from the next file on: the primary retires the files up to c's last one, and no more.
+    const kept = primary.getInfo('s').length;
+    const firstKept = n;
+    for (let k = 0; k < 20; k++) await write(n++);
+    await primary.truncate('s', kept);
+    for (let k = 0; k < 10; k++) await write(n++);
+    await until(async () => (await logFiles('a'))[0] === cEnd.fileNumber + 1, "the primary retired c's last file");
+
+    cluster.unreachable.delete('c');
+    a.changeBackups([cluster.link('b'), cluster.link('c')]);
+    await until(() => a.holdsAcknowledged('c'), 'c caught up');
+    expect(cluster.snapshotsReceived).toEqual([]);
+    cluster.unreachable.add('b');
+    await write(n++); // acknowledged by c
+    await expectEventsOnce(primary, firstKept, n - 1);
+  });
+
+  it('a promoted replica whose log ends before the first log file of the longest log gets a snapshot of it, then serves every acknowledged append', async () => {
+    const primary = await startWithSmallFiles();
+    // c lags (cut off) while a and b go on; b checkpoints and retires the files c would fetch from.
+    cluster.unreachable.add('c');
+    const cLast = (await logFiles('c')).at(-1)!;
+    const write = (n: number): Promise<unknown> => writePadded(primary, n);
+    for (let n = 5; n < 40; n++) await write(n);
+    await primary.truncate('s', primary.getInfo('s').length);
+    for (let n = 40; n < 60; n++) await write(n);
+    await until(async () => (await logFiles('b'))[0]! > cLast, 'b retired the files c would fetch from');
+
+    // a dies; c (behind) is promoted: b holds the longest log, but not the records after c's end.
+    cluster.unreachable.add('a');
+    cluster.get('a').log.stepDown('test: dead');
+    cluster.unreachable.delete('c');
+    cluster.follow('b', 'c', 2);
+    const c = cluster.get('c').log;
+    c.stepDown('test: promoting');
+    const first = await promote(c, cluster.promotion('c', 2, ['a', 'b']));
+    expect(first.kind).toBe('snapshot-first');
+    await cluster.reopened();
+    expect(cluster.snapshotsReceived).toEqual(['c']);
+    expect((await logFiles('c'))[0]).toBeGreaterThan(cLast);
+    // Reopened from b's container, c is promoted again: it fetches nothing more, serves, and acknowledges with b.
+    await cluster.promote('c', 2, ['a', 'b']);
+    await until(() => cluster.get('c').log.isServing, 'c serves');
+    const promoted = cluster.get('c').container;
+    await expectEventsOnce(promoted, 40, 59);
+    await writeEvents(promoted, 'w', 60, 3);
+    await until(async () => comparePositions(cluster.get('b').log.endPosition, cluster.get('c').log.endPosition) === 0, 'b follows c');
+  });
 });
 
 describe('replication requests, one at a time', () => {
-  const ask = async (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command);
+  const ask = async (name: string, command: ReplicationRequest): Promise<Command> => serveReplicationRequest(cluster.get(name).log, command, () => null);
   const fence = (epoch: number): ReplicationRequest => ({ type: 'FenceReplica', container: 0, epoch, token: null });
   const replicate = (epoch: number, at: LogPosition): ReplicationRequest => ({
     type: 'Replicate',

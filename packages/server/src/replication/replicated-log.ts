@@ -7,12 +7,14 @@ import { comparePositions, type LogPosition } from '../store/log-files.js';
 import type { SettleRecord } from '../store/log-writer.js';
 import type { EncodedRecord } from '../store/record-codec.js';
 import type { StoreLogger } from '../store/types.js';
-import { FencedError, NotEnoughReplicasError } from './errors.js';
+import { FencedError, LogRetiredError, NotEnoughReplicasError } from './errors.js';
+import { FileEnds, readableFrom } from './file-ends.js';
 import { LogShipper, shippedRecord, type ShipperSource } from './log-shipper.js';
 import type { PeerLink, PeerRequest } from './peer-link.js';
 import { majorityPosition } from './quorum.js';
 import { splitBatch, type BatchRecord } from './record-batch.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
+import { sendSnapshot } from './snapshot-sender.js';
 
 export interface ReplicatedLogOptions {
   /** An append no majority confirmed within this long fails with NotEnoughReplicas (never acknowledged). */
@@ -50,6 +52,14 @@ interface PendingRecord {
 
 export type Role = 'none' | 'backup' | 'primary';
 
+/** A snapshot this replica asked for while being promoted (SendSnapshot), until it is received whole. */
+interface AwaitedSnapshot {
+  epoch: number;
+  timer: NodeJS.Timeout;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 const START: LogPosition = { fileNumber: 0, position: 0 };
 const MAX_FETCH_BYTES = 1024 * 1024;
 
@@ -86,6 +96,11 @@ export class ReplicatedLog implements ContainerLog {
   /** As backup: the snapshot being received, if any; once one is received whole, this log is done. */
   private snapshot: SnapshotReceiver | null = null;
   private snapshotReceived = false;
+  /** Being promoted: the snapshot asked of the replica holding the longest log, if any. */
+  private awaited: AwaitedSnapshot | null = null;
+  /** The snapshot this replica sends one being promoted (SendSnapshot), while it does. */
+  private outgoing: Promise<void> | null = null;
+  private readonly fileEnds = new FileEnds();
   /**
    * As backup, records are applied to the container's state only once the primary says a majority
    * holds them, so the state (and a checkpoint of it) never covers a tail that may yet be cut: the
@@ -155,7 +170,9 @@ export class ReplicatedLog implements ContainerLog {
   append(record: EncodedRecord, settle: SettleRecord): LogPosition {
     const failure = this.failed;
     if (failure) throw failure;
+    const before = this.container.local.endPosition;
     const at = this.container.local.append(record, (error) => this.localSettled(error));
+    this.fileEnds.observe(before, at);
     const end = { fileNumber: at.fileNumber, position: at.position + record.byteLength };
     this.pending.push({ end, bytes: record.byteLength, settle, since: Date.now() });
     if (this.shippers.length > 0) {
@@ -180,8 +197,10 @@ export class ReplicatedLog implements ContainerLog {
     this.closed = true;
     this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} is closing`));
     this.forgetPrimary();
+    this.stopAwaitingSnapshot();
     await this.receiving.catch(() => undefined);
     await this.snapshot?.abort();
+    await this.outgoing;
     await this.container.local.close();
   }
 
@@ -206,6 +225,7 @@ export class ReplicatedLog implements ContainerLog {
       epoch,
       directory: this.container.directory,
       history: this.history,
+      fileEnds: this.fileEnds,
       localDurableEnd: () => this.container.local.durablePosition,
       committedEnd: () => this.committed,
       onProgress: () => this.advance(),
@@ -323,7 +343,9 @@ export class ReplicatedLog implements ContainerLog {
 
   /** FetchLog: durable records from a position, all of one epoch (a promoted primary catching up from the longest log). */
   async fetch(command: CommandOf<'FetchLog'>): Promise<CommandOf<'LogFetched'>> {
-    const from = { fileNumber: command.fileNumber, position: command.position };
+    const asked = { fileNumber: command.fileNumber, position: command.position };
+    const from = await readableFrom(this.container.directory, asked, this.fileEnds);
+    if (from === null) throw new LogRetiredError(command.container, asked);
     const { epoch, nextStart } = this.history.epochAt(from);
     let limit = this.container.local.durablePosition;
     if (nextStart !== null && comparePositions(nextStart, limit) < 0) limit = nextStart;
@@ -340,6 +362,72 @@ export class ReplicatedLog implements ContainerLog {
     const outcome = await this.write(at, fetched.epoch, fetched.data);
     if (!outcome.ok) throw new Error(`fetched records at ${at.fileNumber}:${at.position} do not continue this log (it ends at ${formatPosition(outcome.end)})`);
     return outcome.end;
+  }
+
+  /**
+   * Being promoted to `epoch`, this replica asked the replica holding the longest log for a snapshot
+   * (its log ends before that replica's first log file): takes the InstallSnapshot requests sent for
+   * that epoch. Resolves once the snapshot is received whole (the container then reopens from it);
+   * rejects when none of its chunks came for stallMs, or when told to stop awaiting it.
+   */
+  awaitSnapshot(epoch: number, stallMs: number): Promise<void> {
+    this.stopAwaitingSnapshot();
+    const received = new Promise<void>((resolve, reject) => {
+      const stalled = (): void => {
+        this.awaited = null;
+        reject(new NotEnoughReplicasError(`container ${this.container.id}: the snapshot asked for at epoch ${epoch} sent nothing for ${stallMs} ms`));
+      };
+      this.awaited = { epoch, timer: setTimeout(stalled, stallMs), resolve, reject };
+    });
+    // Handled here too: it may be rejected (closed, stalled) before the caller awaits it.
+    received.catch(() => undefined);
+    return received;
+  }
+
+  stopAwaitingSnapshot(): void {
+    const awaited = this.awaited;
+    if (awaited === null) return;
+    this.awaited = null;
+    clearTimeout(awaited.timer);
+    awaited.reject(new NotEnoughReplicasError(`container ${this.container.id}: the snapshot at epoch ${awaited.epoch} is no longer awaited`));
+  }
+
+  /**
+   * SendSnapshot: a replica being promoted whose log ends where this log no longer has the records
+   * after it (in a retired file) is sent this container as a primary sends a backup a snapshot
+   * (InstallSnapshot over `link`, at the asked epoch). Answered at once: 'sending' (started, or one is
+   * under way), 'not-needed' (FetchLog serves it), 'fenced' (a newer epoch exists), 'not-ready' (no
+   * link: the asker is not known here as a replica yet).
+   */
+  async sendSnapshotTo(command: CommandOf<'SendSnapshot'>, link: PeerLink | null): Promise<CommandOf<'SnapshotReceived'>> {
+    const { container, epoch } = command;
+    const from = { fileNumber: command.fileNumber, position: command.position };
+    let status = 'sending';
+    if (epoch < this.history.fencedEpoch) status = 'fenced';
+    else if (link === null || this.snapshotReceived || this.closed) status = 'not-ready';
+    else if ((await readableFrom(this.container.directory, from, this.fileEnds)) !== null) status = 'not-needed';
+    // One at a time: an asker promoted again after a stall awaits the one under way.
+    else if (this.outgoing === null) this.outgoing = this.sendSnapshotOver(link, epoch);
+    else link.close();
+    if (status !== 'sending') link?.close();
+    return { type: 'SnapshotReceived', container, status, epoch: this.history.fencedEpoch };
+  }
+
+  private sendSnapshotOver(link: PeerLink, epoch: number): Promise<void> {
+    const { logger } = this.options;
+    const container = this.container.id;
+    const source = { container, epoch, directory: this.container.directory, history: this.history, localDurableEnd: () => this.container.local.durablePosition };
+    const active = (): boolean => !this.closed && !this.snapshotReceived && this.history.fencedEpoch <= epoch;
+    logger.info({ container, epoch, to: link.node }, 'sending a snapshot to the replica being promoted');
+    return sendSnapshot(link, source, active)
+      .then(
+        (sent) => logger.info({ container, epoch, to: link.node, status: sent?.reply.status ?? 'stopped' }, 'snapshot for the replica being promoted: done'),
+        (error: unknown) => logger.warn({ container, epoch, to: link.node, err: error }, 'snapshot for the replica being promoted failed; it asks again'),
+      )
+      .finally(() => {
+        link.close();
+        this.outgoing = null;
+      });
   }
 
   // --- primary internals ----------------------------------------------------------------------
@@ -480,13 +568,20 @@ export class ReplicatedLog implements ContainerLog {
     const { container, epoch } = command;
     const answer = (status: string): CommandOf<'SnapshotReceived'> => ({ type: 'SnapshotReceived', container, status, epoch: this.history.fencedEpoch });
     if (epoch < this.history.fencedEpoch) return answer('fenced');
-    if (this.role !== 'backup' || epoch !== this.epoch || this.snapshotReceived) return answer('not-ready');
+    const awaited = this.awaited?.epoch === epoch ? this.awaited : null;
+    if ((awaited === null && (this.role !== 'backup' || epoch !== this.epoch)) || this.snapshotReceived) return answer('not-ready');
+    if (awaited !== null) awaited.timer.refresh();
     this.snapshot ??= new SnapshotReceiver(this.container.directory, this.options.sync);
     const outcome = await this.snapshot.receive(command, Math.max(epoch, this.history.fencedEpoch));
     if (outcome !== 'installed') return answer(outcome);
     // This log's files are to be replaced: it takes nothing more, and the container reopens from them.
     this.snapshotReceived = true;
     this.role = 'none';
+    if (awaited !== null) {
+      clearTimeout(awaited.timer);
+      this.awaited = null;
+      awaited.resolve();
+    }
     this.options.logger.info({ container, epoch, end: `${command.fileNumber}:${command.position}` }, 'backup: snapshot received; reopening from it');
     this.options.onSnapshotReceived?.(container);
     return answer('ok');
@@ -525,6 +620,7 @@ export class ReplicatedLog implements ContainerLog {
       return { ok: true, end: local.durablePosition };
     }
     const records = splitBatch(data, at);
+    this.fileEnds.observe(tail, at);
     // The epoch's start goes on disk before its first record (KIP-101's leader-epoch checkpoint).
     if (dataEpoch > this.history.lastEpoch) await this.history.startEpoch(dataEpoch, local.endPosition);
     const durable = records.map(

@@ -92,7 +92,13 @@ export class ReplicationNode implements Replication {
   serve(command: ReplicationRequest): Promise<Command> | Command {
     const log = this.logs.get(command.container);
     if (!log) throw new NotEnoughReplicasError(`container ${command.container} is not open on ${this.options.self}`);
-    return serveReplicationRequest(log, command);
+    return serveReplicationRequest(log, command, (node) => this.replicaLink(command.container, node));
+  }
+
+  /** Requests this node sends on a peer's behalf carry its token: only to a replica of the container. */
+  private replicaLink(container: number, node: string): PeerLink | null {
+    const replicas = this.roles.get(container)?.replicas ?? [];
+    return node !== this.options.self && replicas.includes(node) ? this.link(node) : null;
   }
 
   /** For the controller: the live replica with the longest log (see chooseNewPrimaryWith). */
@@ -174,12 +180,15 @@ export class ReplicationNode implements Replication {
     const links = backups.map((node) => this.link(node));
     try {
       const replicas = Math.max(role.replicas.length, this.options.replicationFactor);
-      const outcome = await promote(log, role.container, role.epoch, links, replicas, this.options.logger);
+      const { self, requestTimeoutMs, logger } = this.options;
+      const outcome = await promote(log, { container: role.container, epoch: role.epoch, backups: links, replicas, self, snapshotStallMs: requestTimeoutMs, logger });
       if (outcome.kind === 'cut-first') {
         for (const link of links) link.close();
         const { end } = outcome;
         this.reopen(role.container, (directory) => cutDivergentTail(directory, end, this.options.sync));
       }
+      // 'snapshot-first': the log asked for the reopen that installs it (onSnapshotReceived), then it is promoted again.
+      if (outcome.kind === 'snapshot-first') for (const link of links) link.close();
     } catch (error) {
       for (const link of links) link.close();
       if (error instanceof FencedError) {

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 
-import { listLogFiles, logFilePath, type LogPosition } from './log-files.js';
+import { logFilePath, type LogPosition } from './log-files.js';
 import { RECORD_HEADER_SIZE, readRecordHeader } from './record-codec.js';
 
 export interface ExtractedRecords {
@@ -18,9 +18,9 @@ export interface ExtractedRecords {
 export async function extractRecords(directory: string, from: LogPosition, maxBytes: number, limit: LogPosition): Promise<ExtractedRecords> {
   let at = from;
   if (at.fileNumber < limit.fileNumber) {
-    const files = await listLogFiles(directory);
+    // Two stats, not a directory listing: a replica catching up reads many batches.
     const size = await fileSize(logFilePath(directory, at.fileNumber));
-    if (size !== null && at.position >= size && files.includes(at.fileNumber + 1)) at = { fileNumber: at.fileNumber + 1, position: 0 };
+    if (size !== null && at.position >= size && (await fileSize(logFilePath(directory, at.fileNumber + 1))) !== null) at = { fileNumber: at.fileNumber + 1, position: 0 };
   }
   const end = at.fileNumber === limit.fileNumber ? limit.position : Number.POSITIVE_INFINITY;
   if (at.fileNumber > limit.fileNumber || at.position >= end) return { at, data: Buffer.alloc(0) };
