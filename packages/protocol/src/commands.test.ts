@@ -10,6 +10,7 @@ import {
   entryByCode,
   entryByName,
   isErrorReply,
+  isReplicationRequestCode,
   isReplyTo,
   rightFor,
   type Command,
@@ -187,6 +188,8 @@ describe('what requests mean', () => {
       ['Hello', 'KeepAlive', 'GetClusterMap', 'WatchClusterMap', 'ListStreams', ...SEGMENT_REQUESTS, ...REPLICATION_REQUESTS].sort(),
     );
     expect(REPLICATION_REQUESTS).toEqual(['Replicate', 'FenceReplica', 'GetEpochEnd', 'FetchLog', 'InstallSnapshot', 'SendSnapshot']);
+    for (const entry of COMMAND_ENTRIES) expect(isReplicationRequestCode(entry.code), entry.name).toBe(REPLICATION_REQUESTS.includes(entry.name as never));
+    expect(isReplicationRequestCode(0xffff)).toBe(false);
   });
 
   it('names the right each command needs (replication: admin, with a token for every stream); connection traffic, AppendBlock and ReleaseAppend (tokenless, on a set-up flow) need none', () => {

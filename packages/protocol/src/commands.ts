@@ -364,6 +364,11 @@ export const SEGMENT_REQUESTS: readonly SegmentRequestName[] = requestsOn<Segmen
 /** The node-to-node replication requests, in table order. */
 export const REPLICATION_REQUESTS: readonly ReplicationRequestName[] = requestsOn<ReplicationRequestName>('replica');
 
+/** Whether a frame's type code is a node-to-node replication request's (known from the header, before the body is decoded). */
+export function isReplicationRequestCode(code: number): boolean {
+  return byCode.get(code)?.request?.on === 'replica';
+}
+
 /** Whether a reply of type code (a frame's type) can answer the request named requestName. */
 export function isReplyTo(requestName: string, code: number): boolean {
   return byName.get(requestName as CommandName)?.request?.replyCodes.has(code) ?? false;

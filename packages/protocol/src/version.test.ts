@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCAL_VERSION_RANGE, negotiateVersion, OLDEST_COMPATIBLE_VERSION, PROTOCOL_VERSION } from './version.js';
+import { LOCAL_VERSION_RANGE, negotiateVersion, OLDEST_COMPATIBLE_VERSION, OLDEST_REPLICATION_VERSION, PROTOCOL_VERSION } from './version.js';
 
 describe('negotiateVersion', () => {
   it('picks the highest version both ranges share', () => {
@@ -24,5 +24,11 @@ describe('negotiateVersion', () => {
   it('agrees with itself: this build speaks to this build at its own version', () => {
     expect(OLDEST_COMPATIBLE_VERSION).toBeLessThanOrEqual(PROTOCOL_VERSION);
     expect(negotiateVersion(LOCAL_VERSION_RANGE, LOCAL_VERSION_RANGE)).toBe(PROTOCOL_VERSION);
+  });
+
+  it('serves version-2 clients, and replicates only at version 3 or later (Replicate gained the commit point, SendSnapshot came)', () => {
+    expect(negotiateVersion(LOCAL_VERSION_RANGE, { minVersion: 2, maxVersion: 2 })).toBe(2);
+    expect(OLDEST_REPLICATION_VERSION).toBe(3);
+    expect(OLDEST_REPLICATION_VERSION).toBeLessThanOrEqual(PROTOCOL_VERSION);
   });
 });

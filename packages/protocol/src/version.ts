@@ -1,10 +1,17 @@
 /**
  * Protocol versions this build speaks. A peer is accepted when the two ranges overlap. Version 2 put an
  * envelope (routing key, timestamp, headers) around every event of a block; a version-1 peer would
- * read envelopes as data, so it is refused at Hello.
+ * read envelopes as data, so it is refused at Hello. Version 3 changed node-to-node commands only
+ * (Replicate carries the primary's commit point; SendSnapshot): a version-2 client is still served.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const OLDEST_COMPATIBLE_VERSION = 2;
+/**
+ * The oldest version whose replication commands (Replicate, …) this build reads: a node answers a
+ * replication request on a connection negotiated below it UNSUPPORTED_VERSION, without decoding it,
+ * so a peer of another shape is refused by name, never misread.
+ */
+export const OLDEST_REPLICATION_VERSION = 3;
 
 export interface VersionRange {
   minVersion: number;

@@ -5,10 +5,13 @@ import {
   CONNECTION_FLOW_ID,
   FRAME_HEADER_SIZE,
   FrameDecoder,
+  OLDEST_REPLICATION_VERSION,
   ProtocolError,
   decodeFrameBody,
   encodeFrame,
+  entryByCode,
   formatRequestId,
+  isReplicationRequestCode,
   type Command,
   type CommandOf,
   type ErrorCode,
@@ -67,6 +70,8 @@ export class Connection {
   private readonly limits: ConnectionLimits;
   private reading = true;
   private helloTimer: NodeJS.Timeout | null;
+  /** The protocol version negotiated at Hello (null before). */
+  private version: number | null = null;
   private framesDecoded = 0;
   readonly closed: Promise<void>;
 
@@ -188,6 +193,10 @@ export class Connection {
   private onFrame(frame: RawFrame): void {
     if (!this.acceptsRequests) return;
     this.framesDecoded += 1;
+    if (this.version !== null && this.version < OLDEST_REPLICATION_VERSION && isReplicationRequestCode(frame.type)) {
+      this.refuseReplication(frame, this.version);
+      return;
+    }
     let command: Command;
     try {
       command = decodeFrameBody(frame).command;
@@ -216,7 +225,22 @@ export class Connection {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.helloTimer = null;
     this.state = 'open';
+    this.version = outcome.version;
     this.answer(request, outcome.reply);
+  }
+
+  /**
+   * A replication request on a connection negotiated below the version whose replication commands
+   * this node reads (a peer node of an older release): refused by name, never decoded in a shape it
+   * was not sent in. The connection stays: its other requests are served.
+   */
+  private refuseReplication(frame: RawFrame, version: number): void {
+    const name = entryByCode(frame.type)!.name;
+    this.services.counts.request(name);
+    const request = this.pending.open(frame.flowId, frame.sequence, FRAME_HEADER_SIZE + frame.bodyLength);
+    this.updateFlowControl();
+    const message = `${name} needs protocol version ${OLDEST_REPLICATION_VERSION} or later on both nodes, and this connection speaks ${version}: upgrade the node that sent it`;
+    this.answer(request, errorMessage('UNSUPPORTED_VERSION', message));
   }
 
   // --- replying -----------------------------------------------------------------------------

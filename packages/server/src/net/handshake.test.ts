@@ -16,9 +16,14 @@ describe('answerHello', () => {
       const outcome = answerHello(hello({ clusterFingerprint }), roles);
       expect(outcome).toEqual({
         accepted: true,
+        version: LOCAL_VERSION_RANGE.maxVersion,
         reply: { type: 'Hello', ...LOCAL_VERSION_RANGE, clusterFingerprint: roles.fingerprint, node: '127.0.0.1:9091' },
       });
     }
+  });
+
+  it('tells the connection the version it negotiated: the highest both speak', () => {
+    expect(answerHello(hello({ minVersion: 2, maxVersion: 2 }), roles)).toMatchObject({ accepted: true, version: 2 });
   });
 
   it('refuses versions outside the range with UNSUPPORTED_VERSION, saying what this node speaks', () => {

@@ -4,7 +4,7 @@ import type { ContainerRoles } from '../cluster/container-roles.js';
 
 /** What a node answers to a Hello: its own Hello, or why it refuses the connection. */
 export type HelloOutcome =
-  | { accepted: true; reply: CommandOf<'Hello'> }
+  | { accepted: true; reply: CommandOf<'Hello'>; version: number }
   | { accepted: false; code: 'UNSUPPORTED_VERSION' | 'CLUSTER_MISMATCH'; message: string };
 
 /**
@@ -13,7 +13,8 @@ export type HelloOutcome =
  */
 export function answerHello(hello: CommandOf<'Hello'>, cluster: ContainerRoles): HelloOutcome {
   const local = LOCAL_VERSION_RANGE;
-  if (negotiateVersion(local, hello) === null) {
+  const version = negotiateVersion(local, hello);
+  if (version === null) {
     return {
       accepted: false,
       code: 'UNSUPPORTED_VERSION',
@@ -33,6 +34,7 @@ export function answerHello(hello: CommandOf<'Hello'>, cluster: ContainerRoles):
   }
   return {
     accepted: true,
+    version,
     reply: {
       type: 'Hello',
       minVersion: local.minVersion,
