@@ -176,7 +176,8 @@ function validatedEventCount(data: Buffer, claimed: number | null, maxEventSize:
   return count;
 }
 
-async function appendBlock(
+/** Not async: the checks throw synchronously (the caller answers them), the store's promise is handed on. */
+function appendBlock(
   request: CommandOf<'AppendBlock'>,
   container: Container,
   session: SegmentSession,
@@ -213,7 +214,7 @@ async function conditionalAppend(
 }
 
 /** Stores a validated block, counts what was really written (not duplicates), and acknowledges it. */
-async function appended(
+function appended(
   container: Container,
   services: SegmentServices,
   segment: string,
@@ -222,9 +223,10 @@ async function appended(
   writerId: string | null,
   options: Parameters<Container['append']>[3],
 ): Promise<Command> {
-  const result = await container.append(segment, data, eventCount, options);
-  if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
-  return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
+  return container.append(segment, data, eventCount, options).then((result) => {
+    if (!result.duplicate) services.counts.appended(container.id, data.byteLength);
+    return { type: 'DataAppended', segment, writerId, lastEventNumber: result.lastEventNumber, length: result.length };
+  });
 }
 
 async function readSegment(

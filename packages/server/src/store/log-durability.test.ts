@@ -25,7 +25,7 @@ class WatchedLogIo implements LogIo {
   readonly openFlags: number[] = [];
   readonly events: string[] = [];
   holding = false;
-  /** Bytes each thread-pool write reports less than it wrote (a disk that took only part of it). */
+  /** Bytes each write reports less than it wrote (a disk that took only part of it). */
   shortBy = 0;
   private held: Array<() => void> = [];
   private onHeld: (() => void) | null = null;
@@ -42,7 +42,7 @@ class WatchedLogIo implements LogIo {
       writevSync: (chunks, position) => {
         const written = file.writevSync(chunks, position);
         this.events.push(`wrote ${written}`);
-        return written;
+        return written - this.shortBy;
       },
       writev: async (chunks, position) => {
         const written = await file.writev(chunks, position);
@@ -209,5 +209,39 @@ describe('the log writer', () => {
     expect((error as Error).message).toContain(`(short write to log file 0: ${POOLED - 7} of ${POOLED} bytes at 0)`);
     expect(log.failed).toBe(error);
     expect(() => log.append(record(1), () => {})).toThrow();
+  });
+
+  it('fails a short synchronous write (a small group) the same way, with the records queued behind it', async () => {
+    const io = new WatchedLogIo();
+    io.shortBy = 3;
+    const log = await openLog(io);
+    const outcomes = await Promise.allSettled([durable(log, 10), durable(log, 20)]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    const error = (outcomes[0] as PromiseRejectedResult).reason as Error;
+    expect(error).toMatchObject({ code: 'DISK_FULL' });
+    expect(error.message).toContain('(short write to log file 0: 27 of 30 bytes at 0)');
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBe(error);
+    expect(() => log.append(record(1), () => {})).toThrow();
+  });
+
+  it('settles records in append order across thread-pool and synchronous groups, and writes again after both', async () => {
+    const io = new WatchedLogIo();
+    const log = await openLog(io);
+    const settled: string[] = [];
+    const append = (name: string, bytes: number): Promise<void> => durable(log, bytes).then(() => void settled.push(name));
+    io.holding = true;
+    const big = append('big', POOLED); // too large to write on the event loop: the thread pool
+    await io.writeHeld();
+    const small = [append('a', 10), append('b', 20)]; // queued behind it, one small group after it
+    await settleFor(20);
+    expect(settled).toEqual([]);
+    io.release();
+    await Promise.all([big, ...small]);
+    expect(settled).toEqual(['big', 'a', 'b']);
+    expect(io.events).toEqual([`wrote ${POOLED}`, 'wrote 30']);
+    await append('c', 5); // the loop ended cleanly: a new group is written
+    expect(settled).toEqual(['big', 'a', 'b', 'c']);
+    expect(io.events.at(-1)).toBe('wrote 5');
+    await log.close();
   });
 });

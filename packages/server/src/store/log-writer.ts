@@ -185,63 +185,106 @@ export class LogWriter {
     this.flushing = true;
     // After the event loop's I/O phase, not at the next microtask: appends from every connection
     // whose data arrived in this loop turn join the first group, not only those of one socket chunk.
-    setImmediate(() => void this.flushLoop());
+    setImmediate(this.flushQueued);
   }
 
-  private async flushLoop(): Promise<void> {
+  /**
+   * Writes the queue group by group and settles each group's records. A group written synchronously
+   * (see write) is settled in this same call, with no promise in between; the first group that needs
+   * the thread pool or a new file continues asynchronously, and the loop goes on after it.
+   */
+  private readonly flushQueued = (): void => {
+    let waiting = false;
     try {
       while (this.queue.length > 0) {
         const group = this.queue;
         this.queue = [];
-        let bytes: number;
+        let written: number | Promise<number>;
         try {
-          bytes = await this.writeGroup(group);
+          written = this.writeGroup(group);
         } catch (error) {
           this.fail(error as Error, group);
           return;
         }
-        const last = group[group.length - 1]!;
-        this.durableEnd = { fileNumber: last.fileNumber, position: last.position + last.byteLength };
-        for (const record of group) record.settle();
-        this.options.onDurable?.(this.durableEnd, bytes);
+        if (typeof written !== 'number') {
+          waiting = true;
+          written.then(
+            (bytes) => {
+              try {
+                this.settleGroup(group, bytes);
+              } catch (error) {
+                this.flushing = false;
+                throw error;
+              }
+              this.flushQueued();
+            },
+            (error: unknown) => {
+              this.fail(error as Error, group);
+              this.flushing = false;
+            },
+          );
+          return;
+        }
+        this.settleGroup(group, written);
       }
     } finally {
-      this.flushing = false;
+      if (!waiting) this.flushing = false;
     }
+  };
+
+  private settleGroup(group: QueuedRecord[], bytes: number): void {
+    const last = group[group.length - 1]!;
+    this.durableEnd = { fileNumber: last.fileNumber, position: last.position + last.byteLength };
+    for (const record of group) record.settle();
+    this.options.onDurable?.(this.durableEnd, bytes);
   }
 
-  /** One synchronous-data writev per file the group touches (usually one). Returns bytes written. */
-  private async writeGroup(group: QueuedRecord[]): Promise<number> {
+  /**
+   * One synchronous-data writev per file the group touches (usually one). Returns the bytes written,
+   * at once when the group went out in one synchronous write (one file, the open one), else a promise.
+   */
+  private writeGroup(group: QueuedRecord[]): number | Promise<number> {
+    const run = collectRun(group, 0);
+    if (run.end === group.length && run.fileNumber === this.handleFileNumber && this.writesSync(run.bytes)) {
+      if (run.bytes > 0) this.checkWritten(this.handle.writevSync(run.chunks, run.position), run);
+      return run.bytes;
+    }
+    return this.writeGroupAsync(group);
+  }
+
+  private async writeGroupAsync(group: QueuedRecord[]): Promise<number> {
     let written = 0;
     let next = 0;
     while (next < group.length) {
-      const { fileNumber, position } = group[next]!;
-      const chunks: Buffer[] = [];
-      let runBytes = 0;
-      for (; next < group.length && group[next]!.fileNumber === fileNumber; next++) {
-        const record = group[next]!;
-        for (const chunk of record.chunks) chunks.push(chunk);
-        runBytes += record.byteLength;
-      }
-      if (runBytes === 0) continue;
-      if (fileNumber !== this.handleFileNumber) await this.rollTo(fileNumber);
-      const bytesWritten = await this.write(chunks, runBytes, position);
-      if (bytesWritten !== runBytes) {
-        throw new ShortWriteError(`short write to log file ${fileNumber}: ${bytesWritten} of ${runBytes} bytes at ${position}`);
-      }
-      // With O_DSYNC the writev above returned only once its data was on disk: that was the fsync.
-      if (this.handle.syncsEachWrite) {
-        this.options.counters.fsyncs += 1;
-        this.options.counters.syncs += 1;
-      }
-      written += runBytes;
+      const run = collectRun(group, next);
+      next = run.end;
+      if (run.bytes === 0) continue;
+      if (run.fileNumber !== this.handleFileNumber) await this.rollTo(run.fileNumber);
+      this.checkWritten(await this.write(run.chunks, run.bytes, run.position), run);
+      written += run.bytes;
     }
     return written;
   }
 
+  private checkWritten(bytesWritten: number, run: Run): void {
+    if (bytesWritten !== run.bytes) {
+      throw new ShortWriteError(`short write to log file ${run.fileNumber}: ${bytesWritten} of ${run.bytes} bytes at ${run.position}`);
+    }
+    // With O_DSYNC the writev returned only once its data was on disk: that was the fsync.
+    if (this.handle.syncsEachWrite) {
+      this.options.counters.fsyncs += 1;
+      this.options.counters.syncs += 1;
+    }
+  }
+
+  /** Whether a write of this many bytes goes out synchronously on the event loop. */
+  private writesSync(bytes: number): boolean {
+    return this.options.activity.writesInFlight === 0 && bytes <= SYNC_WRITE_MAX_BYTES;
+  }
+
   private async write(chunks: Buffer[], bytes: number, position: number): Promise<number> {
+    if (this.writesSync(bytes)) return this.handle.writevSync(chunks, position);
     const { activity } = this.options;
-    if (activity.writesInFlight === 0 && bytes <= SYNC_WRITE_MAX_BYTES) return this.handle.writevSync(chunks, position);
     activity.writesInFlight += 1;
     try {
       return await this.handle.writev(chunks, position);
@@ -269,6 +312,29 @@ export class LogWriter {
     this.queue = [];
     for (const record of stranded) record.settle(error);
   }
+}
+
+/** The records of a group from `start` that go to one file, one after the other: one writev. */
+interface Run {
+  fileNumber: number;
+  position: number;
+  chunks: Buffer[];
+  bytes: number;
+  /** The index of the first record after the run. */
+  end: number;
+}
+
+function collectRun(group: QueuedRecord[], start: number): Run {
+  const { fileNumber, position } = group[start]!;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let end = start;
+  for (; end < group.length && group[end]!.fileNumber === fileNumber; end++) {
+    const record = group[end]!;
+    for (const chunk of record.chunks) chunks.push(chunk);
+    bytes += record.byteLength;
+  }
+  return { fileNumber, position, chunks, bytes, end };
 }
 
 /**
