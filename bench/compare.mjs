@@ -48,22 +48,28 @@ for (const id of positionals) {
     await compareInTurns(id, modules);
     continue;
   }
-  const values = new Map(sides.map((side) => [side.name, []]));
+  // Values by system (a scenario may give several rows, e.g. hol's sluice and sluice-own-socket), then side.
+  const values = new Map();
   for (let round = 0; round < rounds; round++) {
     for (const [i, side] of sides.entries()) {
       const { ctx, cleanup } = createContext({ id }, options, progress);
       try {
-        const row = await modules[i].runSluice(ctx, () => {});
-        console.log(`${id}\tround ${round + 1}\t${side.name}\t${row.value} ${row.unit}\t${JSON.stringify(row.extra ?? {})}`);
-        if (row.value !== null) values.get(side.name).push(row.value);
+        for (const row of [await modules[i].runSluice(ctx, () => {})].flat()) {
+          const system = row.system ?? 'sluice';
+          console.log(`${id}\tround ${round + 1}\t${side.name}\t${system}\t${row.value} ${row.unit}\t${JSON.stringify(row.extra ?? {})}`);
+          if (!values.has(system)) values.set(system, new Map(sides.map(({ name }) => [name, []])));
+          if (row.value !== null) values.get(system).get(side.name).push(row.value);
+        }
       } finally {
         await cleanup();
       }
     }
   }
-  for (const [label, pick] of [['median', median], ['best', (list) => Math.max(...list)]]) {
-    const [base, mine] = sides.map((side) => pick(values.get(side.name)));
-    console.log(`${id}\t${label}\tbase ${base}\tthis ${mine}\tthis/base ${(mine / base).toFixed(3)}`);
+  for (const [system, bySide] of values) {
+    for (const [label, pick] of [['median', median], ['best', (list) => Math.max(...list)]]) {
+      const [base, mine] = sides.map((side) => pick(bySide.get(side.name)));
+      console.log(`${id}\t${system}\t${label}\tbase ${base}\tthis ${mine}\tthis/base ${(mine / base).toFixed(3)}`);
+    }
   }
 }
 process.exit(0);

@@ -45,4 +45,20 @@ describe('read replies assembled in reused buffers (real server)', () => {
     expect(again).toHaveLength(EVENTS);
     expect(viewed.map((event, index) => event.data.equals(eventData(index)))).toEqual(viewed.map(() => true));
   });
+
+  it('kept events of small replies keep their bytes: the socket read buffer, reused for every read, never reaches an event', async () => {
+    const { client } = running;
+    const small = (index: number): Buffer => Buffer.from(`event ${index} `.padEnd(100, String.fromCharCode(97 + (index % 26))));
+    const count = 300;
+    await client.createStream('e2e/receive-small', { segments: 1 });
+    // A reader at the tail gets each event in a reply of its own: small frames, each read into the
+    // connection's one reused read buffer, over the bytes of the replies before it.
+    const reader = client.createReader('e2e/receive-small', { from: 'tail' });
+    const reading = readAll(reader, count);
+    const writer = client.createWriter('e2e/receive-small');
+    for (let index = 0; index < count; index++) await writer.write('k', small(index));
+    await writer.close();
+    const kept = await reading;
+    expect(kept.filter((event, index) => !event.data.equals(small(index)))).toEqual([]);
+  });
 });

@@ -14,9 +14,10 @@ export function newBlockBufferPool(): BufferPool {
 }
 
 /**
- * Replies assembled from several socket chunks (1 MiB reads). Only a reader that copies every event
- * out (copyEventData) hands a reply's buffer back, once it delivered the reply's last event; by
- * default events are views of the reply, which the application may keep.
+ * Large frames (over 32 KiB, e.g. 1 MiB read replies), which the socket reads straight into. A frame
+ * whose command carries no bytes comes back as soon as it is decoded; of read replies, only a reader
+ * that copies every event out (copyEventData) hands one back, once it delivered the reply's last
+ * event: by default events are views of the reply, which the application may keep.
  */
 export function newFrameBufferPool(): BufferPool {
   return new BufferPool(8 * MiB, 64 * KiB);

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from './body-codec.js';
-import { BufferPool } from './buffer-pool.js';
 import { COMMAND_ENTRIES, entryByName, type Command, type CommandEntry, type CommandOf, type FieldKind } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { expectProtocolError } from '../test-support/expect-protocol-error.js';
@@ -227,27 +226,6 @@ describe('FrameDecoder', () => {
     if (got.type !== 'SegmentRead') throw new Error(`unexpected ${got.type}`);
     expect(got.data.equals(data)).toBe(true);
     expect(copied).toBeLessThanOrEqual(2 * frame.byteLength);
-  });
-
-  it('assembles frames spanning chunks in buffers from its pool: one handed back is reused, one kept is not', () => {
-    const buffers = new BufferPool(8 * 1024 * 1024, 64 * 1024);
-    const decoder = new FrameDecoder({ buffers });
-    const read = (fill: number): CommandOf<'SegmentRead'> => {
-      const data = Buffer.alloc(300 * 1024, fill);
-      const frame = encodeFrame(1, fill, { type: 'SegmentRead', segment: 's', offset: 0, data, length: data.byteLength, endOfSegment: false });
-      const frames: RawFrame[] = [];
-      for (let at = 0; at < frame.byteLength; at += 65536) decoder.push(frame.subarray(at, at + 65536), (f) => frames.push(f));
-      expect(frames).toHaveLength(1);
-      return decodeFrameBody(frames[0]!).command as CommandOf<'SegmentRead'>;
-    };
-    const first = read(1);
-    const kept = read(2);
-    expect(kept.data.buffer).not.toBe(first.data.buffer);
-    buffers.giveBack(first.data);
-    const third = read(3);
-    expect(third.data.buffer).toBe(first.data.buffer);
-    expect(kept.data.every((byte) => byte === 2)).toBe(true);
-    expect(third.data.every((byte) => byte === 3)).toBe(true);
   });
 });
 

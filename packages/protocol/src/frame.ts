@@ -1,5 +1,4 @@
 import { decodeBody, encodeBodyAfter } from './body-codec.js';
-import type { BufferPool } from './buffer-pool.js';
 import { entryByName, type Command } from './commands.js';
 import { ProtocolError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -12,7 +11,7 @@ import { DEFAULT_LIMITS } from './limits.js';
  */
 export const FRAME_HEADER_SIZE = 16;
 /** The length prefix counts the bytes after itself: the rest of the header plus the body. */
-const LENGTH_PREFIX_SIZE = 4;
+export const LENGTH_PREFIX_SIZE = 4;
 const MIN_LENGTH = FRAME_HEADER_SIZE - LENGTH_PREFIX_SIZE;
 
 /**
@@ -114,7 +113,8 @@ export function decodeFrame(bytes: Buffer, maxFrameSize = DEFAULT_LIMITS.maxFram
 
 /**
  * Incremental decoder: takes TCP chunks split at any byte and emits whole frames. A frame that lies
- * within one chunk is emitted as a view (no copy); only a frame spanning chunks is assembled.
+ * within one chunk is emitted as a view (no copy); only a frame spanning chunks is assembled. (The
+ * client reads its sockets with FrameReceiver instead, into memory it chooses.)
  * A length prefix over maxFrameSize is refused as soon as its 4 bytes arrive, so a hostile peer can
  * make us buffer at most one legal frame.
  */
@@ -127,15 +127,9 @@ export class FrameDecoder {
   private partial: Buffer | null = null;
   private partialBytes = 0;
   private failed: ProtocolError | null = null;
-  private readonly buffers: BufferPool | null;
 
-  /**
-   * buffers: where frames spanning chunks are assembled; a consumer done with such a frame's bytes
-   * may hand them back to it for a later frame. Without it each such frame gets a new buffer.
-   */
-  constructor(options: { maxFrameSize?: number; buffers?: BufferPool } = {}) {
+  constructor(options: { maxFrameSize?: number } = {}) {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
-    this.buffers = options.buffers ?? null;
   }
 
   /** Bytes held for a frame that has not fully arrived (at most one frame, so at most maxFrameSize). */
@@ -192,25 +186,32 @@ export class FrameDecoder {
 
   private startPartial(prefixSource: Buffer, at: number): void {
     const size = LENGTH_PREFIX_SIZE + this.checkedLength(prefixSource.readUInt32BE(at));
-    this.partial = this.buffers === null ? Buffer.allocUnsafe(size) : this.buffers.take(size);
+    this.partial = Buffer.allocUnsafe(size);
     this.partialBytes = prefixSource.copy(this.partial, 0, at, at + LENGTH_PREFIX_SIZE);
   }
 
   private checkedLength(length: number): number {
-    if (length < MIN_LENGTH) {
-      this.failed = new ProtocolError('FRAME_TOO_SHORT', `frame length ${length} is shorter than its header`);
-    } else if (length + LENGTH_PREFIX_SIZE > this.maxFrameSize) {
-      this.failed = new ProtocolError(
-        'FRAME_TOO_LARGE',
-        `frame of ${length + LENGTH_PREFIX_SIZE} bytes exceeds the maximum frame size ${this.maxFrameSize}`,
-      );
+    try {
+      return checkedFrameSize(length, this.maxFrameSize) - LENGTH_PREFIX_SIZE;
+    } catch (error) {
+      this.failed = error as ProtocolError;
+      throw error;
     }
-    if (this.failed) throw this.failed;
-    return length;
   }
 }
 
-function frameAt(bytes: Buffer, at: number, size: number): RawFrame {
+/** The size of a frame whose length prefix says length; a ProtocolError when no legal frame has it. */
+export function checkedFrameSize(length: number, maxFrameSize: number): number {
+  if (length < MIN_LENGTH) throw new ProtocolError('FRAME_TOO_SHORT', `frame length ${length} is shorter than its header`);
+  const size = length + LENGTH_PREFIX_SIZE;
+  if (size > maxFrameSize) {
+    throw new ProtocolError('FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the maximum frame size ${maxFrameSize}`);
+  }
+  return size;
+}
+
+/** The frame of size bytes at bytes[at]. */
+export function frameAt(bytes: Buffer, at: number, size: number): RawFrame {
   return new RawFrame(
     bytes.readUInt16BE(at + 4),
     bytes.readUInt16BE(at + 6),

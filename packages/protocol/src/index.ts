@@ -8,6 +8,7 @@ export * from './error-codes.js';
 export * from './errors.js';
 export * from './event-block.js';
 export * from './frame.js';
+export * from './frame-receiver.js';
 export * from './limits.js';
 export * from './naming.js';
 export * from './request-id.js';

@@ -3,7 +3,7 @@ import {
   decodeFrameCommand,
   encodeFrame,
   entryByName,
-  FrameDecoder,
+  FrameReceiver,
   LOCAL_VERSION_RANGE,
   negotiateVersion,
   nextSequence,
@@ -18,11 +18,15 @@ import type { Logger } from '../logger.js';
 import type { EndpointCounters } from './counters.js';
 import { FrameWriter } from './frame-writer.js';
 import { PendingRequests } from './pending-requests.js';
-import { connectTransport, type Transport, type TransportOptions } from './transport.js';
+import { connectTransport, type ReadSink, type Transport, type TransportOptions } from './transport.js';
 
 /** What a connection needs from each flow placed on it. */
 export interface FlowEndpoint {
   readonly flowId: number;
+  /**
+   * A frame for this flow. Its bytes may be the connection's reused read buffer: decode it here and
+   * keep only the decoded command (a command with bytes fields gets a frame of its own; FrameReceiver).
+   */
   onFrame(frame: RawFrame, connection: Connection): void;
   connectionLost(error: ConnectionLostError): void;
 }
@@ -35,7 +39,7 @@ export interface ConnectionSettings {
   /** Declare the peer dead when nothing arrives this long after a KeepAlive. */
   keepAliveTimeoutMs: number;
   maxFrameSize: number;
-  /** Where frames spanning socket chunks are assembled (handed back by consumers done with them). */
+  /** Where large frames are read into (handed back by consumers done with them). */
   frameBuffers: BufferPool;
   /** The cluster map fingerprint to present in Hello, or null before the map is known. */
   clusterFingerprint: () => string | null;
@@ -55,7 +59,7 @@ export class Connection {
   private readonly flows = new Map<number, FlowEndpoint>();
   private readonly control: PendingRequests;
   private readonly writer: FrameWriter;
-  private readonly decoder: FrameDecoder;
+  private readonly frames: FrameReceiver;
   private readonly keepAliveTimer: NodeJS.Timeout;
   private readonly closeListeners: Array<(error: ConnectionLostError) => void> = [];
   private controlSequence = 0;
@@ -69,8 +73,15 @@ export class Connection {
   peerNode: string | null = null;
 
   static async open(endpoint: string, settings: ConnectionSettings, counters: EndpointCounters): Promise<Connection> {
-    const socket = await connectTransport(endpoint, settings.transport);
-    const connection = new Connection(endpoint, socket, settings, counters);
+    const frames = new FrameReceiver({ maxFrameSize: settings.maxFrameSize, buffers: settings.frameBuffers });
+    let opened: Connection | null = null;
+    // The socket reads into memory the frame receiver chooses (no fresh buffer per read, large frames
+    // read straight into their own buffer). The node sends nothing before our Hello, so nothing arrives
+    // before the connection exists; if something did, reading stops and the Hello times out.
+    const sink: ReadSink = { target: () => frames.target(), received: (bytes) => opened !== null && opened.receive(bytes) };
+    const socket = await connectTransport(endpoint, settings.transport, sink);
+    const connection = new Connection(endpoint, socket, frames, settings, counters);
+    opened = connection;
     try {
       await connection.hello();
     } catch (error) {
@@ -84,13 +95,13 @@ export class Connection {
   constructor(
     readonly endpoint: string,
     private readonly socket: Transport,
+    frames: FrameReceiver,
     private readonly settings: ConnectionSettings,
     private readonly counters: EndpointCounters,
   ) {
     this.control = new PendingRequests(this, CONNECTION_FLOW_ID);
     this.writer = new FrameWriter(socket);
-    this.decoder = new FrameDecoder({ maxFrameSize: settings.maxFrameSize, buffers: settings.frameBuffers });
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.frames = frames;
     socket.on('error', (error) => this.close(error.message));
     socket.on('close', () => this.close('closed by the server'));
     const tick = Math.max(10, Math.min(settings.keepAliveIntervalMs, settings.keepAliveTimeoutMs) / 4);
@@ -176,15 +187,19 @@ export class Connection {
     this.peerNode = reply.node;
   }
 
-  private receive(chunk: Buffer): void {
+  /** bytes arrived where the frame receiver asked the socket to read; true: read on. */
+  private receive(bytes: number): boolean {
     this.lastReceivedAt = Date.now();
     this.keepAliveSentAt = null;
     try {
-      this.decoder.push(chunk, (frame) => this.route(frame));
+      this.frames.received(bytes, this.routeFrame);
     } catch (error) {
       this.failProtocol(error);
     }
+    return true;
   }
+
+  private readonly routeFrame = (frame: RawFrame): void => this.route(frame);
 
   private route(frame: RawFrame): void {
     if (frame.flowId === CONNECTION_FLOW_ID) {

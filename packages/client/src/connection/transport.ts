@@ -22,13 +22,25 @@ export function parseEndpoint(endpoint: string): NodeAddress {
   return address;
 }
 
+/**
+ * Where a socket's reads land and who is told (net.Socket's `onread`): target() is asked for the
+ * memory of each next read, received(n) told how many bytes arrived there. The socket then emits no
+ * 'data' events. received returning false stops reading.
+ */
+export interface ReadSink {
+  target(): Buffer;
+  received(bytes: number): boolean;
+}
+
 /** Opens a socket to endpoint and resolves once it is connected (and, with TLS, handshaken). */
-export function connectTransport(endpoint: string, options: TransportOptions): Promise<Transport> {
+export function connectTransport(endpoint: string, options: TransportOptions, sink: ReadSink): Promise<Transport> {
   const { host, port } = parseEndpoint(endpoint);
+  const onread: net.OnReadOpts = { buffer: () => sink.target(), callback: (bytes) => sink.received(bytes) };
   return new Promise((resolve, reject) => {
+    // tls.connect takes onread too (Node's docs), its option types do not list it.
     const socket = options.tls
-      ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...options.tls, host, port })
-      : net.connect({ host, port });
+      ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...options.tls, host, port, onread } as tls.ConnectionOptions)
+      : net.connect({ host, port, onread });
     const readyEvent = options.tls ? 'secureConnect' : 'connect';
     const fail = (reason: string, cause?: unknown): void => {
       clearTimeout(timer);
