@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 import { encodeEventBlock, eventsOf } from '@sluice/protocol';
 
+import { BlockCache } from '../src/store/block-cache.js';
+import { SegmentContainer } from '../src/store/container.js';
 import { openSegmentStore } from '../src/store/segment-store.js';
 import type { SegmentStore, StoreLogger, StoreOptions } from '../src/store/types.js';
 
@@ -37,6 +39,13 @@ export class TempDirs {
   async cleanup(): Promise<void> {
     await Promise.all(this.made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** Opens container 0 of options.dataDir on its own (the store's context made here), replicated when options.replication is set. */
+export async function openContainer(options: StoreOptions): Promise<SegmentContainer> {
+  const counters = { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0, corruptReads: 0 };
+  const context = { id: 0, options, replication: options.replication, cache: new BlockCache(1 << 24), counters, activity: { writesInFlight: 0 } };
+  return (await SegmentContainer.open(context)).container;
 }
 
 export function testOptions(dataDir: string, overrides: Partial<StoreOptions> = {}): StoreOptions {

@@ -3,13 +3,12 @@ import { access, readFile } from 'node:fs/promises';
 import type { Command, ReplicationRequestName } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { BlockCache } from '../store/block-cache.js';
 import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
 import { comparePositions, containerDirectory, listLogFiles, logFilePath, type LogPosition } from '../store/log-files.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../store/checkpoint.js';
 import type { StoreOptions } from '../store/types.js';
-import { block, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
+import { block, openContainer, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
 import { FencedError, NotEnoughReplicasError } from './errors.js';
 import type { PeerLink, PeerRequest, ReplicationReplies } from './peer-link.js';
@@ -76,8 +75,7 @@ class Cluster {
         },
       },
     });
-    const context = { id: 0, options, replication: options.replication, cache: new BlockCache(1 << 24), counters: { appends: 0, events: 0, bytes: 0, fsyncs: 0, syncs: 0, corruptReads: 0 }, activity: { writesInFlight: 0 } };
-    const { container } = await SegmentContainer.open(context);
+    const container = await openContainer(options);
     const replica = { name, dataDir, container, log: log! };
     this.replicas.set(name, replica);
     return replica;
