@@ -9,6 +9,11 @@
  * acknowledged event: writes are acknowledged with it as the only backup, and after the other nodes
  * are killed in turn (a majority always up), everything acknowledged is read back exactly once in
  * key order.
+ *
+ * And the same gap on a promotion: a node that leads nothing dies, the others retire the files its
+ * log ends in, then both die; it returns alone and is chosen primary, one of them returns, and the
+ * promotion takes that one's log as a snapshot (FetchLog cannot send it: LOG_RETIRED; before the
+ * fix the promotion retried that forever), then serves every acknowledged event.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -118,6 +123,30 @@ async function writeKilobytes(sdk: SluiceClient, stream: string, count: number):
   await writer.close();
 }
 
+/**
+ * While a node is away: the old stream goes; a filler rolls the log files past the ones the dead
+ * node's log ends in and goes too; a new stream is written (from later files) by a keyed load.
+ */
+async function rollPastOldFiles(sdk: SluiceClient, maxMs: number): Promise<KeyedLoad> {
+  await retried('the filler stream is created', () => sdk.createStream(FILLER, { segments: 6 }));
+  await writeKilobytes(sdk, FILLER, 600);
+  await retried('the old stream is deleted', () => sdk.deleteStream(OLD));
+  await retried('the filler stream is deleted', () => sdk.deleteStream(FILLER));
+  await retried('the stream is created', () => sdk.createStream(STREAM, { segments: 6 }));
+  load = startKeyedLoad(sdk, STREAM, KEYS, { window: 4, pauseMs: 2, maxMs });
+  return load;
+}
+
+/**
+ * The containers in which every one of `nodes` removed the log files a dead node's log ends in
+ * (its last file per container): long-lived segments (the scope's, the streams' metadata) keep a
+ * container's early files; in the others every replica retires them (a backup up to the primary's
+ * commit point).
+ */
+function retiredOn(nodes: readonly ServerProcess[], lastFiles: readonly number[]): number[] {
+  return lastFiles.flatMap((last, container) => (nodes.every((node) => (logFiles(node, container)[0] ?? 0) > last) ? [container] : []));
+}
+
 describeEtcd('a returning replica whose log the primaries no longer hold', () => {
   it('is sent a snapshot when no replica holds what it lacks any more, installs it, counts as in sync, acknowledges, and holds every acknowledged event', async () => {
     cluster = await startCoordinatedCluster(3, { containers: CONTAINERS, leaseTtl: `${LEASE_TTL_MS / 1000}s`, args: SMALL_LOGS });
@@ -135,23 +164,11 @@ describeEtcd('a returning replica whose log the primaries no longer hold', () =>
     const lastFileWhenKilled = Array.from({ length: CONTAINERS }, (_, c) => logFiles(returning, c).at(-1) ?? 0);
     await waitForMap(others[0], (map) => !map.primaries.includes(returning.address) && !map.primaries.includes(''), 30_000, 'its primaries moved');
 
-    // While it is away: the old stream goes; a filler rolls the log files past the ones the dead
-    // node's log ends in and goes too; a new stream is written (from later files) until every
-    // primary of a container it writes to has removed the files the dead node would catch up from.
-    await retried('the filler stream is created', () => client!.createStream(FILLER, { segments: 6 }));
-    await writeKilobytes(client, FILLER, 600);
-    await retried('the old stream is deleted', () => client!.deleteStream(OLD));
-    await retried('the filler stream is deleted', () => client!.deleteStream(FILLER));
-    await retried('the stream is created', () => client!.createStream(STREAM, { segments: 6 }));
-    const writes = startKeyedLoad(client, STREAM, KEYS, { window: 4, pauseMs: 2, maxMs: 150_000 });
-    load = writes;
-    // Long-lived segments (the scope's, the stream's metadata) keep a container's early files; in
-    // the others both replicas retire them (a backup up to the primary's commit point).
+    // While it is away, written until both other nodes removed the files it would catch up from.
+    const writes = await rollPastOldFiles(client, 150_000);
     let retired: number[] = [];
     await until(() => {
-      retired = Array.from({ length: CONTAINERS }, (_, c) => c).filter((container) =>
-        others.every((node) => (logFiles(node, container)[0] ?? 0) > lastFileWhenKilled[container]!),
-      );
+      retired = retiredOn(others, lastFileWhenKilled);
       return retired.length > 0;
     }, 90_000, 'both other nodes retired the log files the dead node would catch up from, in a container').catch((error: unknown) => {
       const files = others.map((node) => `${node.address}: ${Array.from({ length: CONTAINERS }, (_, c) => logFiles(node, c).join(',')).join(' | ')}`);
@@ -195,5 +212,49 @@ describeEtcd('a returning replica whose log the primaries no longer hold', () =>
     for (const key of KEYS) {
       expect(seen.get(key), `${key}: every acknowledged event once, in order`).toEqual(Array.from({ length: writes.acked.get(key)! }, (_, seq) => seq));
     }
+  }, 300_000);
+
+  it('a replica promoted while it lags behind the first log file of the longest log gets that log as a snapshot, then serves every acknowledged event', async () => {
+    // A long lease: the lagging node stays listed as a replica for two leases after it dies, and
+    // the others must retire its files within that time (it leads nothing, so nothing waits for it).
+    const leaseTtlMs = 10_000;
+    cluster = await startCoordinatedCluster(3, { containers: 2, leaseTtl: `${leaseTtlMs / 1000}s`, args: SMALL_LOGS });
+    etcd = new Etcd3({ hosts: `http://${cluster.etcd.address}` });
+    const addresses = cluster.endpoints;
+    const settled = await waitForMap(cluster.nodes[0]!, evenlySpreadOver(addresses), 30_000, 'primaries spread over the three nodes');
+    const lagging = cluster.nodes.find((node) => !settled.primaries.includes(node.address))!;
+    const [first, second] = cluster.nodes.filter((node) => node !== lagging) as [ServerProcess, ServerProcess];
+    client = new SluiceClient({ endpoints: addresses });
+    await retried('the old stream is created', () => client!.createStream(OLD, { segments: 6 }));
+    await writeKilobytes(client, OLD, 300);
+
+    await lagging.kill('SIGKILL');
+    const killedAt = Date.now();
+    const lastFileWhenKilled = Array.from({ length: 2 }, (_, c) => logFiles(lagging, c).at(-1) ?? 0);
+    const writes = await rollPastOldFiles(client, 60_000);
+    let container = -1;
+    await until(() => {
+      container = retiredOn([first, second], lastFileWhenKilled)[0] ?? -1;
+      return container >= 0;
+    }, 60_000, 'both other nodes retired the log files the lagging node would fetch from, in a container');
+    await writes.stop();
+    console.log(`promotion by snapshot: files retired ${Date.now() - killedAt} ms after the kill (lease ${leaseTtlMs} ms)`);
+    expect((await assignmentOf(container)).replicas, 'the lagging node is still a replica (not yet dropped)').toContain(lagging.address);
+
+    // The holders of the longest log die; the lagging node returns alone and is chosen (the only
+    // live replica), then one holder returns: the promotion fences it, takes its log as a snapshot.
+    await Promise.all([first.kill('SIGKILL'), second.kill('SIGKILL')]);
+    await lagging.restart();
+    await waitForMap(lagging, (map) => map.primaries[container] === lagging.address, 60_000, `the lagging node chosen as container ${container}'s primary`);
+    await second.restart();
+    await lagging.waitForLog('promotion: received a snapshot of the longest log; promoting again once reopened from it', 1, 60_000);
+    await lagging.waitForLog('snapshot installed', 1, 30_000);
+
+    expect(writes.failures).toEqual([]);
+    const seen = await readBackPerKey(client, STREAM, KEYS, writes.total(), 60_000);
+    for (const key of KEYS) {
+      expect(seen.get(key), `${key}: every acknowledged event once, in order`).toEqual(Array.from({ length: writes.acked.get(key)! }, (_, seq) => seq));
+    }
+    await retried('writes acknowledged by the promoted node and the holder', () => writeKilobytes(client!, STREAM, 24));
   }, 300_000);
 });
