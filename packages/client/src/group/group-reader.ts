@@ -103,10 +103,6 @@ export class GroupReader extends EventEmitter implements AsyncIterableIterator<R
         await this.close();
         throw failure;
       }
-      if (this.#ready.mustGiveWay) {
-        await this.#ready.giveWay();
-        continue;
-      }
       const event = this.#ready.take(this.#moved);
       if (event !== null) {
         event.position = this.#position();

@@ -103,10 +103,6 @@ export class EventReader extends EventEmitter implements AsyncIterableIterator<R
         this.close();
         throw failure;
       }
-      if (this.#ready.mustGiveWay) {
-        await this.#ready.giveWay();
-        continue;
-      }
       const event = this.#takeNext();
       if (event !== null) return { done: false, value: event };
       if (this.#isAtEnd()) {
