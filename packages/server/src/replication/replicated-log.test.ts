@@ -539,6 +539,20 @@ describe('replication requests, one at a time', () => {
     expect(cluster.deposed).toEqual(['a']);
   });
 
+  it('a fence made while the log closes for a reopen is on disk when the close ends; once closed, fences are refused', async () => {
+    await startWithPrimaryA();
+    await bCaughtUp();
+    const b = cluster.get('b');
+    // The fence is asked first and the close follows at once, as a reopen (a cut tail) would.
+    const fenced = ask('b', fence(5));
+    await b.log.close();
+    // What a reopen loads after the close holds the promise.
+    expect((await EpochHistory.load(containerDirectory(b.dataDir, 0), false)).fencedEpoch).toBe(5);
+    expect(await fenced).toMatchObject({ status: 'ok', epoch: 5 });
+    expect(await rejection(ask('b', fence(6)))).toBeInstanceOf(NotEnoughReplicasError);
+    expect((await EpochHistory.load(containerDirectory(b.dataDir, 0), false)).fencedEpoch).toBe(5);
+  });
+
   it('a Replicate from an older epoch is answered fenced; one the backup is not following yet, not-ready', async () => {
     await startWithPrimaryA();
     const atEnd = await bCaughtUp();

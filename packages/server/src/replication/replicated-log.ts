@@ -96,6 +96,12 @@ export class ReplicatedLog implements ContainerLog {
   /** As backup: the snapshot being received, if any; once one is received whole, this log is done. */
   private snapshot: SnapshotReceiver | null = null;
   private snapshotReceived = false;
+  /**
+   * A fence being saved. close() waits for it and later fences are refused: a reopen (a cut tail, a
+   * snapshot) loads the history from disk after the close, and must find there every promise this
+   * log made, with no save of this log's history landing after it.
+   */
+  private fencing: Promise<unknown> = Promise.resolve();
   /** Being promoted: the snapshot asked of the replica holding the longest log, if any. */
   private awaited: AwaitedSnapshot | null = null;
   /** The snapshot this replica sends one being promoted (SendSnapshot), while it does. */
@@ -198,6 +204,7 @@ export class ReplicatedLog implements ContainerLog {
     this.stopPrimary(new NotEnoughReplicasError(`container ${this.container.id} is closing`));
     this.forgetPrimary();
     this.stopAwaitingSnapshot();
+    await this.fencing;
     await this.receiving.catch(() => undefined);
     await this.snapshot?.abort();
     await this.outgoing;
@@ -316,9 +323,12 @@ export class ReplicatedLog implements ContainerLog {
     // The history that keeps the promise is the snapshot's from now on (its install takes over the
     // fence recorded here until then): promise nothing until the container reopened from it.
     if (this.snapshotReceived) throw new NotEnoughReplicasError(`container ${container} is installing a snapshot`);
+    if (this.closed) throw new NotEnoughReplicasError(`container ${container} is reopening`);
     const refused = epoch < this.history.fencedEpoch;
     if (!refused) {
-      await this.history.fence(epoch);
+      const saved = this.history.fence(epoch);
+      this.fencing = saved.catch(() => undefined);
+      await saved;
       if (this.role === 'primary' && epoch > this.epoch) this.deposed(epoch);
       await this.receiving.catch(() => undefined);
       await this.container.local.whenDurable();
