@@ -35,13 +35,7 @@ export function packedEvents() {
  */
 export async function rawLoopback(ctx, onProgress, system = 'raw-loopback') {
   const lifetimeS = Math.ceil((ctx.durationMs + 60_000) / 1000);
-  const sink = spawnWithLines(process.execPath, [SINK, String(lifetimeS)]);
-  ctx.defer(() => stopProcess(sink, { graceMs: 1000 }));
-  const port = await waitForLine(sink, (line) => JSON.parse(line).port, { what: 'byte sink port' });
-  const socket = connect({ host: '127.0.0.1', port });
-  ctx.defer(() => socket.destroy());
-  await once(socket, 'connect');
-  socket.setNoDelay(true);
+  const socket = await connectToChild(ctx, [SINK, String(lifetimeS)], 'byte sink');
   const answer = new Promise((resolve, reject) => {
     const parts = [];
     socket.on('data', (chunk) => parts.push(chunk));
@@ -76,6 +70,22 @@ export async function rawLoopback(ctx, onProgress, system = 'raw-loopback') {
     'MB/s': sig3(received / elapsedMs / 1000),
     events,
   });
+}
+
+/**
+ * Starts a Node script (`args`: its path and arguments) that prints {"port":N} once listening, and
+ * connects to it over loopback with Nagle off. The process and socket end with the scenario
+ * (ctx.defer); a script also exits by itself when its lifetime argument runs out.
+ */
+async function connectToChild(ctx, args, what) {
+  const child = spawnWithLines(process.execPath, args);
+  ctx.defer(() => stopProcess(child, { graceMs: 1000 }));
+  const port = await waitForLine(child, (line) => JSON.parse(line).port, { what: `${what} port` });
+  const socket = connect({ host: '127.0.0.1', port });
+  ctx.defer(() => socket.destroy());
+  await once(socket, 'connect');
+  socket.setNoDelay(true);
+  return socket;
 }
 
 const TMPFS_MAGIC = 0x01021994;
@@ -152,13 +162,7 @@ const DSYNC_RPC_SERVER = fileURLToPath(new URL('./dsync-rpc-server.mjs', import.
 export async function openNodeDsyncRpc(ctx) {
   const { dir, extra } = await floorDir(ctx, 'dsync-rpc-');
   const lifetimeS = Math.ceil((ctx.durationMs * 4 + 120_000) / 1000);
-  const server = spawnWithLines(process.execPath, [DSYNC_RPC_SERVER, join(dir, 'rpc.log'), String(lifetimeS)]);
-  ctx.defer(() => stopProcess(server, { graceMs: 1000 }));
-  const port = await waitForLine(server, (line) => JSON.parse(line).port, { what: 'dsync rpc server port' });
-  const socket = connect({ host: '127.0.0.1', port });
-  ctx.defer(() => socket.destroy());
-  await once(socket, 'connect');
-  socket.setNoDelay(true);
+  const socket = await connectToChild(ctx, [DSYNC_RPC_SERVER, join(dir, 'rpc.log'), String(lifetimeS)], 'dsync rpc server');
   const record = payloads(EVENT_SIZE)[0];
   const request = Buffer.allocUnsafe(4 + record.byteLength);
   request.writeUInt32BE(record.byteLength, 0);
@@ -178,10 +182,7 @@ export async function openNodeDsyncRpc(ctx) {
       socket.write(request);
       return reply;
     }),
-    close: async () => {
-      socket.destroy();
-      await stopProcess(server, { graceMs: 1000 });
-    },
+    close: async () => socket.destroy(),
     extra,
   };
 }
