@@ -249,21 +249,20 @@ export class LogWriter {
       if (run.bytes > 0) this.checkWritten(this.handle.writevSync(run.chunks, run.position), run);
       return run.bytes;
     }
-    return this.writeGroupAsync(group);
+    return this.writeGroupAsync(group, run);
   }
 
-  private async writeGroupAsync(group: QueuedRecord[]): Promise<number> {
+  /** Writes the group run by run, from its first run (already collected). */
+  private async writeGroupAsync(group: QueuedRecord[], first: Run): Promise<number> {
     let written = 0;
-    let next = 0;
-    while (next < group.length) {
-      const run = collectRun(group, next);
-      next = run.end;
-      if (run.bytes === 0) continue;
-      if (run.fileNumber !== this.handleFileNumber) await this.rollTo(run.fileNumber);
-      this.checkWritten(await this.write(run.chunks, run.bytes, run.position), run);
-      written += run.bytes;
+    for (let run = first; ; run = collectRun(group, run.end)) {
+      if (run.bytes > 0) {
+        if (run.fileNumber !== this.handleFileNumber) await this.rollTo(run.fileNumber);
+        this.checkWritten(await this.write(run.chunks, run.bytes, run.position), run);
+        written += run.bytes;
+      }
+      if (run.end === group.length) return written;
     }
-    return written;
   }
 
   private checkWritten(bytesWritten: number, run: Run): void {
