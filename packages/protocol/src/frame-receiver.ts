@@ -81,7 +81,7 @@ export class FrameReceiver {
         }
         break;
       }
-      onFrame(carriesBytes(chunk.readUInt16BE(at + 4)) ? frameAt(copyOf(chunk, at, size), 0, size) : frameAt(chunk, at, size));
+      onFrame(carriesBytes(chunk.readUInt16BE(at + 4)) ? frameAt(Buffer.from(chunk.subarray(at, at + size)), 0, size) : frameAt(chunk, at, size));
       at += size;
     }
     this.#held = end - at;
@@ -116,10 +116,4 @@ function carriesBytes(code: number): boolean {
     CARRIES_BYTES[code] = carries;
   }
   return carries;
-}
-
-function copyOf(bytes: Buffer, at: number, size: number): Buffer {
-  const copy = Buffer.allocUnsafe(size);
-  bytes.copy(copy, 0, at, at + size);
-  return copy;
 }
