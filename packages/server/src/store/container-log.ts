@@ -8,8 +8,12 @@ import type { EncodedRecord, LogRecord } from './record-codec.js';
  * this and nothing else, so it has one path for both.
  */
 export interface ContainerLog {
-  /** Queues the record; settle runs once it is durable (and, replicated, acknowledged by a majority). */
-  append(record: EncodedRecord, settle: SettleRecord): LogPosition;
+  /**
+   * Queues the record; settle runs once it is durable (and, replicated, acknowledged by a majority).
+   * `origin` names the writer that appended it (a log may use it to group the appends of writers it
+   * expects back; see ReturningWriters).
+   */
+  append(record: EncodedRecord, settle: SettleRecord, origin?: string): LogPosition;
   /** Resolves once every record appended before the call is durable (acknowledged, replicated). */
   whenDurable(): Promise<void>;
   /** The end of what is durable (acknowledged): a checkpoint taken now covers the log up to here. */

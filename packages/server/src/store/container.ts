@@ -303,7 +303,7 @@ export class SegmentContainer implements Container {
       counters.events += events;
       counters.bytes += data.byteLength;
       return { length: end, lastEventNumber, duplicate: false };
-    });
+    }, writerId);
     state.acceptAppend(data.byteLength, position.fileNumber, position.position + record.blockOffset, writerId, lastEventNumber);
     this.context.cache.set(BlockCache.keyOf(this.id, state.id, start), data);
     return done;
@@ -402,8 +402,9 @@ export class SegmentContainer implements Container {
   /**
    * Queues the record. onDurable runs after the fsync covering it, and its result resolves `done`.
    * Throws synchronously (before the caller changes any state) when the log cannot take records.
+   * `origin`: the writer appending it, if any (group commit may wait for writers it just acknowledged).
    */
-  private commit<T>(record: EncodedRecord, onDurable: () => T): { position: LogPosition; done: Promise<T> } {
+  private commit<T>(record: EncodedRecord, onDurable: () => T, origin?: string): { position: LogPosition; done: Promise<T> } {
     let settle!: SettleRecord;
     const done = new Promise<T>((resolve, reject) => {
       settle = (error) => {
@@ -415,7 +416,7 @@ export class SegmentContainer implements Container {
         }
       };
     });
-    const position = this.log.append(record, settle);
+    const position = this.log.append(record, settle, origin || undefined);
     return { position, done };
   }
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
 import { LogWriter, type LogWriterOptions } from './log-writer.js';
+import { ReturningWriters } from './returning-writers.js';
 import { block, openTestStore, TempDirs } from '../../test-support/store.js';
 import type { SegmentStore } from './types.js';
 
@@ -243,5 +244,50 @@ describe('the log writer', () => {
     expect(settled).toEqual(['big', 'a', 'b', 'c']);
     expect(io.events.at(-1)).toBe('wrote 5');
     await log.close();
+  });
+
+  describe('with writers that await each append', () => {
+    /** A log whose group commit runs on a stopped clock: every decision falls inside its window. */
+    async function openAwaitedLog(io: WatchedLogIo) {
+      const log = await openLog(io, { returning: new ReturningWriters(() => 0) });
+      const append = (origin: string): Promise<void> =>
+        new Promise((resolve, reject) => log.append(record(10), (error) => (error ? reject(error) : resolve()), origin));
+      return { log, append };
+    }
+    const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    it('holds the next group for a writer it has just acknowledged, so two writers share one write instead of alternating', async () => {
+      const io = new WatchedLogIo();
+      const { log, append } = await openAwaitedLog(io);
+      await Promise.all([append('a'), append('b')]);
+      expect(io.events).toEqual(['wrote 20']);
+      const b = append('b');
+      await loopTurn();
+      await loopTurn();
+      expect(io.events).toHaveLength(1); // b waits: a was acknowledged with it and comes back
+      await Promise.all([b, append('a')]);
+      expect(io.events).toEqual(['wrote 20', 'wrote 20']);
+      await log.close();
+    });
+
+    it('writes a lone writer at once, with nobody to wait for', async () => {
+      const io = new WatchedLogIo();
+      const { log, append } = await openAwaitedLog(io);
+      await append('a');
+      const again = append('a');
+      await loopTurn(); // the flush scheduled by the append runs before this turn ends
+      expect(io.events).toEqual(['wrote 10', 'wrote 10']);
+      await again;
+      await log.close();
+    });
+
+    it('writes at the deadline when an acknowledged writer does not come back', async () => {
+      const io = new WatchedLogIo();
+      const { log, append } = await openAwaitedLog(io);
+      await Promise.all([append('gone'), append('b')]);
+      await append('b');
+      expect(io.events).toEqual(['wrote 20', 'wrote 10']);
+      await log.close();
+    });
   });
 });

@@ -4,6 +4,7 @@ import { diskFailureOf, ShortWriteError } from './disk-full.js';
 import { logFilePath, type LogPosition } from './log-files.js';
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
 import type { EncodedRecord } from './record-codec.js';
+import { RETURN_DEADLINE_MS, ReturningWriters } from './returning-writers.js';
 
 /** Shared by the containers of a store: whether any of them is writing right now. */
 export interface DiskActivity {
@@ -27,6 +28,8 @@ interface QueuedRecord {
   fileNumber: number;
   position: number;
   settle: SettleRecord;
+  /** The writer that appended the record, when it names itself (see ReturningWriters). */
+  origin?: string;
 }
 
 export interface LogWriterOptions {
@@ -39,6 +42,8 @@ export interface LogWriterOptions {
   counters: { fsyncs: number; syncs: number };
   /** Default node:fs; tests record or hold the log's writes. */
   io?: LogIo;
+  /** Which writers group commit waits for (default: one on the real clock; tests give a fake clock). */
+  returning?: ReturningWriters;
   /** Log writes in progress on the thread pool, across every container of the node. */
   activity: DiskActivity;
   /**
@@ -67,6 +72,8 @@ export class LogWriter {
   /** Where the next appended record goes. */
   private readonly tail: LogPosition;
   private durableEnd: LogPosition;
+  private readonly returning: ReturningWriters;
+  private returnDeadline: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly options: LogWriterOptions,
@@ -77,6 +84,7 @@ export class LogWriter {
   ) {
     this.tail = { ...end };
     this.durableEnd = { ...end };
+    this.returning = options.returning ?? new ReturningWriters();
   }
 
   /** Opens the log to append at end (the file is created when it does not exist yet). */
@@ -106,11 +114,15 @@ export class LogWriter {
     return this.failure;
   }
 
-  /** Queues the record and returns where it starts; settle is called after the fsync covering it. */
-  append(record: EncodedRecord, settle: SettleRecord): LogPosition {
+  /**
+   * Queues the record and returns where it starts; settle is called after the fsync covering it.
+   * `origin` names the writer that appended it, so that group commit can wait for writers it has just
+   * acknowledged (see ReturningWriters).
+   */
+  append(record: EncodedRecord, settle: SettleRecord, origin?: string): LogPosition {
     this.checkWritable();
     if (this.tail.position > 0 && this.tail.position + record.byteLength > this.options.logFileBytes) this.rollTail();
-    return this.enqueue(record, settle);
+    return this.enqueue(record, settle, origin);
   }
 
   /**
@@ -142,12 +154,32 @@ export class LogWriter {
     this.tail.position = 0;
   }
 
-  private enqueue(record: EncodedRecord, settle: SettleRecord): LogPosition {
+  private enqueue(record: EncodedRecord, settle: SettleRecord, origin?: string): LogPosition {
     const at = { ...this.tail };
-    this.queue.push({ chunks: record.chunks, byteLength: record.byteLength, fileNumber: at.fileNumber, position: at.position, settle });
+    this.queue.push({ chunks: record.chunks, byteLength: record.byteLength, fileNumber: at.fileNumber, position: at.position, settle, origin });
     this.tail.position += record.byteLength;
-    this.scheduleFlush();
+    if (this.returning.arrived(origin)) {
+      this.stopWaiting();
+      // After this loop turn's I/O phase: the other writers whose appends arrived with this one join too.
+      setImmediate(this.flushQueued);
+    } else {
+      this.scheduleFlush();
+    }
     return at;
+  }
+
+  /** Waits (flushing stays set, so appends only queue) until returning writers are back or the deadline. */
+  private waitForReturningWriters(): void {
+    this.returnDeadline = setTimeout(() => {
+      this.returnDeadline = null;
+      this.returning.deadlinePassed();
+      this.flushQueued();
+    }, RETURN_DEADLINE_MS);
+  }
+
+  private stopWaiting(): void {
+    if (this.returnDeadline !== null) clearTimeout(this.returnDeadline);
+    this.returnDeadline = null;
   }
 
   /** Resolves once every record appended before the call is durable (at once when none is pending). */
@@ -197,6 +229,11 @@ export class LogWriter {
     let waiting = false;
     try {
       while (this.queue.length > 0) {
+        if (this.returning.shouldWait(this.queue)) {
+          waiting = true;
+          this.waitForReturningWriters();
+          return;
+        }
         const group = this.queue;
         this.queue = [];
         let written: number | Promise<number>;
@@ -236,6 +273,7 @@ export class LogWriter {
     const last = group[group.length - 1]!;
     this.durableEnd = { fileNumber: last.fileNumber, position: last.position + last.byteLength };
     for (const record of group) record.settle();
+    this.returning.acknowledge(group);
     this.options.onDurable?.(this.durableEnd, bytes);
   }
 
