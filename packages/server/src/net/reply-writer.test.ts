@@ -89,6 +89,22 @@ describe('ReplyWriter', () => {
     expect(await receivedSequences(peer, 3)).toEqual([2, 3, 1]);
   });
 
+  it('hands the socket one bulk frame per event-loop turn, none before the turn ends', async () => {
+    const { node, peer } = await socketPair();
+    const writer = new ReplyWriter(node);
+    for (let sequence = 1; sequence <= 3; sequence++) writer.writeBulkFrame(bulkFrame(sequence, 64 * 1024));
+    await Promise.resolve();
+    // Not at the microtask checkpoint: the rest of this turn's I/O (appends, disk writes) goes first.
+    expect(writer.queuedBulkFrames).toBe(3);
+    const queued: number[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      await nextTurn();
+      queued.push(writer.queuedBulkFrames);
+    }
+    expect(queued).toEqual([2, 1, 0]);
+    expect(await receivedSequences(peer, 3)).toEqual([1, 2, 3]);
+  });
+
   it('keeps bulk replies in order and counts them as pending until the socket takes them', async () => {
     const { node, peer } = await socketPair();
     const writer = new ReplyWriter(node);

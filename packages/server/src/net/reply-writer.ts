@@ -18,6 +18,13 @@ const CONCAT_LIMIT_BYTES = 1024 * 1024;
  * the previous one ('drain'); until then they wait here, where later small replies pass them. An ack
  * waits behind at most the one bulk frame in progress. Bulk frames are written as their parts (the
  * read data is not copied into the frame) and keep their order among themselves.
+ *
+ * A bulk frame is also work the event loop does for a reader, and appends must not wait behind it
+ * (issue #18 `hol`): a loopback write of a 1 MiB reply holds the loop for 0.15-0.4 ms. So the lane
+ * writes at most one bulk frame per loop turn, in the check phase (setImmediate): after the poll
+ * phase has taken that turn's incoming requests (other sockets' appends included) and finished disk
+ * writes. Frames are not cut into slices across turns: a reader then assembles a reply over several
+ * of its own loop turns, which cost read-100b 30 % when tried (docs/benchmarks.md, "Session 7: hol").
  */
 export class ReplyWriter {
   private chunks: Buffer[] = [];
@@ -25,22 +32,28 @@ export class ReplyWriter {
   private bulk: Array<readonly Buffer[]> = [];
   private bulkBytes = 0;
   private scheduled = false;
+  private turn: NodeJS.Immediate | null = null;
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
-    this.flush();
+    this.flushSmall();
   };
-  private readonly writeBulk = (): void => {
-    while (this.bulk.length > 0 && !this.socket.writableNeedDrain) this.writeNextBulk();
+  private readonly writeTurn = (): void => {
+    this.turn = null;
+    if (this.bulk.length === 0 || this.socket.writableNeedDrain) return;
+    this.writeNextBulk();
+    this.scheduleTurn();
   };
 
   constructor(
     private readonly socket: Socket,
     private readonly thresholdBytes = FLUSH_THRESHOLD_BYTES,
   ) {
-    socket.on('drain', this.writeBulk);
+    socket.on('drain', () => this.scheduleTurn());
     socket.once('close', () => {
       this.bulk = [];
       this.bulkBytes = 0;
+      if (this.turn !== null) clearImmediate(this.turn);
+      this.turn = null;
     });
   }
 
@@ -54,13 +67,13 @@ export class ReplyWriter {
     return this.bulk.length;
   }
 
-  /** Queues a small reply: it goes out at the next flush, ahead of any bulk frame still waiting. */
+  /** Queues a small reply: it goes out at the next microtask checkpoint, ahead of any bulk frame still waiting. */
   write(frame: Buffer): void {
     if (this.socket.destroyed) return;
     this.chunks.push(frame);
     this.bytes += frame.byteLength;
     if (this.bytes >= this.thresholdBytes) {
-      this.flush();
+      this.flushSmall();
     } else {
       this.schedule();
     }
@@ -71,14 +84,7 @@ export class ReplyWriter {
     if (this.socket.destroyed) return;
     this.bulk.push(parts);
     for (const part of parts) this.bulkBytes += part.byteLength;
-    // Not at once: small replies made in this same tick still go ahead of it.
-    this.schedule();
-  }
-
-  /** Writes the small replies, then bulk frames while the socket takes them. */
-  flush(): void {
-    this.flushSmall();
-    this.writeBulk();
+    this.scheduleTurn();
   }
 
   /** Writes everything now, bulk frames included, whatever the socket holds: the connection is closing. */
@@ -91,6 +97,10 @@ export class ReplyWriter {
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(this.flushScheduled);
+  }
+
+  private scheduleTurn(): void {
+    if (this.turn === null && this.bulk.length > 0) this.turn = setImmediate(this.writeTurn);
   }
 
   private flushSmall(): void {
