@@ -32,16 +32,18 @@ async function startEtcd(ctx) {
  * Starts etcd and `nodes` coordinated nodes (replication factor = nodes) and resolves once every
  * node listens. Returns { nodes: [{ endpoint, pid, kill(), stop() }], endpoints, leaseTtlMs, stop() }.
  * Containers get their primaries from the controller a moment later: clients retry until then.
+ * `nodeArgs(i)`: node options for the i-th node's process (e.g. --cpu-prof into a directory of its own).
  */
-export async function startSluiceCluster(ctx, { nodes = 3, leaseTtlS = 2, containers = 4 } = {}) {
+export async function startSluiceCluster(ctx, { nodes = 3, leaseTtlS = 2, containers = 4, nodeArgs = () => [] } = {}) {
   const etcd = await startEtcd(ctx);
   const ports = [];
   for (let i = 0; i < nodes; i++) ports.push(await freePort());
   const started = await Promise.all(
-    ports.map(async (port) =>
+    ports.map(async (port, i) =>
       startSluiceServer({
         dataDir: await ctx.tmpDir('sluice-node-'),
         ctx,
+        nodeArgs: nodeArgs(i),
         args: [
           '--port', String(port), '--node', `127.0.0.1:${port}`,
           '--coordinator', etcd.endpoint, '--replication-factor', String(nodes),

@@ -8,6 +8,14 @@ import { openSluiceThroughput } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
+/** Both rows, in turns (also what bench/compare.mjs runs on each side). */
+export function runSluice(ctx, onProgress) {
+  return measureInTurns(ctx, onProgress, [
+    { system: 'sluice', open: () => openSluiceThroughput(ctx) },
+    { system: 'sluice-replicated', open: () => openSluiceThroughput(ctx, { system: 'sluice-replicated', replicated: true }) },
+  ]);
+}
+
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'append-100b-replicated',
@@ -16,10 +24,6 @@ export default {
   reference: 'sluice',
   goal: [{ system: 'sluice-replicated', text: '≥ 0.5× single-node sluice', check: timesOf('sluice', 0.5) }],
   async run(ctx) {
-    const inTurns = [
-      { system: 'sluice', open: () => openSluiceThroughput(ctx) },
-      { system: 'sluice-replicated', open: () => openSluiceThroughput(ctx, { system: 'sluice-replicated', replicated: true }) },
-    ];
-    return runSystems(ctx, [{ system: 'sluice, sluice-replicated', unit: UNIT, measure: (p) => measureInTurns(ctx, p, inTurns) }]);
+    return runSystems(ctx, [{ system: 'sluice, sluice-replicated', unit: UNIT, measure: (p) => runSluice(ctx, p) }]);
   },
 };

@@ -10,6 +10,12 @@ import { openSluiceAwaited } from '../lib/sluice-workloads.mjs';
 
 const UNIT = 'events/s';
 
+/**
+ * The replicated row alone, for bench/compare.mjs: it measures two trees' clusters in turns with
+ * each other (p50/p99 side by side), so the disk's swings hit both alike.
+ */
+export const sluiceSession = { options: {}, open: (ctx) => openSluiceAwaited(ctx, { system: 'sluice-replicated', replicated: true }) };
+
 /** @type {import('../lib/types.js').Scenario} */
 export default {
   id: 'append-awaited-replicated',

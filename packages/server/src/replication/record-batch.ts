@@ -22,8 +22,10 @@ export function splitBatch(data: Buffer, at: LogPosition): BatchRecord[] {
     const length = RECORD_HEADER_SIZE + header.bodyLength;
     if (offset + length > data.byteLength) throw new MalformedBatchError(`the record at byte ${offset} runs past the batch`);
     if (!recordChecksumMatches(data, offset, header.bodyLength)) throw new MalformedBatchError(`the record at byte ${offset} fails its CRC`);
-    // A copy: the batch is a view into a received frame, and an attribute value may keep a reference.
-    const bytes = Buffer.from(data.subarray(offset, offset + length));
+    // A view, not a copy: the batch lies in a received frame that nothing writes to again (a receiver
+    // never reuses the memory of a frame whose command carries bytes), the bytes are only written to
+    // the log and dropped once applied, and decodeRecord copies what a record keeps (attribute values).
+    const bytes = data.subarray(offset, offset + length);
     const record = decodeRecord(header.type, bytes, RECORD_HEADER_SIZE, header.bodyLength);
     records.push({ at: { fileNumber: at.fileNumber, position: at.position + offset }, bytes, record });
     offset += length;

@@ -7,6 +7,7 @@ import { SegmentContainer } from '../store/container.js';
 import { EpochHistory } from '../store/epoch-history.js';
 import { comparePositions, containerDirectory, listLogFiles, logFilePath, type LogPosition } from '../store/log-files.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../store/checkpoint.js';
+import { nodeLogIo, type LogFile, type LogIo } from '../store/log-io.js';
 import type { StoreOptions } from '../store/types.js';
 import { block, openContainer, recordingLogger, TempDirs, testOptions, texts } from '../../test-support/store.js';
 import { cutDivergentTail } from './divergent-tail.js';
@@ -54,7 +55,15 @@ class Cluster {
     for (const name of names) await this.open(name, await this.dirs.make(), this.overrides);
   }
 
-  constructor(readonly overrides: Partial<StoreOptions> = {}) {}
+  /** Starts `name` with its own store options (a log io of the test's). */
+  async startWith(name: string, overrides: Partial<StoreOptions>): Promise<void> {
+    await this.open(name, await this.dirs.make(), { ...this.overrides, ...overrides });
+  }
+
+  constructor(
+    readonly overrides: Partial<StoreOptions> = {},
+    private readonly ackTimeoutMs = ACK_TIMEOUT_MS,
+  ) {}
 
   async open(name: string, dataDir: string, overrides: Partial<StoreOptions> = {}): Promise<Replica> {
     let log: ReplicatedLog | null = null;
@@ -64,7 +73,7 @@ class Cluster {
         attach: async (container) => {
           const history = await EpochHistory.load(container.directory, false);
           log = new ReplicatedLog(container, history, {
-            ackTimeoutMs: ACK_TIMEOUT_MS,
+            ackTimeoutMs: this.ackTimeoutMs,
             logger: recordingLogger(),
             sync: false,
             onDeposed: () => void this.deposed.push(name),
@@ -171,10 +180,16 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-/** Replicas a, b, c; a serves as primary of epoch 1 and holds segment s. */
-async function startWithPrimaryA(overrides: Partial<StoreOptions> = {}): Promise<SegmentContainer> {
-  cluster = new Cluster(overrides);
-  await cluster.start('a', 'b', 'c');
+/**
+ * Replicas a, b, c; a serves as primary of epoch 1 and holds segment s. `b`: b's own store options;
+ * `ackTimeoutMs`: how long an append may wait for a majority.
+ */
+async function startWithPrimaryA(overrides: Partial<StoreOptions> = {}, { b, ackTimeoutMs }: { b?: Partial<StoreOptions>; ackTimeoutMs?: number } = {}): Promise<SegmentContainer> {
+  cluster = new Cluster(overrides, ackTimeoutMs);
+  await cluster.start('a');
+  if (b) await cluster.startWith('b', b);
+  else await cluster.start('b');
+  await cluster.start('c');
   cluster.follow('b', 'a', 1);
   cluster.follow('c', 'a', 1);
   await cluster.promote('a', 1, ['b', 'c']);
@@ -235,6 +250,42 @@ async function expectEventsOnce(container: SegmentContainer, first: number, last
   expect(await readAll(container, 's')).toEqual(Array.from({ length: last - first + 1 }, (_, n) => `w${n + first}`.padEnd(600, '.')));
   const resent = await container.append('s', block(`w${last}`), 1, { writer: { writerId: 'w', lastEventNumber: last, eventCount: 1 } });
   expect(resent.duplicate).toBe(true);
+}
+
+/**
+ * node:fs for the log, except that while `holding`, a write through the thread pool (a group over
+ * 64 KiB) reaches the disk but returns only once released: a disk slower than the network.
+ */
+class HeldLogIo implements LogIo {
+  holding = true;
+  private held: Array<() => void> = [];
+
+  async open(path: string, flags: number): Promise<LogFile> {
+    const file = await nodeLogIo.open(path, flags);
+    return {
+      ...file,
+      writevSync: (chunks, position) => file.writevSync(chunks, position),
+      writev: async (chunks, position) => {
+        const written = await file.writev(chunks, position);
+        if (this.holding) await new Promise<void>((resolve) => this.held.push(resolve));
+        return written;
+      },
+      close: () => file.close(),
+    };
+  }
+
+  syncDirectory(directory: string): Promise<void> {
+    return nodeLogIo.syncDirectory(directory);
+  }
+
+  get heldWrites(): number {
+    return this.held.length;
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const resume of this.held.splice(0)) resume();
+  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -355,6 +406,32 @@ describe('replicated container log, acknowledgement', () => {
     cluster.holdIf = () => false;
     await w2;
     expect(await readAll(primary, 's')).toEqual(['w0', 'w1', 'w2']);
+  });
+
+  it('a backup queues a batch that arrives while the previous one is being written, and answers each only once on disk', async () => {
+    const io = new HeldLogIo();
+    // Long enough for b's held write not to fail the appends: nothing here waits for it to pass.
+    const primary = await startWithPrimaryA({}, { b: { logIo: io }, ackTimeoutMs: 60_000 });
+    cluster.unreachable.add('c'); // a and b are the majority now
+    // Two appends over 64 KiB each: b writes each group through the thread pool, where it is held.
+    const large = (n: number): Promise<unknown> =>
+      primary.append('s', block(`w${n}`.padEnd(70_000, '.')), 1, { writer: { writerId: 'w', lastEventNumber: n, eventCount: 1 } });
+    const settled: number[] = [];
+    try {
+      const first = large(0).then(() => settled.push(0));
+      await until(() => io.heldWrites === 1, "b's write of the first append is on its way");
+      const second = large(1).then(() => settled.push(1));
+      // Queued in b's log behind the first write, not waiting for it to return.
+      await until(() => comparePositions(cluster.get('b').log.endPosition, cluster.get('a').log.endPosition) === 0, 'b queued the second append');
+      expect(settled).toEqual([]);
+      expect(io.heldWrites).toBe(1);
+      io.release();
+      await Promise.all([first, second]);
+    } finally {
+      io.release();
+    }
+    expect(settled).toEqual([0, 1]);
+    expect(await cluster.logBytes('b')).toEqual(await cluster.logBytes('a'));
   });
 
   it('after a time without a majority, serves again only once a majority holds everything it wrote meanwhile', async () => {

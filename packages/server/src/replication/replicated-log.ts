@@ -85,8 +85,10 @@ export class ReplicatedLog implements ContainerLog {
   /** While set, this primary waits for a majority to hold its log up to here before serving. */
   private readyAt: LogPosition | null = null;
   private unavailable: Error;
-  /** Replicated batches are written one after another, each after the previous one's checks. */
+  /** Replicated batches are queued in the log one after another, each after the previous one's checks. */
   private receiving: Promise<unknown> = Promise.resolve();
+  /** Settled once every batch queued so far is durable here and answered (close waits for it). */
+  private writing: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** As backup: the primary followed, whether this log is known to be a prefix of its log, and that check. */
@@ -206,6 +208,7 @@ export class ReplicatedLog implements ContainerLog {
     this.stopAwaitingSnapshot();
     await this.fencing;
     await this.receiving.catch(() => undefined);
+    await this.writing;
     await this.snapshot?.abort();
     await this.outgoing;
     await this.container.local.close();
@@ -300,11 +303,18 @@ export class ReplicatedLog implements ContainerLog {
 
   // --- requests from other replicas ----------------------------------------------------------
 
-  /** Replicate: write the primary's records at the same positions, then answer with the durable end. */
+  /**
+   * Replicate: write the primary's records at the same positions, then answer with the durable end.
+   * Batches are checked and queued in the log one after another, in the order they came; their writes
+   * then overlap: batches that arrive while one is on the disk go out together in the log's next group
+   * commit, instead of each waiting for the previous one's write before it is even queued.
+   */
   replicate(command: CommandOf<'Replicate'>): Promise<CommandOf<'Replicated'>> {
-    const accepted = this.receiving.then(() => this.accept(command));
-    this.receiving = accepted.catch(() => undefined);
-    return accepted.then((outcome) => outcome.reply);
+    const admitted = this.receiving.then(() => this.admit(command));
+    this.receiving = admitted.catch(() => undefined);
+    const replied = admitted.then((admission) => admission.written);
+    this.writing = Promise.allSettled([this.writing, replied]);
+    return replied;
   }
 
   /**
@@ -369,7 +379,7 @@ export class ReplicatedLog implements ContainerLog {
    */
   async appendFetched(fetched: CommandOf<'LogFetched'>): Promise<LogPosition> {
     const at = { fileNumber: fetched.fileNumber, position: fetched.position };
-    const outcome = await this.write(at, fetched.epoch, fetched.data);
+    const outcome = await (await this.enqueue(at, fetched.epoch, fetched.data)).durable;
     if (!outcome.ok) throw new Error(`fetched records at ${at.fileNumber}:${at.position} do not continue this log (it ends at ${formatPosition(outcome.end)})`);
     return outcome.end;
   }
@@ -529,13 +539,20 @@ export class ReplicatedLog implements ContainerLog {
 
   // --- backup internals -----------------------------------------------------------------------
 
-  private async accept(command: CommandOf<'Replicate'>): Promise<{ reply: CommandOf<'Replicated'> }> {
+  /** Checks a Replicate and queues its records in the log; `written` answers once they are durable here. */
+  private async admit(command: CommandOf<'Replicate'>): Promise<{ written: Promise<CommandOf<'Replicated'>> }> {
     const { container, epoch } = command;
-    const answer = (status: string, end: LogPosition): { reply: CommandOf<'Replicated'> } => ({
-      reply: { type: 'Replicated', container, status, epoch: this.history.fencedEpoch, fileNumber: end.fileNumber, position: end.position },
+    const answer = (status: string, end: LogPosition): CommandOf<'Replicated'> => ({
+      type: 'Replicated',
+      container,
+      status,
+      epoch: this.history.fencedEpoch,
+      fileNumber: end.fileNumber,
+      position: end.position,
     });
-    if (epoch < this.history.fencedEpoch) return answer('fenced', this.container.local.endPosition);
-    if (this.role !== 'backup' || epoch !== this.epoch || this.snapshotReceived) return answer('not-ready', this.container.local.endPosition);
+    const refuse = (status: string): { written: Promise<CommandOf<'Replicated'>> } => ({ written: Promise.resolve(answer(status, this.container.local.endPosition)) });
+    if (epoch < this.history.fencedEpoch) return refuse('fenced');
+    if (this.role !== 'backup' || epoch !== this.epoch || this.snapshotReceived) return refuse('not-ready');
     if (!this.inSync) {
       // The primary ships only once it serves, so its history now holds its whole log's epochs.
       // Checked before answering: a 'not-ready' would cost the primary a retry pause.
@@ -543,14 +560,17 @@ export class ReplicatedLog implements ContainerLog {
         this.checkingTail = null;
       });
       await this.checkingTail;
-      if (!this.inSync || this.role !== 'backup' || epoch !== this.epoch) return answer('not-ready', this.container.local.endPosition);
+      if (!this.inSync || this.role !== 'backup' || epoch !== this.epoch) return refuse('not-ready');
     }
     const at = { fileNumber: command.fileNumber, position: command.position };
-    const outcome = await this.write(at, command.dataEpoch, command.data);
+    const { durable } = await this.enqueue(at, command.dataEpoch, command.data);
     const committed = { fileNumber: command.committedFileNumber, position: command.committedPosition };
     if (comparePositions(committed, this.primaryCommitted) > 0) this.primaryCommitted = committed;
-    if (this.role === 'backup' && !this.snapshotReceived) this.applyUpTo(this.primaryCommitted);
-    return answer(outcome.ok ? 'ok' : 'mismatch', outcome.end);
+    const written = durable.then((outcome) => {
+      if (this.role === 'backup' && !this.snapshotReceived) this.applyUpTo(this.primaryCommitted);
+      return answer(outcome.ok ? 'ok' : 'mismatch', outcome.end);
+    });
+    return { written };
   }
 
   /**
@@ -620,33 +640,37 @@ export class ReplicatedLog implements ContainerLog {
     this.options.onDivergentTail?.(this.container.id, cut);
   }
 
-  private async write(at: LogPosition, dataEpoch: number, data: Buffer): Promise<{ ok: boolean; end: LogPosition }> {
+  /**
+   * Queues the batch's records at `at` (the end of this log, or the start of its next file); `durable`
+   * settles once they are on disk, with where this log then ends. A batch that does not continue the
+   * log queues nothing and is answered with the durable end, once what was queued before it is durable:
+   * the primary counts that end as held here.
+   */
+  private async enqueue(at: LogPosition, dataEpoch: number, data: Buffer): Promise<{ durable: Promise<{ ok: boolean; end: LogPosition }> }> {
     const { local } = this.container;
+    const durableEnd = (ok: boolean): Promise<{ ok: boolean; end: LogPosition }> => local.whenDurable().then(() => ({ ok, end: local.durablePosition }));
     const tail = local.endPosition;
     const continues = comparePositions(at, tail) === 0 || (at.position === 0 && at.fileNumber === tail.fileNumber + 1 && tail.position > 0);
-    if (!continues) return { ok: false, end: tail };
-    if (data.byteLength === 0) {
-      await local.whenDurable();
-      return { ok: true, end: local.durablePosition };
-    }
+    if (!continues) return { durable: durableEnd(false) };
+    if (data.byteLength === 0) return { durable: durableEnd(true) };
     const records = splitBatch(data, at);
     this.fileEnds.observe(tail, at);
     // The epoch's start goes on disk before its first record (KIP-101's leader-epoch checkpoint).
     if (dataEpoch > this.history.lastEpoch) await this.history.startEpoch(dataEpoch, local.endPosition);
-    const durable = records.map(
+    const queued = records.map(
       ({ at: position, bytes, record }) =>
         new Promise<void>((resolve, reject) => {
-          const queued = local.appendAt(position, { chunks: [bytes], byteLength: bytes.byteLength }, (error) => {
+          const accepted = local.appendAt(position, { chunks: [bytes], byteLength: bytes.byteLength }, (error) => {
             if (error) return reject(error);
             this.unapplied.push({ at: position, bytes, record });
             resolve();
           });
-          if (!queued) reject(new Error(`record at ${formatPosition(position)} does not continue the log at ${formatPosition(local.endPosition)}`));
+          if (!accepted) reject(new Error(`record at ${formatPosition(position)} does not continue the log at ${formatPosition(local.endPosition)}`));
         }),
     );
-    await Promise.all(durable);
     const last = records.at(-1)!;
-    return { ok: true, end: { fileNumber: last.at.fileNumber, position: last.at.position + last.bytes.byteLength } };
+    const end = { fileNumber: last.at.fileNumber, position: last.at.position + last.bytes.byteLength };
+    return { durable: Promise.all(queued).then(() => ({ ok: true, end })) };
   }
 }
 
