@@ -9,7 +9,11 @@ import type { SluiceClient } from './sluice-client.js';
 
 /** A flow on the client's pooled connections to one node: requests in call order, each with its reply. */
 export interface NodeFlow {
-  request<C extends Request>(command: C, options: { timeoutMs: number }): Promise<SuccessReplyOf<C['type']>>;
+  /**
+   * `trailing`: the command's trailing bytes field as parts, written one after the other (the field in
+   * the command is empty): the frame a joined buffer would make, without joining the parts first.
+   */
+  request<C extends Request>(command: C, options: { timeoutMs: number; trailing?: readonly Buffer[] }): Promise<SuccessReplyOf<C['type']>>;
   /** Frees the flow (its pending requests reject); never closes a shared connection. */
   close(): void;
 }

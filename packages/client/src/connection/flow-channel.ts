@@ -1,4 +1,4 @@
-import { encodeFrameParts, nextSequence, type Command, type RawFrame, type Request, type SuccessReplyOf } from '@sluice/protocol';
+import { encodeFrameHead, encodeFrameParts, entryByName, nextSequence, type Command, type RawFrame, type Request, type SuccessReplyOf } from '@sluice/protocol';
 import { ClientClosedError, type ConnectionLostError } from '../errors.js';
 import type { Connection, FlowEndpoint } from './connection.js';
 import type { ConnectionLostListener, Flow, ReplyHandler, RequestOptions } from './flow.js';
@@ -22,6 +22,7 @@ export interface FlowPlacer {
 interface WaitingRequest {
   command: Command;
   timeoutMs: number;
+  trailing: readonly Buffer[] | undefined;
   handler: ReplyHandler | null;
   resolve: ((reply: Command) => void) | null;
   reject: ((error: unknown) => void) | null;
@@ -56,12 +57,12 @@ export class FlowChannel implements Flow, FlowEndpoint {
   request<C extends Request>(command: C, options?: RequestOptions): Promise<SuccessReplyOf<C['type']>> {
     // PendingRequests settles only with a reply the request can get (the command table's check).
     return new Promise<Command>((resolve, reject) => {
-      this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, null, resolve, reject);
+      this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, options?.trailing, null, resolve, reject);
     }) as Promise<SuccessReplyOf<C['type']>>;
   }
 
   send<C extends Request>(command: C, handler: ReplyHandler<SuccessReplyOf<C['type']>>, options?: RequestOptions): void {
-    this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, handler as ReplyHandler, null, null);
+    this.dispatch(command, options?.timeoutMs ?? this.placer.requestTimeoutMs, options?.trailing, handler as ReplyHandler, null, null);
   }
 
   onConnectionLost(listener: ConnectionLostListener): () => void {
@@ -108,19 +109,21 @@ export class FlowChannel implements Flow, FlowEndpoint {
   private dispatch(
     command: Command,
     timeoutMs: number,
+    trailing: readonly Buffer[] | undefined,
     handler: ReplyHandler | null,
     resolve: ((reply: Command) => void) | null,
     reject: ((error: unknown) => void) | null,
   ): void {
     if (this.closed) failLater(handler, reject, new ClientClosedError('flow'));
-    else if (this.connection) this.transmit(this.connection, command, timeoutMs, handler, resolve, reject);
-    else this.whenPlaced({ command, timeoutMs, handler, resolve, reject });
+    else if (this.connection) this.transmit(this.connection, command, timeoutMs, trailing, handler, resolve, reject);
+    else this.whenPlaced({ command, timeoutMs, trailing, handler, resolve, reject });
   }
 
   private transmit(
     connection: Connection,
     command: Command,
     timeoutMs: number,
+    trailing: readonly Buffer[] | undefined,
     handler: ReplyHandler | null,
     resolve: ((reply: Command) => void) | null,
     reject: ((error: unknown) => void) | null,
@@ -129,7 +132,10 @@ export class FlowChannel implements Flow, FlowEndpoint {
     this.sequence = nextSequence(sequence);
     let parts: Buffer[];
     try {
-      parts = encodeFrameParts(this.flowId, sequence, command, LARGE_FRAME_BYTES);
+      parts =
+        trailing === undefined
+          ? encodeFrameParts(this.flowId, sequence, command, LARGE_FRAME_BYTES)
+          : framePartsWithTrailing(this.flowId, sequence, command, trailing);
     } catch (error) {
       failLater(handler, reject, error);
       return;
@@ -156,8 +162,8 @@ export class FlowChannel implements Flow, FlowEndpoint {
         this.pending = null;
         const waiting = this.waiting ?? [];
         this.waiting = null;
-        for (const { command, timeoutMs, handler, resolve, reject } of waiting) {
-          this.transmit(connection, command, timeoutMs, handler, resolve, reject);
+        for (const { command, timeoutMs, trailing, handler, resolve, reject } of waiting) {
+          this.transmit(connection, command, timeoutMs, trailing, handler, resolve, reject);
         }
       },
       (error: unknown) => this.failWaiting(error),
@@ -178,6 +184,17 @@ export class FlowChannel implements Flow, FlowEndpoint {
       this.lostListeners = remaining.length === 0 ? null : remaining.length === 1 ? remaining[0]! : remaining;
     }
   }
+}
+
+/** The frame of `command` whose trailing bytes field (empty in it) is `trailing`, written part after part. */
+function framePartsWithTrailing(flowId: number, sequence: number, command: Command, trailing: readonly Buffer[]): Buffer[] {
+  const entry = entryByName(command.type);
+  const field = entry.trailingBytes ? (command as unknown as Record<string, unknown>)[entry.fieldNames.at(-1)!] : undefined;
+  if (!(field instanceof Uint8Array) || field.byteLength !== 0) {
+    throw new TypeError(`${command.type}: trailing parts need the command's last field to be an empty bytes field`);
+  }
+  const bytes = trailing.reduce((sum, part) => sum + part.byteLength, 0);
+  return [encodeFrameHead(flowId, sequence, command, bytes), ...trailing];
 }
 
 function notify(listener: ConnectionLostListener, error: ConnectionLostError): void {

@@ -64,6 +64,11 @@ export interface ReplyHandler<R extends Command = Command> {
 export interface RequestOptions {
   /** Overrides the client's requestTimeoutMs; a tail read passes requestTimeoutMs plus its wait time. */
   timeoutMs?: number;
+  /**
+   * The command's trailing bytes field, given as parts written one after the other (the field in the
+   * command is then empty): the same frame, without joining the parts into one buffer first.
+   */
+  trailing?: readonly Buffer[];
 }
 
 export interface FlowOptions {

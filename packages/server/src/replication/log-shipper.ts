@@ -15,22 +15,23 @@ const MAX_IN_FLIGHT = 8;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Records kept in memory for a backup that lags; older ones are read back from the log files. */
 const MAX_WINDOW_BYTES = 32 * 1024 * 1024;
+/** A Replicate's `data` field: its bytes travel as the request's trailing parts. */
+const NO_DATA = Buffer.alloc(0);
 /** After a failed request: the backup is down or cut off, ask again a little later. */
 const RETRY_DELAY_MS = 200;
 /** After 'not-ready': the backup has not yet learned its role for this epoch from etcd, which takes milliseconds. */
 const NOT_READY_DELAY_MS = 20;
 
 /**
- * A record the primary appended, as its shippers keep it: one object shared by every backup's
- * shipper, so a record shipped alone (a large append) is joined into one buffer once, not once per
- * backup.
+ * A record the primary appended, as its shippers keep it (one object shared by every backup's
+ * shipper): its bytes are the chunks the log writes, never joined into one buffer; a Replicate sends
+ * them one after the other as its `data`.
  */
 export interface ShippedRecord {
   readonly at: LogPosition;
   readonly end: LogPosition;
   readonly chunks: Buffer[];
   readonly byteLength: number;
-  joined?: Buffer;
 }
 
 /** The record appended at `at`, for every shipper of the primary. */
@@ -120,7 +121,7 @@ export class LogShipper {
     const at = this.source.localDurableEnd();
     this.inFlight += 1;
     this.link
-      .request<'Replicate'>(this.replicate(at, this.source.history.epochAt(at).epoch, Buffer.alloc(0)))
+      .request<'Replicate'>(this.replicate(at, this.source.history.epochAt(at).epoch))
       .then(
         (reply) => this.onReply(generation, reply),
         (error: unknown) => this.onFailure(generation, error),
@@ -154,11 +155,11 @@ export class LogShipper {
       if (batch === null || generation !== this.generation || this.next === null) return;
       if (batch === 'snapshot') return this.sendSnapshot(generation);
       this.next = batch.end;
-      this.send(generation, batch.at, batch.epoch, batch.data);
+      this.send(generation, batch.at, batch.epoch, batch.parts);
     }
   }
 
-  private async nextBatch(from: LogPosition): Promise<{ at: LogPosition; end: LogPosition; epoch: number; data: Buffer } | 'snapshot' | null> {
+  private async nextBatch(from: LogPosition): Promise<{ at: LogPosition; end: LogPosition; epoch: number; parts: Buffer[] } | 'snapshot' | null> {
     const { epoch, nextStart } = this.source.history.epochAt(from);
     const first = this.windowIndexOf(from);
     if (first >= 0) {
@@ -171,8 +172,7 @@ export class LogShipper {
         records.push(record);
         bytes += record.byteLength;
       }
-      const data = records.length === 1 ? joined(records[0]!) : Buffer.concat(records.flatMap((record) => record.chunks), bytes);
-      return { at: records[0]!.at, end: records.at(-1)!.end, epoch, data };
+      return { at: records[0]!.at, end: records.at(-1)!.end, epoch, parts: records.flatMap((record) => record.chunks) };
     }
     // Behind the window: read back from the files what the primary has durably.
     let limit = this.source.localDurableEnd();
@@ -186,7 +186,7 @@ export class LogShipper {
     if (readable !== from) return this.nextBatch(readable);
     const { at, data } = await extractRecords(this.source.directory, from, MAX_BATCH_BYTES, limit);
     if (data.byteLength === 0) return null;
-    return { at, end: { fileNumber: at.fileNumber, position: at.position + data.byteLength }, epoch, data };
+    return { at, end: { fileNumber: at.fileNumber, position: at.position + data.byteLength }, epoch, parts: [data] };
   }
 
   /** The window index of the record starting at `from` (or at the next file's start, from being where its file ended); -1 if none. */
@@ -236,10 +236,10 @@ export class LogShipper {
       });
   }
 
-  private send(generation: number, at: LogPosition, epoch: number, data: Buffer): void {
+  private send(generation: number, at: LogPosition, epoch: number, parts: Buffer[]): void {
     this.inFlight += 1;
     this.link
-      .request<'Replicate'>(this.replicate(at, epoch, data))
+      .request<'Replicate'>(this.replicate(at, epoch), parts)
       .then(
         (reply) => this.onReply(generation, reply),
         (error: unknown) => this.onFailure(generation, error),
@@ -247,7 +247,8 @@ export class LogShipper {
       .finally(() => this.settled(generation));
   }
 
-  private replicate(at: LogPosition, dataEpoch: number, data: Buffer): PeerRequest<'Replicate'> {
+  /** A Replicate of records at `at`; their bytes go with it as the request's trailing parts (none: a probe). */
+  private replicate(at: LogPosition, dataEpoch: number): PeerRequest<'Replicate'> {
     const { container, epoch } = this.source;
     const committed = this.source.committedEnd();
     return {
@@ -259,7 +260,7 @@ export class LogShipper {
       position: at.position,
       committedFileNumber: committed.fileNumber,
       committedPosition: committed.position,
-      data,
+      data: NO_DATA,
     };
   }
 
@@ -335,10 +336,4 @@ export class LogShipper {
     const dropped = this.window.splice(0, count);
     for (const record of dropped) this.windowBytes -= record.byteLength;
   }
-}
-
-/** The record's bytes as one buffer, made once for all the backups it is shipped to alone. */
-function joined(record: ShippedRecord): Buffer {
-  record.joined ??= record.chunks.length === 1 ? record.chunks[0]! : Buffer.concat(record.chunks, record.byteLength);
-  return record.joined;
 }

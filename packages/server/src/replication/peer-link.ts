@@ -14,7 +14,8 @@ export type PeerToken = () => string | null;
 /** One node's conversation with a peer about replication: requests in call order, replies in kind. */
 export interface PeerLink {
   readonly node: string;
-  request<N extends ReplicationRequestName>(command: PeerRequest<N>): Promise<ReplicationReplies[N]>;
+  /** `trailing`: the command's bytes field (then empty in the command) as parts to send one after the other. */
+  request<N extends ReplicationRequestName>(command: PeerRequest<N>, trailing?: readonly Buffer[]): Promise<ReplicationReplies[N]>;
   close(): void;
 }
 
@@ -27,8 +28,8 @@ export function clientPeerLink(client: SluiceClient, node: string, timeoutMs: nu
   const flow = openNodeFlow(client, node);
   return {
     node,
-    request: <N extends ReplicationRequestName>(command: PeerRequest<N>) =>
-      flow.request({ ...command, token: token() } as CommandOf<ReplicationRequestName>, { timeoutMs }) as Promise<ReplicationReplies[N]>,
+    request: <N extends ReplicationRequestName>(command: PeerRequest<N>, trailing?: readonly Buffer[]) =>
+      flow.request({ ...command, token: token() } as CommandOf<ReplicationRequestName>, { timeoutMs, trailing }) as Promise<ReplicationReplies[N]>,
     close: () => flow.close(),
   };
 }

@@ -97,7 +97,9 @@ class Cluster {
   link(to: string): PeerLink {
     return {
       node: to,
-      request: async <N extends ReplicationRequestName>(command: PeerRequest<N>) => {
+      request: async <N extends ReplicationRequestName>(sent: PeerRequest<N>, trailing?: readonly Buffer[]) => {
+        // What the receiving node decodes: the trailing parts are the command's bytes field.
+        const command = trailing === undefined ? sent : { ...sent, data: Buffer.concat(trailing) };
         await new Promise((resolve) => setImmediate(resolve));
         if (this.holdIf(to, command)) {
           this.waiting += 1;
