@@ -89,20 +89,33 @@ describe('ReplyWriter', () => {
     expect(await receivedSequences(peer, 3)).toEqual([2, 3, 1]);
   });
 
-  it('hands the socket one bulk frame per event-loop turn, none before the turn ends', async () => {
+  it('hands the socket bulk frames once per event-loop turn, up to its bytes per turn, none before the turn ends', async () => {
     const { node, peer } = await socketPair();
-    const writer = new ReplyWriter(node);
-    for (let sequence = 1; sequence <= 3; sequence++) writer.writeBulkFrame(bulkFrame(sequence, 64 * 1024));
+    const writer = new ReplyWriter(node, undefined, 40 * 1024);
+    for (let sequence = 1; sequence <= 5; sequence++) writer.writeBulkFrame(bulkFrame(sequence, 16 * 1024));
     await Promise.resolve();
     // Not at the microtask checkpoint: the rest of this turn's I/O (appends, disk writes) goes first.
-    expect(writer.queuedBulkFrames).toBe(3);
+    expect(writer.queuedBulkFrames).toBe(5);
+    const queued: number[] = [];
+    for (let turn = 0; turn < 2; turn++) {
+      await nextTurn();
+      queued.push(writer.queuedBulkFrames);
+    }
+    // Frames until 40 KiB were written (three of ~16 KiB), the other two the turn after.
+    expect(queued).toEqual([2, 0]);
+    expect(await receivedSequences(peer, 5)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('writes one bulk frame per turn when a frame alone passes the bytes per turn', async () => {
+    const { node } = await socketPair();
+    const writer = new ReplyWriter(node, undefined, 64 * 1024);
+    for (let sequence = 1; sequence <= 3; sequence++) writer.writeBulkFrame(bulkFrame(sequence, 256 * 1024));
     const queued: number[] = [];
     for (let turn = 0; turn < 3; turn++) {
       await nextTurn();
       queued.push(writer.queuedBulkFrames);
     }
     expect(queued).toEqual([2, 1, 0]);
-    expect(await receivedSequences(peer, 3)).toEqual([1, 2, 3]);
   });
 
   it('keeps bulk replies in order and counts them as pending until the socket takes them', async () => {

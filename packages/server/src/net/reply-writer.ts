@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 export const FLUSH_THRESHOLD_BYTES = 64 * 1024;
 /** Batches up to this size are joined into one buffer; larger ones go out corked (one writev). */
 const CONCAT_LIMIT_BYTES = 1024 * 1024;
+/** Bulk bytes one connection hands its socket per event-loop turn (at least one frame). */
+export const BULK_BYTES_PER_TURN = 4 * 1024 * 1024;
 
 /**
  * Coalesces reply frames into one socket write per microtask checkpoint (or per threshold): the
@@ -19,12 +21,14 @@ const CONCAT_LIMIT_BYTES = 1024 * 1024;
  * waits behind at most the one bulk frame in progress. Bulk frames are written as their parts (the
  * read data is not copied into the frame) and keep their order among themselves.
  *
- * A bulk frame is also work the event loop does for a reader, and appends must not wait behind it
+ * Bulk frames are also work the event loop does for readers, and appends must not wait behind it
  * (issue #18 `hol`): a loopback write of a 1 MiB reply holds the loop for 0.15-0.4 ms. So the lane
- * writes at most one bulk frame per loop turn, in the check phase (setImmediate): after the poll
- * phase has taken that turn's incoming requests (other sockets' appends included) and finished disk
- * writes. Frames are not cut into slices across turns: a reader then assembles a reply over several
- * of its own loop turns, which cost read-100b 30 % when tried (docs/benchmarks.md, "Session 7: hol").
+ * writes once per loop turn, in the check phase (setImmediate), after the poll phase has taken that
+ * turn's incoming requests (other sockets' appends included) and finished disk writes; and at most
+ * bytesPerTurn a turn (always at least one frame), so a connection with many readers holds the loop
+ * for a bounded time without being held to one frame per turn. Frames are not cut into slices across
+ * turns: a reader then assembles a reply over several of its own loop turns, which cost read-100b
+ * 30 % when tried (docs/benchmarks.md, "Session 7: hol").
  */
 export class ReplyWriter {
   private chunks: Buffer[] = [];
@@ -39,14 +43,15 @@ export class ReplyWriter {
   };
   private readonly writeTurn = (): void => {
     this.turn = null;
-    if (this.bulk.length === 0 || this.socket.writableNeedDrain) return;
-    this.writeNextBulk();
+    let written = 0;
+    while (this.bulk.length > 0 && this.socketTakesMore() && written < this.bytesPerTurn) written += this.writeNextBulk();
     this.scheduleTurn();
   };
 
   constructor(
     private readonly socket: Socket,
     private readonly thresholdBytes = FLUSH_THRESHOLD_BYTES,
+    private readonly bytesPerTurn = BULK_BYTES_PER_TURN,
   ) {
     socket.on('drain', () => this.scheduleTurn());
     socket.once('close', () => {
@@ -121,20 +126,32 @@ export class ReplyWriter {
     }
   }
 
-  private writeNextBulk(): void {
+  /**
+   * The socket has handed everything to the kernel, or holds less than its high-water mark. After a
+   * bulk frame writableNeedDrain stays set until 'drain' (next tick) even when the kernel took it all.
+   */
+  private socketTakesMore(): boolean {
+    return this.socket.writableLength === 0 || !this.socket.writableNeedDrain;
+  }
+
+  /** Hands the next bulk frame to the socket; returns its bytes. */
+  private writeNextBulk(): number {
     const parts = this.bulk.shift()!;
-    for (const part of parts) this.bulkBytes -= part.byteLength;
+    let bytes = 0;
+    for (const part of parts) bytes += part.byteLength;
+    this.bulkBytes -= bytes;
     if (this.socket.destroyed || !this.socket.writable) {
       this.bulk = [];
       this.bulkBytes = 0;
-      return;
+      return bytes;
     }
     if (parts.length === 1) {
       this.socket.write(parts[0]!);
-      return;
+      return bytes;
     }
     this.socket.cork();
     for (const part of parts) this.socket.write(part);
     this.socket.uncork();
+    return bytes;
   }
 }
