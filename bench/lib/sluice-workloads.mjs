@@ -58,6 +58,35 @@ async function createStreamWhenReady(client, stream, options, { timeoutMs = 30_0
   }
 }
 
+/**
+ * A fresh node's block cache (`--cache-bytes`, 256 MiB by default) fills with memory the process has
+ * never touched, and on this machine each first touch of a page costs a fault of ~20 µs: a fresh
+ * node's first 256 MiB of appends cost it about twice the CPU per event of later ones
+ * (docs/benchmarks.md, "Session 7: a fresh node's first 256 MiB"). A throughput row is about a node
+ * that has been running: before it is measured, the stream it writes gets CACHE_FILL_BYTES of large
+ * events (few client CPU per byte), at most CACHE_FILL_MAX_MS. The same stream, so a replicated
+ * cluster fills the cache of the primary that the measured writer then uses.
+ */
+const CACHE_FILL_BYTES = 320 * 1024 * 1024;
+const CACHE_FILL_EVENT_BYTES = 256 * 1024;
+const CACHE_FILL_MAX_MS = 20_000;
+
+/** Fills the serving node's block cache through `stream`; returns what it wrote and how long it took. */
+async function fillBlockCache(ctx, client, stream) {
+  const writer = client.createWriter(stream);
+  const event = Buffer.alloc(CACHE_FILL_EVENT_BYTES, 0x66);
+  const events = CACHE_FILL_BYTES / CACHE_FILL_EVENT_BYTES;
+  const start = now();
+  try {
+    const { units } = await windowedLoop({ durationMs: CACHE_FILL_MAX_MS, maxOps: events, inFlight: 16, signal: ctx.signal }, () =>
+      writer.write('fill', event).then(() => 1),
+    );
+    return { cacheFillMB: Math.round((units * CACHE_FILL_EVENT_BYTES) / 1e6), cacheFillMs: Math.round(now() - start) };
+  } finally {
+    await writer.close();
+  }
+}
+
 /** Writes BATCH events without awaiting each: the writer batches them and bounds what is in flight. */
 function writeBatch(writer, pool, key, i) {
   const writes = new Array(BATCH);
@@ -76,9 +105,10 @@ async function throughput(ctx, onProgress, writer, pool, key = 'k') {
 export function sluiceAppend(ctx, onProgress, { size, unit = 'events/s', system = 'sluice' }) {
   return withClient(ctx, system, unit, async (client) => {
     await createStreamWhenReady(client, 'bench/append', { segments: 1 });
+    const filled = await fillBlockCache(ctx, client, 'bench/append');
     const writer = client.createWriter('bench/append');
     const result = await throughput(ctx, onProgress, writer, payloads(size));
-    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, { events: result.units, ...windowExtra(writer) });
+    return row(system, sig3(rate(result, unit === 'MB/s' ? size : 0)), unit, { events: result.units, ...windowExtra(writer), ...filled });
   });
 }
 
@@ -112,6 +142,7 @@ export async function openSluiceThroughput(ctx, { system = 'sluice', replicated 
   const { client, close, skipped } = await openSluice(ctx, system, { replicated });
   if (skipped) return skipped;
   await createStreamWhenReady(client, 'bench/append', { segments: 1 });
+  const filled = await fillBlockCache(ctx, client, 'bench/append');
   const writer = client.createWriter('bench/append');
   const pool = payloads(size);
   let batches = 0;
@@ -123,7 +154,7 @@ export async function openSluiceThroughput(ctx, { system = 'sluice', replicated 
       return { units, elapsedMs };
     },
     get extra() {
-      return windowExtra(writer);
+      return { ...windowExtra(writer), ...filled };
     },
     close,
   };
