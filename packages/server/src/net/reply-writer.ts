@@ -33,7 +33,7 @@ export const BULK_BYTES_PER_TURN = 4 * 1024 * 1024;
 export class ReplyWriter {
   private chunks: Buffer[] = [];
   private bytes = 0;
-  private bulk: Array<readonly Buffer[]> = [];
+  private bulk: Array<{ parts: readonly Buffer[]; bytes: number }> = [];
   private bulkBytes = 0;
   private scheduled = false;
   private turn: NodeJS.Immediate | null = null;
@@ -87,8 +87,10 @@ export class ReplyWriter {
   /** Queues a bulk reply, one frame given as its parts in order. */
   writeBulkFrame(parts: readonly Buffer[]): void {
     if (this.socket.destroyed) return;
-    this.bulk.push(parts);
-    for (const part of parts) this.bulkBytes += part.byteLength;
+    let bytes = 0;
+    for (const part of parts) bytes += part.byteLength;
+    this.bulk.push({ parts, bytes });
+    this.bulkBytes += bytes;
     this.scheduleTurn();
   }
 
@@ -136,9 +138,7 @@ export class ReplyWriter {
 
   /** Hands the next bulk frame to the socket; returns its bytes. */
   private writeNextBulk(): number {
-    const parts = this.bulk.shift()!;
-    let bytes = 0;
-    for (const part of parts) bytes += part.byteLength;
+    const { parts, bytes } = this.bulk.shift()!;
     this.bulkBytes -= bytes;
     if (this.socket.destroyed || !this.socket.writable) {
       this.bulk = [];

@@ -416,7 +416,7 @@ export class SegmentContainer implements Container {
         }
       };
     });
-    const position = this.log.append(record, settle, origin || undefined);
+    const position = this.log.append(record, settle, origin);
     return { position, done };
   }
 

@@ -34,9 +34,8 @@ export class ReturningWriters {
   private acknowledgedAt = 0;
   /** Whether the next group has been decided on since the last acknowledgement. */
   private decided = true;
-  /** While waiting: the acknowledged writers not back yet, and how many may stay missing. */
+  /** While waiting: the acknowledged writers not back yet, and how many there were at the start. */
   private missing: Set<string> | null = null;
-  private mayStayMissing = 0;
   private awaited = 0;
   private pausedGroups = 0;
   private nextPause = MIN_PAUSE_GROUPS;
@@ -69,15 +68,14 @@ export class ReturningWriters {
     if (missing.size === 0) return false;
     this.missing = missing;
     this.awaited = missing.size;
-    // The last few stragglers are not worth a round trip of everyone else: they join the next group.
-    this.mayStayMissing = missing.size >> 3;
     return true;
   }
 
   /** An append arrived while waiting; true when the wait is over (enough writers are back). */
   arrived(origin: string | undefined): boolean {
     if (this.missing === null || origin === undefined || !this.missing.delete(origin)) return false;
-    if (this.missing.size > this.mayStayMissing) return false;
+    // The last eighth are not worth a round trip of everyone else: they join the next group.
+    if (this.missing.size > this.awaited >> 3) return false;
     this.missing = null;
     this.nextPause = Math.max(MIN_PAUSE_GROUPS, this.nextPause >> 1);
     return true;
