@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
 import { LogWriter, type LogWriterOptions } from './log-writer.js';
@@ -261,11 +261,17 @@ describe('the log writer', () => {
       const { log, append } = await openAwaitedLog(io);
       await Promise.all([append('a'), append('b')]);
       expect(io.events).toEqual(['wrote 20']);
-      const b = append('b');
-      await loopTurn();
-      await loopTurn();
-      expect(io.events).toHaveLength(1); // b waits: a was acknowledged with it and comes back
-      await Promise.all([b, append('a')]);
+      // The wait's 1 ms deadline is a real timer: on a loaded machine two loop turns can outlast it.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const b = append('b');
+        await loopTurn();
+        await loopTurn();
+        expect(io.events).toHaveLength(1); // b waits: a was acknowledged with it and comes back
+        await Promise.all([b, append('a')]);
+      } finally {
+        vi.useRealTimers();
+      }
       expect(io.events).toEqual(['wrote 20', 'wrote 20']);
       await log.close();
     });
