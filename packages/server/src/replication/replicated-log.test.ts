@@ -1,6 +1,8 @@
 import { access, readFile } from 'node:fs/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
-import type { Command, ReplicationRequestName } from '@sluice/protocol';
+import type { Command, CommandOf, ReplicationRequestName } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SegmentContainer } from '../store/container.js';
@@ -18,6 +20,14 @@ import { ReplicatedLog } from './replicated-log.js';
 import { serveReplicationRequest, type ReplicationRequest } from './serve.js';
 
 const ACK_TIMEOUT_MS = 400;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+/** A full collection once the current job is over (a WeakRef holds its target until then). */
+async function collectGarbage(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+}
 
 /** What holdIf sees of a request: its type, and for Replicate where its records start and their bytes. */
 interface HeldRequest {
@@ -660,5 +670,22 @@ describe('replication requests, one at a time', () => {
     cluster.follow('d', 'b', 2); // a newer epoch's primary took over while the check was on its way
     cluster.holdIf = () => false;
     expect(await answer).toMatchObject({ type: 'Replicated', status: 'not-ready' });
+  });
+
+  it('a backup keeps none of the answers it gave once they are settled (it answers hundreds a second for as long as it runs)', async () => {
+    await startWithPrimaryA();
+    const d = await cluster.open('d', `${cluster.get('c').dataDir}-d`);
+    cluster.follow('d', 'a', 1);
+    const answers: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 50; i += 1) {
+      const request = replicate(1, d.log.endPosition) as CommandOf<'Replicate'>;
+      const answer = await d.log.replicate(request);
+      expect(answer).toMatchObject({ status: 'ok' });
+      answers.push(new WeakRef(answer));
+    }
+    await collectGarbage();
+    // The last answer may still sit in this test's own frame: every earlier one must be gone.
+    const kept = answers.flatMap((answer, index) => (answer.deref() === undefined ? [] : [index]));
+    expect(kept.filter((index) => index < answers.length - 1)).toEqual([]);
   });
 });
