@@ -28,6 +28,27 @@ describe('ReplyBudget', () => {
     expect(replies.waitingReads).toBe(0);
   });
 
+  it('tryAcquire reserves only what acquire would grant at once, and never queues', async () => {
+    const { budget: replies, abort, outgoing } = budget(100);
+    expect(replies.tryAcquire(60)).toBe(true);
+    expect(replies.tryAcquire(50)).toBe(false);
+    expect(replies.reservedBytes).toBe(60);
+    const waiting = replies.acquire(50);
+    expect(replies.tryAcquire(5)).toBe(false); // fits, but would overtake the waiting read
+    replies.release(60);
+    expect(await settled([waiting])).toEqual([true]);
+    replies.release(50);
+    outgoing.bytes = 101;
+    expect(replies.tryAcquire(1)).toBe(false);
+    outgoing.bytes = 0;
+    expect(replies.tryAcquire(1000)).toBe(true); // one read always fits when nothing else is reserved
+    replies.release(1000);
+    abort.abort();
+    expect(replies.tryAcquire(1)).toBe(false);
+    expect(replies.reservedBytes).toBe(0);
+    expect(replies.waitingReads).toBe(0);
+  });
+
   it('always lets one read run, however large, when nothing else is reserved', async () => {
     const { budget: replies } = budget(100);
     const reads = [replies.acquire(1_000), replies.acquire(1)];

@@ -36,11 +36,15 @@ export class ReplyBudget {
   /** Resolves when bytes are reserved: at once when there is room and no one waits before. */
   acquire(bytes: number): Promise<void> {
     if (this.signal.aborted) return Promise.reject(this.signal.reason);
-    if (this.waiting.length === 0 && this.fits(bytes)) {
-      this.reserved += bytes;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire(bytes)) return Promise.resolve();
     return new Promise((grant, refuse) => this.waiting.push({ bytes, grant, refuse }));
+  }
+
+  /** Reserves bytes when acquire would grant them at once; false (nothing reserved) otherwise. */
+  tryAcquire(bytes: number): boolean {
+    if (this.signal.aborted || this.waiting.length > 0 || !this.fits(bytes)) return false;
+    this.reserved += bytes;
+    return true;
   }
 
   release(bytes: number): void {

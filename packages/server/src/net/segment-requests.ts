@@ -229,6 +229,17 @@ function appended(
   });
 }
 
+/** One ReadSegment as the node runs it: where, how much, and the connection whose reply budget it uses. */
+interface PlannedRead {
+  container: Container;
+  segment: string;
+  offset: number;
+  maxBytes: number;
+  /** Room it takes in the connection's reply budget. */
+  replyBytes: number;
+  session: SegmentSession;
+}
+
 async function readSegment(
   request: CommandOf<'ReadSegment'>,
   container: Container,
@@ -239,27 +250,44 @@ async function readSegment(
   const maxBytes = Math.max(1, Math.min(request.maxBytes, services.maxReadBytes));
   // A read returns at least one whole event, so its reply may be as large as the largest event.
   const replyBytes = Math.max(maxBytes, services.maxEventSize + EVENT_HEADER_SIZE);
-  let result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
+  const read: PlannedRead = { container, segment, offset, maxBytes, replyBytes, session };
+  let result = await budgetedRead(read);
   const waitFor = Math.min(waitMs, services.maxReadWaitMs);
   if (result.byteLength === 0 && !result.endOfSegment && waitFor > 0 && !session.readSignal.aborted) {
     services.counts.readWaited();
     await container.waitForData(segment, offset, waitFor, session.readSignal);
     // Woken by a drain rather than by data: answer with the nothing we have, at once.
-    if (!session.readSignal.aborted) result = await budgetedRead(container, segment, offset, maxBytes, replyBytes, session);
+    if (!session.readSignal.aborted) result = await wokenRead(read);
   }
   services.counts.read(result.byteLength);
   return new SegmentReadReply(segment, result);
 }
 
+/**
+ * The read of a request woken at the tail by the appends that just became durable. It runs once the
+ * microtasks settling those appends have sent their acks (called from a microtask, a nextTick runs
+ * only when the microtask queue is empty), so the order stays ack first: a reply written first would
+ * wake the reader's process and delay every such ack (docs/decisions.md, "Tail reads answered before
+ * the acks"). It then reads from the block cache, where those appends left their blocks, with no
+ * further promise per read; the async read only when the cache or the reply budget says no.
+ */
+async function wokenRead(read: PlannedRead): Promise<ReadResult> {
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  return cachedRead(read) ?? budgetedRead(read);
+}
+
+/** The read from the block cache within the reply budget, at once; null when either cannot be had now. */
+function cachedRead({ container, segment, offset, maxBytes, replyBytes, session }: PlannedRead): ReadResult | null {
+  if (!session.replyBudget.tryAcquire(replyBytes)) return null;
+  try {
+    return container.readNow(segment, offset, maxBytes);
+  } finally {
+    session.replyBudget.release(replyBytes);
+  }
+}
+
 /** A read within the connection's reply budget: it waits for room for replyBytes, reads, gives the room back. */
-async function budgetedRead(
-  container: Container,
-  segment: string,
-  offset: number,
-  maxBytes: number,
-  replyBytes: number,
-  session: SegmentSession,
-): Promise<ReadResult> {
+async function budgetedRead({ container, segment, offset, maxBytes, replyBytes, session }: PlannedRead): Promise<ReadResult> {
   try {
     await session.replyBudget.acquire(replyBytes);
   } catch {

@@ -16,6 +16,16 @@ describe('BlockCache', () => {
     expect(cache.counters).toEqual({ hits: 4, misses: 1 });
   });
 
+  it('tells whether a key is cached without counting it or refreshing its recency', () => {
+    const cache = new BlockCache(2 * (100 + 96));
+    cache.set('a', Buffer.alloc(100));
+    cache.set('b', Buffer.alloc(100));
+    expect([cache.has('a'), cache.has('x')]).toEqual([true, false]);
+    expect(cache.counters).toEqual({ hits: 0, misses: 0 });
+    cache.set('c', Buffer.alloc(100)); // 'a' is still the least recently used: has() did not refresh it
+    expect([cache.has('a'), cache.has('b'), cache.has('c')]).toEqual([false, true, true]);
+  });
+
   it('skips blocks larger than the whole cache and replaces an existing key', () => {
     const cache = new BlockCache(1000);
     cache.set('big', Buffer.alloc(2000));

@@ -58,6 +58,11 @@ export class BlockCache {
     return entry.data;
   }
 
+  /** Whether key is cached; counts no hit or miss and leaves its recency as it is. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   set(key: string, data: Buffer): void {
     const cost = data.byteLength + ENTRY_OVERHEAD;
     if (cost > this.maxBytes) return;

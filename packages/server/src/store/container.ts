@@ -318,6 +318,16 @@ export class SegmentContainer implements Container {
     return reading;
   }
 
+  readNow(segment: string, offset: number, maxBytes: number): ReadResult | null {
+    if (!this.accepting || this.log.failed) return null;
+    const state = this.byName.get(segment);
+    if (!state?.created) return null;
+    const { startOffset, length, sealed } = state.durable;
+    if (!Number.isSafeInteger(offset) || offset < startOffset || offset > length) return null;
+    if (offset === length) return new SegmentReadResult(offset, [], length, sealed);
+    return this.segmentReads.readCached(state, offset, maxBytes);
+  }
+
   async waitForData(segment: string, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     this.checkOpen();
     const state = this.visibleSegment(segment);

@@ -82,6 +82,22 @@ export class SegmentReads {
     return pieces as Buffer[];
   }
 
+  /**
+   * The read of [offset, offset + maxBytes) when every record it needs is in the block cache, as
+   * reads at the tail find it: no promise, no file. Null when a record is not cached or offset is
+   * not where an event starts; the caller then reads with loadRecords, which fetches the misses or
+   * reports the error.
+   */
+  readCached(state: SegmentState, offset: number, maxBytes: number): SegmentReadResult | null {
+    const { length, sealed } = state.durable;
+    const records = this.recordsToRead(state, offset, length, maxBytes);
+    const { cache, id } = this.context;
+    const keys = records.map((record) => BlockCache.keyOf(id, state.id, record.start));
+    if (!keys.every((key) => cache.has(key))) return null;
+    const parts = wholeEventsFrom(records, keys.map((key) => cache.get(key)!), offset, maxBytes);
+    return parts === null ? null : new SegmentReadResult(offset, parts, length, sealed);
+  }
+
   /** Throws INVALID_OFFSET unless offset, inside a record of the segment, is where an event starts (reads that record). */
   async requireEventBoundary(state: SegmentState, offset: number): Promise<void> {
     const entry = state.index.locate(offset);

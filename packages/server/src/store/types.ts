@@ -140,6 +140,11 @@ export interface Container {
    */
   read(segment: string, offset: number, maxBytes: number): Promise<ReadResult>;
   /**
+   * The same read at once, when the block cache holds all of it (a read at the tail); null when it
+   * does not, or when the read would fail: read() then fetches the data or says why.
+   */
+  readNow(segment: string, offset: number, maxBytes: number): ReadResult | null;
+  /**
    * Resolves when the segment's durable length passes offset, it is sealed or deleted, or timeoutMs or
    * the signal ends the wait (it never rejects for those).
    */
