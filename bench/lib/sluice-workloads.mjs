@@ -2,13 +2,15 @@
 // driven through the real @sluice/client. Every loop is bounded by time and by count.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { timed } from './awaited.mjs';
-import { LatencyRecorder, now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
+import { now, payloads, rate, sequentialLoop, sig3, windowedLoop, heapUsedAfterGc } from './measure.mjs';
 import { lowerRow, row, skippedRow } from './rows.mjs';
 import { CLIENT_NOT_BUILT, loadClient } from './sluice-packages.mjs';
 import { EVENTS_IN_FLIGHT, WRITE_BATCH, WRITE_OPS_IN_FLIGHT } from './write-window.mjs';
 import { etcdMissing, startSluiceCluster } from './sluice-cluster.mjs';
+import { spawnTracked, stopProcess } from './processes.mjs';
 import { startSluiceServer, withSluiceServer } from './sluice-server.mjs';
 
 /** Writes per windowed-loop operation and operations in flight: 16 k events pending at most. */
@@ -314,91 +316,58 @@ export async function openSluiceTail(ctx) {
   };
 }
 
-/** Reads of 1 MiB: a segment reader reads at most half its buffer at once (segment-reader.ts). */
-const HOL_READ_BYTES = 1024 * 1024;
-const HOL_ROUNDS = 3;
+/** The hol scenario's writer and readers, run as a process of their own (hol-client.mjs). */
+const HOL_CLIENT = fileURLToPath(new URL('./hol-client.mjs', import.meta.url));
 
 /**
  * Head-of-line blocking on one socket: p99 of awaited 100-byte writes alone, with a reader pulling
  * 1 MiB reads over the writer's socket (`sluice`), and with the same reader on a socket of its own
  * in the same process (`sluice-own-socket`, the control: what sharing the CPU and the event loop
- * costs without sharing the socket). The three conditions alternate in HOL_ROUNDS rounds so a burst
- * of load elsewhere on the machine hits them alike. Values: p99 with the reader ÷ p99 alone; the gap
- * between the two rows is what the shared socket adds.
+ * costs without sharing the socket). The three conditions alternate in rounds so a burst of load
+ * elsewhere on the machine hits them alike. Values: p99 with the reader ÷ p99 alone; the gap between
+ * the two rows is what the shared socket adds.
+ *
+ * The clients run in a fresh process, not in the bench's: after earlier scenarios the bench
+ * process's V8 old generation is above 8 MB with little room to its limit, and then every scavenge
+ * the reader's 1 MiB replies cause (one per ~30 MB read) starts a major GC, whose pauses land in the
+ * writer's p99. The row would measure what ran before it (docs/benchmarks.md, "Session 8: hol in
+ * every run").
  */
-export function sluiceHeadOfLine(ctx, onProgress) {
-  return withClient(
-    ctx,
-    'sluice',
-    'ratio',
-    async (client, server) => {
-      const sdk = await loadClient();
-      const ownSocket = new sdk.SluiceClient({ endpoints: [server.endpoint], maxConnectionsPerEndpoint: 1 });
-      try {
-        await client.createStream('bench/hol-writes', { segments: 1 });
-        await client.createStream('bench/hol-reads', { segments: 1 });
-        const filler = client.createWriter('bench/hol-reads');
-        const big = Buffer.alloc(256 * 1024, 7);
-        await Promise.all(Array.from({ length: 128 }, () => filler.write('k', big)));
-        await filler.close();
-        const writer = client.createWriter('bench/hol-writes');
-        const payload = payloads(100)[0];
-        const write = () => writer.write('k', payload).then(() => 1);
-        await sequentialLoop({ durationMs: ctx.warmupMs, maxOps: 10_000, signal: ctx.signal }, write);
-
-        const conditions = [
-          { name: 'alone', readerClient: null },
-          { name: 'shared', readerClient: client },
-          { name: 'own', readerClient: ownSocket },
-        ];
-        const latency = new Map(conditions.map(({ name }) => [name, new LatencyRecorder()]));
-        const read = { bytes: 0, events: 0 };
-        const sliceMs = ctx.durationMs / (HOL_ROUNDS * conditions.length);
-        let step = 0;
-        for (let round = 0; round < HOL_ROUNDS; round++) {
-          for (const { name, readerClient } of conditions) {
-            const reading = readerClient === null ? null : readContinuously(readerClient, read);
-            const report = (f) => onProgress((step + f) / (HOL_ROUNDS * conditions.length));
-            await sequentialLoop({ durationMs: sliceMs, maxOps: 200_000, signal: ctx.signal, onProgress: report, latency: latency.get(name) }, write);
-            await reading?.stop();
-            step += 1;
-          }
-        }
-        const [alone, shared, own] = conditions.map(({ name }) => latency.get(name).summary());
-        const extra = { p99AloneUs: alone.p99Us, readBytes: HOL_READ_BYTES, readerMB: Math.round(read.bytes / 1e6), rounds: HOL_ROUNDS };
-        return [
-          lowerRow('sluice', sig3(shared.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: shared.p99Us, socket: 'shared with the writer' }),
-          lowerRow('sluice-own-socket', sig3(own.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: own.p99Us, socket: 'its own (control)' }),
-        ];
-      } finally {
-        await ownSocket.close();
-      }
-    },
-    { clientOptions: { maxConnectionsPerEndpoint: 1 }, better: 'lower' },
-  );
+export async function sluiceHeadOfLine(ctx, onProgress) {
+  if (!(await loadClient())) return skippedRow('sluice', CLIENT_NOT_BUILT, 'ratio', 'lower');
+  return withSluiceServer(ctx, async (server) => {
+    const { alone, shared, own, readerBytes, readBytes, rounds } = await runHolClient(ctx, server.endpoint, onProgress);
+    const extra = { p99AloneUs: alone.p99Us, readBytes, readerMB: Math.round(readerBytes / 1e6), rounds };
+    return [
+      lowerRow('sluice', sig3(shared.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: shared.p99Us, socket: 'shared with the writer' }),
+      lowerRow('sluice-own-socket', sig3(own.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: own.p99Us, socket: 'its own (control)' }),
+    ];
+  });
 }
 
-/** Reads bench/hol-reads from the head over and over (1 MiB reads) until stop() is awaited. */
-function readContinuously(client, read) {
-  let reading = true;
-  const loop = (async () => {
-    while (reading) {
-      const reader = client.createReader('bench/hol-reads', { from: 'head', maxBufferedBytes: 2 * HOL_READ_BYTES });
-      let seen = 0;
-      for await (const event of reader) {
-        read.bytes += event.data.byteLength;
-        read.events += 1;
-        if (++seen === 128 || !reading) break;
-      }
-      await reader.close();
-    }
-  })();
-  return {
-    stop: async () => {
-      reading = false;
-      await loop;
+/** Runs hol-client.mjs against `endpoint` and resolves with its result line; stops it on abort. */
+async function runHolClient(ctx, endpoint, onProgress) {
+  let result = null;
+  const child = spawnTracked(process.execPath, [HOL_CLIENT, JSON.stringify({ endpoint, durationMs: ctx.durationMs, warmupMs: ctx.warmupMs })], {
+    name: 'hol client',
+    onLine: (line, from) => {
+      if (from !== 'stdout' || !line.startsWith('{')) return;
+      const message = JSON.parse(line);
+      if (message.type === 'progress') onProgress(message.fraction);
+      else if (message.type === 'result') result = message;
     },
-  };
+  });
+  // 'close' comes after the child's output was read to its end, so a result line is never missed.
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  const stop = () => stopProcess(child, { graceMs: 1000 });
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  try {
+    const code = await closed;
+    if (result === null) throw new Error(`the hol client exited (code ${code}) without a result:\n  ${child.tail.slice(-10).join('\n  ')}`);
+    return result;
+  } finally {
+    ctx.signal.removeEventListener('abort', stop);
+  }
 }
 
 async function scrapeCounters(metricsPort) {
