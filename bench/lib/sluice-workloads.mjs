@@ -336,8 +336,10 @@ const HOL_CLIENT = fileURLToPath(new URL('./hol-client.mjs', import.meta.url));
 export async function sluiceHeadOfLine(ctx, onProgress) {
   if (!(await loadClient())) return skippedRow('sluice', CLIENT_NOT_BUILT, 'ratio', 'lower');
   return withSluiceServer(ctx, async (server) => {
-    const { alone, shared, own, readerBytes, readBytes, rounds } = await runHolClient(ctx, server.endpoint, onProgress);
-    const extra = { p99AloneUs: alone.p99Us, readBytes, readerMB: Math.round(readerBytes / 1e6), rounds };
+    const { alone, shared, own, readerBytes, readBytes, rounds, holdMB, copyEventData, heapUsedMB } = await runHolClient(ctx, server.endpoint, onProgress);
+    // hol-client.mjs's diagnostic knobs, named in the row when one was set (the scenario sets none).
+    const knobs = holdMB > 0 || copyEventData ? { holdMB, copyEventData, heapUsedMB } : {};
+    const extra = { p99AloneUs: alone.p99Us, readBytes, readerMB: Math.round(readerBytes / 1e6), rounds, ...knobs };
     return [
       lowerRow('sluice', sig3(shared.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: shared.p99Us, socket: 'shared with the writer' }),
       lowerRow('sluice-own-socket', sig3(own.p99Us / alone.p99Us), 'ratio', { ...extra, p99WithReaderUs: own.p99Us, socket: 'its own (control)' }),
