@@ -1,8 +1,11 @@
 import { constants } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { nodeLogIo, type LogFile, type LogIo } from './log-io.js';
+import { containerDirectory } from './log-files.js';
 import { LogWriter, type LogWriterOptions } from './log-writer.js';
 import { ReturningWriters } from './returning-writers.js';
 import { block, openTestStore, TempDirs } from '../../test-support/store.js';
@@ -25,6 +28,8 @@ afterEach(async () => {
 class WatchedLogIo implements LogIo {
   readonly openFlags: number[] = [];
   readonly events: string[] = [];
+  /** Every call that changes a file, with the file's name: 'log-….log wrote 20', '… sized 65536', '… cut 20'. */
+  readonly fileOps: string[] = [];
   holding = false;
   /** Bytes each write reports less than it wrote (a disk that took only part of it). */
   shortBy = 0;
@@ -38,11 +43,21 @@ class WatchedLogIo implements LogIo {
   async open(path: string, flags: number): Promise<LogFile> {
     this.openFlags.push(flags);
     const file = await nodeLogIo.open(path, flags);
+    const name = basename(path);
     return {
-      syncsEachWrite: file.syncsEachWrite,
+      ...file,
+      resizeSync: (bytes) => {
+        file.resizeSync(bytes);
+        this.fileOps.push(`${name} sized ${bytes}`);
+      },
+      cut: async (bytes) => {
+        await file.cut(bytes);
+        this.fileOps.push(`${name} cut ${bytes}`);
+      },
       writevSync: (chunks, position) => {
         const written = file.writevSync(chunks, position);
         this.events.push(`wrote ${written}`);
+        this.fileOps.push(`${name} wrote ${written}`);
         return written - this.shortBy;
       },
       writev: async (chunks, position) => {
@@ -54,9 +69,9 @@ class WatchedLogIo implements LogIo {
           });
         }
         this.events.push(`wrote ${written}`);
+        this.fileOps.push(`${name} wrote ${written}`);
         return written - this.shortBy;
       },
-      close: () => file.close(),
     };
   }
 
@@ -91,6 +106,38 @@ describe('log durability', () => {
     expect(io.openFlags.length).toBeGreaterThanOrEqual(2);
     for (const flags of io.openFlags) expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
     expect(store.stats().fsyncs).toBe(5);
+  });
+
+  it('sizes the open log file ahead of its records and cuts it back to them before the next file, and at close', async () => {
+    const io = new WatchedLogIo();
+    const dataDir = await dirs.make();
+    const store = await openTestStore(dataDir, { fsync: 'always', logIo: io, logFileBytes: 16 * 1024 });
+    stores.push(store);
+    const container = store.container(0);
+    await container.createSegment('s/t/0');
+    await container.append('s/t/0', block('x'.repeat(100)), 1);
+    const [first] = io.fileOps;
+    const file = first!.split(' ')[0]!;
+    const path = join(containerDirectory(dataDir, 0), file);
+    // An O_DSYNC write inside the file's size need not commit a new size: the file runs ahead, never past a roll-over.
+    expect(first).toBe(`${file} sized ${16 * 1024}`);
+    expect((await stat(path)).size).toBe(16 * 1024);
+
+    for (let n = 0; n < 4; n++) await container.append('s/t/0', block('y'.repeat(6000)), 1);
+    const written = io.fileOps.filter((op) => op.startsWith(`${file} wrote`)).reduce((sum, op) => sum + Number(op.split(' ')[2]), 0);
+    // Cut back to exactly its records, before the next file's first byte: recovery trusts only the newest file's zeros.
+    const cutAt = io.fileOps.indexOf(`${file} cut ${written}`);
+    expect(cutAt).toBeGreaterThan(0);
+    expect(io.fileOps.slice(0, cutAt).every((op) => op.startsWith(file))).toBe(true);
+    expect(io.fileOps.slice(cutAt + 1).every((op) => !op.startsWith(file))).toBe(true);
+    expect((await stat(path)).size).toBe(written);
+
+    const last = io.fileOps.at(-1)!.split(' ')[0]!;
+    const lastWritten = io.fileOps.filter((op) => op.startsWith(`${last} wrote`)).reduce((sum, op) => sum + Number(op.split(' ')[2]), 0);
+    expect((await stat(join(containerDirectory(dataDir, 0), last))).size).toBeGreaterThan(lastWritten);
+    await store.close();
+    expect(io.fileOps.at(-1)).toBe(`${last} cut ${lastWritten}`);
+    expect((await stat(join(containerDirectory(dataDir, 0), last))).size).toBe(lastWritten);
   });
 
   it('acknowledges no append before the write carrying it has returned from the disk', async () => {

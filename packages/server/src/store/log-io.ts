@@ -1,4 +1,4 @@
-import { constants, writevSync } from 'node:fs';
+import { constants, ftruncateSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 import { syncDirectory } from './log-files.js';
@@ -7,6 +7,12 @@ import { syncDirectory } from './log-files.js';
 export interface LogFile {
   /** True when each write returns only once its data is on disk (the file was opened O_DSYNC). */
   readonly syncsEachWrite: boolean;
+  /** The file's size when it was opened (a log file may be longer than its records: see LogWriter). */
+  readonly openedBytes: number;
+  /** Sets the file's size at once (bytes past its data read as zeros). */
+  resizeSync(bytes: number): void;
+  /** Shortens the file to `bytes`, durably when it syncs each write. */
+  cut(bytes: number): Promise<void>;
   writev(chunks: Buffer[], position: number): Promise<number>;
   writevSync(chunks: Buffer[], position: number): number;
   close(): Promise<void>;
@@ -25,8 +31,22 @@ export interface LogIo {
 export const nodeLogIo: LogIo = {
   async open(path, flags) {
     const handle = await open(path, flags);
+    const syncsEachWrite = (flags & constants.O_DSYNC) !== 0;
+    let openedBytes: number;
+    try {
+      openedBytes = (await handle.stat()).size;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
     return {
-      syncsEachWrite: (flags & constants.O_DSYNC) !== 0,
+      syncsEachWrite,
+      openedBytes,
+      resizeSync: (bytes) => ftruncateSync(handle.fd, bytes),
+      async cut(bytes) {
+        await handle.truncate(bytes);
+        if (syncsEachWrite) await handle.datasync();
+      },
       writev: async (chunks, position) => (await handle.writev(chunks, position)).bytesWritten,
       writevSync: (chunks, position) => writevSync(handle.fd, chunks, position),
       close: () => handle.close(),

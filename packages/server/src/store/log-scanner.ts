@@ -15,6 +15,11 @@ import {
 export interface LogDamage {
   position: number;
   reason: string;
+  /**
+   * Nothing but zeros from `position` to the end of the file: room the log writer made ahead of its
+   * records (LogWriter's ROOM_AHEAD_BYTES), the log's clean end when this is its newest file.
+   */
+  zerosToEnd: boolean;
 }
 
 export interface ScanResult {
@@ -45,23 +50,26 @@ export async function scanLogFile(
     const fileSize = (await handle.stat()).size;
     const window = new ReadWindow(handle, fileSize, from);
     let position = from;
-    const stop = (reason: string): ScanResult => ({ end: position, fileSize, damage: { position, reason } });
+    const stop = async (reason: string): Promise<ScanResult> => {
+      const zeros = await zerosToEnd(handle, position, fileSize);
+      return { end: position, fileSize, damage: { position, reason: zeros ? ROOM_REASON : reason, zerosToEnd: zeros } };
+    };
     while (position < fileSize) {
       // has() first: an await per record, even of a promise that is already settled, costs more than
       // the record's CRC (replay handles millions of small records).
       if (!window.has(position, RECORD_HEADER_SIZE) && !(await window.load(position, RECORD_HEADER_SIZE))) {
-        return stop('the file ends inside a record header');
+        return await stop('the file ends inside a record header');
       }
       const header = readRecordHeader(window.buffer, position - window.start);
-      if (header === null) return stop('no record starts here (bad magic byte)');
-      if (!isRecordType(header.type)) return stop(`unknown record type ${header.type}`);
-      if (header.bodyLength > MAX_RECORD_BODY) return stop(`record length ${header.bodyLength} is beyond any real record`);
+      if (header === null) return await stop('no record starts here (bad magic byte)');
+      if (!isRecordType(header.type)) return await stop(`unknown record type ${header.type}`);
+      if (header.bodyLength > MAX_RECORD_BODY) return await stop(`record length ${header.bodyLength} is beyond any real record`);
       const recordLength = RECORD_HEADER_SIZE + header.bodyLength;
       if (!window.has(position, recordLength) && !(await window.load(position, recordLength))) {
-        return stop('the file ends inside a record');
+        return await stop('the file ends inside a record');
       }
       const at = position - window.start;
-      if (!recordChecksumMatches(window.buffer, at, header.bodyLength)) return stop('CRC mismatch');
+      if (!recordChecksumMatches(window.buffer, at, header.bodyLength)) return await stop('CRC mismatch');
       visit(decodeRecord(header.type, window.buffer, at + RECORD_HEADER_SIZE, header.bodyLength, strings), position);
       position += recordLength;
     }
@@ -69,6 +77,21 @@ export async function scanLogFile(
   } finally {
     await handle.close();
   }
+}
+
+const ROOM_REASON = 'zeros to the end of the file (room made ahead of the records)';
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether the file holds only zero bytes from `position` to `fileSize`. */
+async function zerosToEnd(handle: FileHandle, position: number, fileSize: number): Promise<boolean> {
+  const chunk = Buffer.allocUnsafe(ZEROS.byteLength);
+  for (let at = position; at < fileSize; ) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.byteLength, fileSize - at), at);
+    if (bytesRead === 0) return false;
+    if (!chunk.subarray(0, bytesRead).equals(ZEROS.subarray(0, bytesRead))) return false;
+    at += bytesRead;
+  }
+  return true;
 }
 
 /**

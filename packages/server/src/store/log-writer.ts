@@ -19,6 +19,16 @@ export interface DiskActivity {
  */
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
+/**
+ * The open log file is kept up to this much longer than its records (its size set ahead, the rest
+ * reading as zeros). An O_DSYNC write past a file's size must also commit the new size to the file
+ * system's journal, a second trip to the disk for every append; a write inside the size skips that
+ * unless it is the first in a block (docs/benchmarks.md, "Session 9: log files sized ahead").
+ * Recovery takes a tail of zeros as the log's end; a file the log leaves, or closes, is cut back to
+ * its records first, so only the newest file can have one.
+ */
+const ROOM_AHEAD_BYTES = 1024 * 1024;
+
 /** Called once the record is durable (no argument) or can never be (the log failed). */
 export type SettleRecord = (error?: Error) => void;
 
@@ -74,6 +84,10 @@ export class LogWriter {
   private durableEnd: LogPosition;
   private readonly returning: ReturningWriters;
   private returnDeadline: NodeJS.Timeout | null = null;
+  /** The open file's size, which may run ahead of its records (ROOM_AHEAD_BYTES). */
+  private handleBytes: number;
+  /** Where the open file's records end. */
+  private handleEnd: number;
 
   private constructor(
     private readonly options: LogWriterOptions,
@@ -84,6 +98,8 @@ export class LogWriter {
   ) {
     this.tail = { ...end };
     this.durableEnd = { ...end };
+    this.handleBytes = handle.openedBytes;
+    this.handleEnd = end.position;
     this.returning = options.returning ?? new ReturningWriters();
   }
 
@@ -205,6 +221,7 @@ export class LogWriter {
     await this.whenDurable().catch(() => undefined);
     this.closed = true;
     try {
+      if (!this.failure) await this.cutRoom();
       await this.handle.close();
     } catch (error) {
       // After a failure the handle may be unusable already; the failure was reported to every caller.
@@ -284,7 +301,10 @@ export class LogWriter {
   private writeGroup(group: QueuedRecord[]): number | Promise<number> {
     const run = collectRun(group, 0);
     if (run.end === group.length && run.fileNumber === this.handleFileNumber && this.writesSync(run.bytes)) {
-      if (run.bytes > 0) this.checkWritten(this.handle.writevSync(run.chunks, run.position), run);
+      if (run.bytes > 0) {
+        this.makeRoom(run);
+        this.checkWritten(this.handle.writevSync(run.chunks, run.position), run);
+      }
       return run.bytes;
     }
     return this.writeGroupAsync(group, run);
@@ -296,6 +316,7 @@ export class LogWriter {
     for (let run = first; ; run = collectRun(group, run.end)) {
       if (run.bytes > 0) {
         if (run.fileNumber !== this.handleFileNumber) await this.rollTo(run.fileNumber);
+        this.makeRoom(run);
         this.checkWritten(await this.write(run.chunks, run.bytes, run.position), run);
         written += run.bytes;
       }
@@ -307,6 +328,7 @@ export class LogWriter {
     if (bytesWritten !== run.bytes) {
       throw new ShortWriteError(`short write to log file ${run.fileNumber}: ${bytesWritten} of ${run.bytes} bytes at ${run.position}`);
     }
+    this.handleEnd = run.position + run.bytes;
     // With O_DSYNC the writev returned only once its data was on disk: that was the fsync.
     if (this.handle.syncsEachWrite) {
       this.options.counters.fsyncs += 1;
@@ -330,11 +352,34 @@ export class LogWriter {
     }
   }
 
-  /** The previous file is already fsynced (every run is); the new one's name must be durable too. */
+  /** Sizes the open file ahead when the run would take it past its size (see ROOM_AHEAD_BYTES). */
+  private makeRoom(run: Run): void {
+    const end = run.position + run.bytes;
+    if (end <= this.handleBytes) return;
+    // Never past the size at which the log rolls over, unless one run alone goes beyond it.
+    const bytes = Math.max(end, Math.min(end + ROOM_AHEAD_BYTES, this.options.logFileBytes));
+    this.handle.resizeSync(bytes);
+    this.handleBytes = bytes;
+  }
+
+  /** Cuts the open file back to its records (durably, with fsync on). */
+  private async cutRoom(): Promise<void> {
+    if (this.handleBytes <= this.handleEnd) return;
+    await this.handle.cut(this.handleEnd);
+    this.handleBytes = this.handleEnd;
+  }
+
+  /**
+   * The previous file is already fsynced (every run is) and is cut back to its records before the
+   * next one holds a byte; the new one's name must be durable too.
+   */
   private async rollTo(fileNumber: number): Promise<void> {
+    await this.cutRoom();
     await this.handle.close();
     this.handle = await this.io.open(logFilePath(this.options.directory, fileNumber), openFlags(this.options.fsync, true));
     this.handleFileNumber = fileNumber;
+    this.handleBytes = this.handle.openedBytes;
+    this.handleEnd = 0;
     if (this.options.fsync) {
       await this.io.syncDirectory(this.options.directory);
       this.options.counters.syncs += 1;

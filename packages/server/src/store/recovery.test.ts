@@ -143,6 +143,48 @@ describe('recovery', () => {
     expect(logger.warnings.join('\n')).toMatch(/torn.*CRC mismatch/);
   });
 
+  it('takes zeros after the newest file\'s records as the log\'s end, and zeros in an older file as damage', async () => {
+    const dataDir = await dirs.make();
+    const store = await open(dataDir);
+    await store.container(0).createSegment('s/t/0');
+    for (let n = 0; n < 5; n++) await store.container(0).append('s/t/0', block(`event-${n}`), 1);
+    await closeAll();
+    const records = await readFile(firstLog(dataDir));
+    const zeros = Buffer.alloc(64 * 1024);
+    const copyWith = async (...files: Buffer[]): Promise<string> => {
+      const copy = await dirs.make();
+      await mkdir(logDir(copy), { recursive: true });
+      for (const [k, file] of files.entries()) await writeFile(join(logDir(copy), logFileName(k + 1)), file);
+      return copy;
+    };
+
+    // What a kill -9 leaves: the writer had sized its file ahead of the records.
+    const roomy = await copyWith(Buffer.concat([records, zeros]));
+    const logger = recordingLogger();
+    let recovered = await open(roomy, { logger });
+    expect(await readAll(recovered.container(0), 's/t/0')).toEqual(['event-0', 'event-1', 'event-2', 'event-3', 'event-4']);
+    expect(logger.warnings).toEqual([]);
+    // Appends go where the records end, over the zeros, and are there after a reopen.
+    await recovered.container(0).append('s/t/0', block('after'), 1);
+    await closeAll();
+    expect((await stat(firstLog(roomy))).size).toBeLessThan(records.byteLength + zeros.byteLength);
+    recovered = await open(roomy);
+    expect((await readAll(recovered.container(0), 's/t/0')).at(-1)).toBe('after');
+    await closeAll();
+
+    // A record torn by the crash, zeros after it: still a torn tail, dropped.
+    const torn = await copyWith(Buffer.concat([records.subarray(0, records.byteLength - 3), zeros]));
+    const tornLogger = recordingLogger();
+    recovered = await open(torn, { logger: tornLogger });
+    expect(await readAll(recovered.container(0), 's/t/0')).toHaveLength(4);
+    expect(tornLogger.warnings.join('\n')).toMatch(/torn/);
+    await closeAll();
+
+    // An older file is cut back to its records before the next one gets a byte: zeros there are damage.
+    const gap = await copyWith(Buffer.concat([records, zeros]), records);
+    await expect(openTestStore(gap)).rejects.toThrow(/zeros to the end of the file.*later .* holds data/);
+  });
+
   it('refuses to open with a corrupt checkpoint', async () => {
     const dataDir = await dirs.make();
     const store = await open(dataDir);
@@ -203,10 +245,11 @@ describe('recovery', () => {
     const crashed = await dirs.make();
     await cp(dataDir, crashed, { recursive: true });
     await closeAll();
+    // Closed, the log's files hold exactly its records (the crashed copy's newest file may run on in zeros).
+    const totalLog = await logBytes(dataDir);
     const replayOnly = await dirs.make();
     await cp(crashed, replayOnly, { recursive: true });
     await rm(join(logDir(replayOnly), 'checkpoint'));
-    const totalLog = await logBytes(replayOnly);
     expect((await readdir(logDir(replayOnly))).filter((name) => name.endsWith('.log')).length).toBeGreaterThan(1);
 
     const fromCheckpoint = await open(crashed, tuning);

@@ -59,7 +59,10 @@ export async function recoverContainer(directory: string, containerId: number, l
     replayedBytes += result.end - from;
     logEnd = { fileNumber, position: result.end };
     if (result.damage) {
-      await dropTornTail(directory, fileNumber, result.damage, toReplay.slice(order + 1), logger, containerId);
+      const laterFiles = toReplay.slice(order + 1);
+      // The newest file's zero tail is room the writer made: the log ends at its last record. In an
+      // older file it cannot be (a file is cut back to its records before the next one gets a byte).
+      if (!(result.damage.zerosToEnd && laterFiles.length === 0)) await dropTornTail(directory, fileNumber, result.damage, laterFiles, logger, containerId);
       break;
     }
   }

@@ -58,7 +58,8 @@ async function repairContainer(dataDir: string, container: number): Promise<Cont
     const path = logFilePath(directory, fileNumber);
     const from = fileNumber === start.fileNumber ? start.position : 0;
     const { damage, fileSize } = await scanLogFile(path, from, () => undefined);
-    if (damage === null) continue;
+    // The newest file's zero tail is room made ahead of its records, not damage (see recovery).
+    if (damage === null || (damage.zerosToEnd && order === toScan.length - 1)) continue;
     const validRecordsDropped = (await findValidRecord(path, damage.position + 1)) !== null;
     const laterFiles = toScan.slice(order + 1);
     const later = laterFiles.map((number) => logFilePath(directory, number));
