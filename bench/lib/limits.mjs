@@ -10,6 +10,7 @@ import { timed } from './awaited.mjs';
 import { LatencyRecorder, cpuLoop, now, payloads, sig3 } from './measure.mjs';
 import { spawnWithLines, stopProcess, waitForLine } from './processes.mjs';
 import { allOf, extraBelowOf, nearFloor, row } from './rows.mjs';
+import { sizedAhead } from './sized-ahead.mjs';
 
 const SINK = fileURLToPath(new URL('./byte-sink.mjs', import.meta.url));
 export const EVENT_SIZE = 100;
@@ -130,18 +131,31 @@ export const AWAITED_WRITE_GOAL = {
 
 /**
  * dsync-floor: the least an awaited durable write can cost on this disk, measured in turns with the
- * rows beside it (measureInTurns, at their pace). Each write is one 100-byte pwrite at the end of a
- * file opened O_DSYNC, made synchronously in the bench process: it returns once the data (and the
- * file's new size) is on disk, as a Sluice log write does, with no network, thread pool or second
- * event loop in between. Returns a session for measureInTurns.
+ * rows beside it (measureInTurns, at their pace). Each write is one 100-byte pwrite at the end of the
+ * records of a file opened O_DSYNC and sized ahead of them, as Sluice's log file is (sized-ahead.mjs),
+ * made synchronously in the bench process: it returns once the data is on disk, with no network,
+ * thread pool or second event loop in between. Returns a session for measureInTurns.
  */
-export async function openDsyncFloor(ctx) {
-  const { dir, extra } = await floorDir(ctx, 'dsync-');
+export const openDsyncFloor = (ctx) => openDsyncWrites(ctx, { sized: true });
+
+export const DSYNC_APPEND_FLOOR = 'dsync-append-floor';
+
+/**
+ * dsync-append-floor: dsync-floor's write into a file that grows with each write (no size set
+ * ahead), so each write also commits the file's new size to the journal: the floor as measured
+ * before session 9, and what an append-only file written the plain way (Redis's AOF) pays.
+ */
+export const openDsyncAppendFloor = (ctx) => openDsyncWrites(ctx, { sized: false });
+
+async function openDsyncWrites(ctx, { sized }) {
+  const { dir, extra } = await floorDir(ctx, sized ? 'dsync-' : 'dsync-append-');
   const fd = openSync(join(dir, 'floor.log'), FLOOR_FILE_FLAGS);
+  const makeRoom = sized ? sizedAhead(fd) : () => {};
   const record = payloads(EVENT_SIZE)[0];
   let position = 0;
   return {
     sample: timed(async () => {
+      makeRoom(position + record.byteLength);
       position += writeSync(fd, record, 0, record.byteLength, position);
     }),
     close: async () => closeSync(fd),
@@ -192,17 +206,19 @@ export const DSYNC_MAJORITY_FLOOR = 'dsync-majority-floor';
 /**
  * dsync-majority-floor: the least an awaited write acknowledged by a majority of three replicas can
  * cost when, as in the replicated bench, all three replicas share this one disk. Each sample issues
- * one 100-byte O_DSYNC pwrite to each of three files at once (thread pool, as three nodes would
+ * one 100-byte O_DSYNC pwrite to each of three files sized ahead at once (thread pool, as three nodes would
  * write at the same moment) and is timed until the second returns; the next waits for the third.
  * On three machines each replica would cost one dsync-floor; here they queue for one device.
  */
 export async function openDsyncMajorityFloor(ctx) {
   const { dir, extra } = await floorDir(ctx, 'dsync-majority-');
   const replicas = await Promise.all([0, 1, 2].map((i) => open(join(dir, `replica-${i}.log`), FLOOR_FILE_FLAGS)));
+  const makeRoom = replicas.map((file) => sizedAhead(file.fd));
   const record = payloads(EVENT_SIZE)[0];
   let position = 0;
   return {
     sample: async () => {
+      for (const room of makeRoom) room(position + record.byteLength);
       const t0 = now();
       let durable = 0;
       let majorityUs = 0;

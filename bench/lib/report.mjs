@@ -110,10 +110,14 @@ ${scenarios.map((s) => `| \`${s.id}\` | ${s.description.replaceAll('|', '\\|')} 
   file in the bench data dir, one at a time. A durable append cannot be acknowledged faster than
   one fsync, so this bounds \`append-awaited\`; \`group-commit\` is how Sluice gets past it.
 - **dsync-floor** (under \`append-awaited\`, \`append-sporadic\`, \`tail-latency\`, \`append-awaited-replicated\`): one awaited 100-byte
-  \`pwrite\` at the end of a file opened \`O_DSYNC\`, in the bench process, measured in turns with the
+  \`pwrite\` after the last record of a file opened \`O_DSYNC\` and sized 1 MiB ahead of its records (as
+  Sluice keeps its open log file since session 9), in the bench process, measured in turns with the
   rows beside it (short alternating slices, back to back or one write every 10 ms): what an awaited
   durable write costs with no network, thread pool or second event loop. The latency goals are
   distances to it from the same run; measuring in turns keeps the disk's swings out of the ratios.
+- **dsync-append-floor** (under \`append-awaited\`): the same write into a file that grows with every
+  write, so each also commits the file's new size to the journal: the floor as measured before session
+  9, and what a plainly appended file (Redis's AOF) pays.
 - **node-dsync-rpc** (under \`append-awaited\`, \`append-sporadic\`): the dsync-floor write made by a
   plain Node TCP server in its own process, one awaited request at a time over loopback (u32 length +
   100 bytes in, 8 bytes back): no protocol, codec or storage engine. Its distance to dsync-floor is
