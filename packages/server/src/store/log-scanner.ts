@@ -95,6 +95,27 @@ async function zerosToEnd(handle: FileHandle, position: number, fileSize: number
 }
 
 /**
+ * The file's length without the zeros it ends in (room the log writer sized ahead of its records);
+ * a record whose own last bytes are zeros is counted a few bytes short. For reports, not recovery.
+ */
+export async function lengthBeforeZeros(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(ZEROS.byteLength);
+    let end = (await handle.stat()).size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.byteLength);
+      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+      for (let at = bytesRead - 1; at >= 0; at--) if (chunk[at] !== 0) return start + at + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The position of the first whole, CRC-valid record starting at or after `from`, or null. Used
  * after a bad record to tell a torn tail (nothing valid follows) from corruption in the middle of
  * the log (valid records follow, so acknowledged data would be lost by cutting there). Checks

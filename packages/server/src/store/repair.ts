@@ -1,10 +1,10 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { loadCheckpoint } from './checkpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { containerDirectory, cutLogAt, listLogFiles, logFilePath } from './log-files.js';
-import { findValidRecord, scanLogFile } from './log-scanner.js';
+import { findValidRecord, lengthBeforeZeros, scanLogFile } from './log-scanner.js';
 import { unlessMissing } from './unless-missing.js';
 
 /** What repair did to one container's log. */
@@ -15,7 +15,7 @@ export interface ContainerRepair {
     file: string;
     position: number;
     reason: string;
-    /** Bytes dropped from that file and the later files removed. */
+    /** Bytes dropped from that file and the later files removed (zeros they end in left out). */
     droppedBytes: number;
     removedFiles: string[];
     /** Whether whole, CRC-valid records were among the dropped bytes (acknowledged data lost). */
@@ -57,14 +57,15 @@ async function repairContainer(dataDir: string, container: number): Promise<Cont
   for (const [order, fileNumber] of toScan.entries()) {
     const path = logFilePath(directory, fileNumber);
     const from = fileNumber === start.fileNumber ? start.position : 0;
-    const { damage, fileSize } = await scanLogFile(path, from, () => undefined);
+    const { damage } = await scanLogFile(path, from, () => undefined);
     // The newest file's zero tail is room made ahead of its records, not damage (see recovery).
     if (damage === null || (damage.zerosToEnd && order === toScan.length - 1)) continue;
     const validRecordsDropped = (await findValidRecord(path, damage.position + 1)) !== null;
     const laterFiles = toScan.slice(order + 1);
     const later = laterFiles.map((number) => logFilePath(directory, number));
-    let droppedBytes = fileSize - damage.position;
-    for (const laterPath of later) droppedBytes += (await stat(laterPath)).size;
+    // Zeros the writer sized ahead of its records were never data: not counted as dropped.
+    let droppedBytes = Math.max(0, (await lengthBeforeZeros(path)) - damage.position);
+    for (const laterPath of later) droppedBytes += await lengthBeforeZeros(laterPath);
     await cutLogAt(directory, { fileNumber, position: damage.position }, laterFiles);
     return {
       container,
