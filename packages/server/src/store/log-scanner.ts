@@ -15,11 +15,6 @@ import {
 export interface LogDamage {
   position: number;
   reason: string;
-  /**
-   * Nothing but zeros from `position` to the end of the file: room the log writer made ahead of its
-   * records (LogWriter's ROOM_AHEAD_BYTES), the log's clean end when this is its newest file.
-   */
-  zerosToEnd: boolean;
 }
 
 export interface ScanResult {
@@ -33,17 +28,28 @@ export interface ScanResult {
 /** Large sequential reads: replay speed is bound by read and CRC throughput, not syscalls. */
 const READ_CHUNK = 8 * 1024 * 1024;
 
+export interface ScanOptions {
+  /**
+   * The log's newest file: zeros from a stop to the end of it are room the log writer sized ahead of
+   * its records (LogWriter's ROOM_AHEAD_BYTES), the log's clean end. An older file was cut back to its
+   * records before the next one got a byte, so zeros there are damage.
+   */
+  newest?: boolean;
+  /** One interner for the scans of all files of a container, so writer ids are decoded once. */
+  strings?: ShortStringInterner;
+}
+
 /**
  * Reads one log file from `from` to its end in big chunks and hands each good record to visit, with
  * the record's position in the file. Stops at the first record that is short, has no magic, an
- * unknown type, an absurd length or a CRC mismatch, and reports where. Pass one string interner to
- * the scans of all files of a container, so writer ids are decoded once.
+ * unknown type, an absurd length or a CRC mismatch, and reports where (unless only the newest file's
+ * room follows: see ScanOptions).
  */
 export async function scanLogFile(
   path: string,
   from: number,
   visit: (record: LogRecord, position: number) => void,
-  strings = new ShortStringInterner(),
+  { newest = false, strings = new ShortStringInterner() }: ScanOptions = {},
 ): Promise<ScanResult> {
   const handle = await open(path, 'r');
   try {
@@ -51,8 +57,8 @@ export async function scanLogFile(
     const window = new ReadWindow(handle, fileSize, from);
     let position = from;
     const stop = async (reason: string): Promise<ScanResult> => {
-      const zeros = await zerosToEnd(handle, position, fileSize);
-      return { end: position, fileSize, damage: { position, reason: zeros ? ROOM_REASON : reason, zerosToEnd: zeros } };
+      if ((await lengthWithoutZeros(handle, fileSize)) > position) return { end: position, fileSize, damage: { position, reason } };
+      return { end: position, fileSize, damage: newest ? null : { position, reason: ROOM_REASON } };
     };
     while (position < fileSize) {
       // has() first: an await per record, even of a promise that is already settled, costs more than
@@ -80,18 +86,17 @@ export async function scanLogFile(
 }
 
 const ROOM_REASON = 'zeros to the end of the file (room made ahead of the records)';
-const ZEROS = Buffer.alloc(64 * 1024);
 
-/** Whether the file holds only zero bytes from `position` to `fileSize`. */
-async function zerosToEnd(handle: FileHandle, position: number, fileSize: number): Promise<boolean> {
-  const chunk = Buffer.allocUnsafe(ZEROS.byteLength);
-  for (let at = position; at < fileSize; ) {
-    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.byteLength, fileSize - at), at);
-    if (bytesRead === 0) return false;
-    if (!chunk.subarray(0, bytesRead).equals(ZEROS.subarray(0, bytesRead))) return false;
-    at += bytesRead;
+/** Where the file's last non-zero byte ends, read backwards from `fileSize`: the zeros it ends in left out. */
+async function lengthWithoutZeros(handle: FileHandle, fileSize: number): Promise<number> {
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  for (let end = fileSize; end > 0; ) {
+    const start = Math.max(0, end - chunk.byteLength);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    for (let at = bytesRead - 1; at >= 0; at--) if (chunk[at] !== 0) return start + at + 1;
+    end = start;
   }
-  return true;
+  return 0;
 }
 
 /**
@@ -101,15 +106,7 @@ async function zerosToEnd(handle: FileHandle, position: number, fileSize: number
 export async function lengthBeforeZeros(path: string): Promise<number> {
   const handle = await open(path, 'r');
   try {
-    const chunk = Buffer.allocUnsafe(ZEROS.byteLength);
-    let end = (await handle.stat()).size;
-    while (end > 0) {
-      const start = Math.max(0, end - chunk.byteLength);
-      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
-      for (let at = bytesRead - 1; at >= 0; at--) if (chunk[at] !== 0) return start + at + 1;
-      end = start;
-    }
-    return 0;
+    return await lengthWithoutZeros(handle, (await handle.stat()).size);
   } finally {
     await handle.close();
   }

@@ -52,17 +52,15 @@ export async function recoverContainer(directory: string, containerId: number, l
   for (const [order, fileNumber] of toReplay.entries()) {
     const path = logFilePath(directory, fileNumber);
     const from = fileNumber === start.fileNumber ? start.position : 0;
-    const result = await scanLogFile(path, from, (record, position) => replay.apply(record, fileNumber, position), strings);
+    const newest = order === toReplay.length - 1;
+    const result = await scanLogFile(path, from, (record, position) => replay.apply(record, fileNumber, position), { newest, strings });
     if (result.fileSize < from) {
       throw new LogCorruptionError(`log file ${path} is ${result.fileSize} bytes, shorter than the checkpoint position ${from}: acknowledged data is missing`);
     }
     replayedBytes += result.end - from;
     logEnd = { fileNumber, position: result.end };
     if (result.damage) {
-      const laterFiles = toReplay.slice(order + 1);
-      // The newest file's zero tail is room the writer made: the log ends at its last record. In an
-      // older file it cannot be (a file is cut back to its records before the next one gets a byte).
-      if (!(result.damage.zerosToEnd && laterFiles.length === 0)) await dropTornTail(directory, fileNumber, result.damage, laterFiles, logger, containerId);
+      await dropTornTail(directory, fileNumber, result.damage, toReplay.slice(order + 1), logger, containerId);
       break;
     }
   }

@@ -57,9 +57,8 @@ async function repairContainer(dataDir: string, container: number): Promise<Cont
   for (const [order, fileNumber] of toScan.entries()) {
     const path = logFilePath(directory, fileNumber);
     const from = fileNumber === start.fileNumber ? start.position : 0;
-    const { damage } = await scanLogFile(path, from, () => undefined);
-    // The newest file's zero tail is room made ahead of its records, not damage (see recovery).
-    if (damage === null || (damage.zerosToEnd && order === toScan.length - 1)) continue;
+    const { damage } = await scanLogFile(path, from, () => undefined, { newest: order === toScan.length - 1 });
+    if (damage === null) continue;
     const validRecordsDropped = (await findValidRecord(path, damage.position + 1)) !== null;
     const laterFiles = toScan.slice(order + 1);
     const later = laterFiles.map((number) => logFilePath(directory, number));
